@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# One entry point for people and CI on a fresh Debian 12 machine:
+#   ./dev.sh demo   install what is missing, build, and run a tour of migctl on simulated GPUs
+#   ./dev.sh test   install what is missing, build, and run every test
+#   ./dev.sh build  install what is missing and build (into ./build)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(build-essential cmake ninja-build pkg-config libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+          libgtest-dev libbenchmark-dev)
+BUILD_DIR=${BUILD_DIR:-build}
+
+install_missing() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "dev.sh: installing ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  install_missing
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIGCTL_BUILD_TESTS=ON >/dev/null
+  ninja -C "$BUILD_DIR" -j "$(nproc)"
+}
+
+demo() {
+  build
+  local m="$BUILD_DIR/migctl" state="$BUILD_DIR/demo/dgx.json"
+  mkdir -p "$BUILD_DIR/demo" && rm -f "$state" "$state.lock"
+  run() { echo; echo "\$ migctl $*"; "$m" "$@"; }
+  run sim init "$state" a100-80gb:8
+  run --sim "$state" status -i 0
+  run --sim "$state" profiles -i 0
+  run --sim "$state" layouts --model h100-80gb --maximal
+  run --sim "$state" check --model a100-80gb 4g.40gb 3g.40gb 1g.10gb || true
+  run --sim "$state" mode enable -i 0,1
+  run --sim "$state" reset -i 0,1
+  run --sim "$state" create -i 0 1g.10gb 1g.10gb 2g.20gb 3g.40gb
+  run --sim "$state" status -i 0,1
+  run --sim "$state" destroy -i 0 --all
+}
+
+case "${1:-}" in
+  demo) demo ;;
+  build) build ;;
+  test)
+    build
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
+    ;;
+  *) echo "usage: ./dev.sh demo|test|build" >&2; exit 2 ;;
+esac

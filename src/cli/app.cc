@@ -1,0 +1,73 @@
+#include "cli/app.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+
+namespace migctl {
+namespace {
+
+constexpr const char* kDescription =
+    "migctl: see, partition and simulate NVIDIA MIG GPUs.\n"
+    "Try it without a GPU:  migctl sim init ./dgx.json a100-80gb:8 && migctl --sim ./dgx.json status";
+
+const char* EnvOr(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  Context ctx;
+  CLI::App app{kDescription, "migctl"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may follow the subcommand
+  ctx.options.sim = EnvOr("MIGCTL_SIM", "");
+  ctx.options.nvml = EnvOr("MIGCTL_NVML", "");
+  app.add_option("--sim", ctx.options.sim, "Use the simulated machine in this state file (env MIGCTL_SIM)")
+      ->option_text("STATE");
+  app.add_option("--nvml", ctx.options.nvml, "Load this NVML library instead of libnvidia-ml.so.1 (env MIGCTL_NVML)")
+      ->option_text("PATH");
+  app.add_flag("--json", ctx.options.json, "Print one JSON document (a stable interface for scripts)");
+  app.set_version_flag("--version", "migctl 0.1.0");
+
+  AddStatusCommand(app, ctx);
+  AddProfilesCommand(app, ctx);
+  AddLayoutsCommand(app, ctx);
+  AddCheckCommand(app, ctx);
+  AddModeCommand(app, ctx);
+  AddResetCommand(app, ctx);
+  AddCreateCommand(app, ctx);
+  AddDestroyCommand(app, ctx);
+  AddSimCommand(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "migctl: %s\nRun 'migctl --help' or 'migctl COMMAND --help' for usage.\n", e.what());
+    return kExitUsage;
+  }
+  if (!ctx.action) return kExitUsage;
+  Result<int> result = ctx.action();
+  if (result.ok()) return *result;
+  const Error& error = result.error();
+  if (ctx.options.json) {
+    Json doc = {{"error", {{"code", ErrorCodeName(error.code)}, {"message", error.message}}}};
+    if (error.nvml_return != 0) doc["error"]["nvml_return"] = error.nvml_return;
+    std::fprintf(stdout, "%s\n", doc.dump(2).c_str());
+  }
+  std::fprintf(stderr, "migctl: %s\n", error.message.c_str());
+  return IsUserError(error) ? kExitUsage : kExitFailed;
+}
+
+}  // namespace migctl

@@ -1,0 +1,108 @@
+// `migctl destroy`: remove GPU instances (with their compute instances), single compute instances, or MIG devices.
+#include <charconv>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "nvml/device.h"
+#include "reconcile/executor.h"
+#include "reconcile/instance_plan.h"
+
+namespace migctl {
+namespace {
+
+struct DestroyArgs {
+  std::string gpus;
+  bool all = false;
+  std::vector<unsigned> gis;
+  std::vector<unsigned> cis;
+  std::vector<std::string> mig_uuids;
+  bool dry_run = false;
+};
+
+/// Targets on one GPU from the flags, or from the MIG UUIDs that live on it. A MIG device whose GI has no other
+/// CI takes its GI with it (a GI without CIs serves nobody).
+std::vector<DestroyTarget> TargetsFor(const ObservedGpu& gpu, const DestroyArgs& args, std::vector<std::string>* found) {
+  std::vector<DestroyTarget> targets;
+  if (args.all) targets.push_back({});
+  for (unsigned gi : args.gis) {
+    if (args.cis.empty()) targets.push_back({GiId(gi), std::nullopt});
+    for (unsigned ci : args.cis) targets.push_back({GiId(gi), CiId(ci)});
+  }
+  for (const std::string& uuid : args.mig_uuids) {
+    for (const auto& i : gpu.snapshot.instances) {
+      if (!i.uuid || i.uuid->value() != uuid) continue;
+      found->push_back(uuid);
+      size_t cis_in_gi = 0;
+      for (const auto& j : gpu.snapshot.instances) cis_in_gi += j.gi == i.gi && j.ci.has_value();
+      targets.push_back(cis_in_gi <= 1 ? DestroyTarget{i.gi, std::nullopt} : DestroyTarget{i.gi, i.ci});
+    }
+  }
+  return targets;
+}
+
+Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
+  int modes = (args.all ? 1 : 0) + (args.gis.empty() ? 0 : 1) + (args.mig_uuids.empty() ? 0 : 1);
+  if (modes != 1)
+    return MakeError(ErrorCode::kInvalidInput,
+                     "say what to destroy: --all, --gi ID[,ID…] (optionally --ci ID…), or MIG UUIDs");
+  if (!args.cis.empty() && args.gis.size() != 1)
+    return MakeError(ErrorCode::kInvalidInput, "--ci needs exactly one --gi (CI ids are unique per GPU instance only)");
+  if (args.mig_uuids.empty() && args.gpus.empty())
+    return MakeError(ErrorCode::kInvalidInput, "say which GPU with -i (GI ids are unique per GPU only)");
+  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
+  std::vector<std::pair<nvml::Device, InstancePlan>> plans;
+  std::vector<std::string> found;
+  for (const nvml::Device& device : devices) {
+    MIGCTL_ASSIGN_OR_RETURN(ObservedGpu gpu, ObserveForPlanning(device));
+    std::vector<DestroyTarget> targets = TargetsFor(gpu, args, &found);
+    if (targets.empty()) continue;
+    MIGCTL_ASSIGN_OR_RETURN(InstancePlan plan, PlanDestroy(gpu, targets));
+    plans.emplace_back(device, std::move(plan));
+  }
+  for (const std::string& uuid : args.mig_uuids)
+    if (std::find(found.begin(), found.end(), uuid) == found.end())
+      return MakeError(ErrorCode::kNotFound, fmt::format("no MIG device {} (see 'migctl status'); nothing was destroyed", uuid));
+  Json gpus = Json::array();
+  std::string text;
+  for (auto& [device, plan] : plans) {
+    const unsigned i = plan.gpu.value();
+    Json ops = Json::array();
+    if (!args.dry_run) MIGCTL_RETURN_IF_ERROR(ExecutePlan(device, plan));
+    for (const PlannedOp& op : plan.ops) {
+      text += fmt::format("GPU {}: {}{}\n", i, args.dry_run ? "would " : "", DescribeOp(op));
+      ops.push_back({{"op", op.kind == PlannedOp::Kind::kDestroyGi ? "destroy_gi" : "destroy_ci"},
+                     {"gi", op.gi->value()}, {"ci", op.ci ? Json(op.ci->value()) : Json(nullptr)},
+                     {"profile", op.profile_name}, {"start", op.start}, {"size", op.size}});
+    }
+    if (plan.ops.empty()) text += fmt::format("GPU {}: nothing to destroy\n", i);
+    gpus.push_back({{"index", i}, {"destroyed", ops}});
+  }
+  if (ctx.options.json) {
+    ctx.PrintJson({{"dry_run", args.dry_run}, {"gpus", gpus}});
+  } else {
+    ctx.Print(text);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddDestroyCommand(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<DestroyArgs>();
+  CLI::App* cmd = app.add_subcommand("destroy", "Destroy GPU instances, compute instances or MIG devices (never busy ones)");
+  cmd->footer(
+      "An instance with processes is refused, naming them, and nothing is destroyed.\n"
+      "Examples:\n  migctl destroy -i 0 --all\n  migctl destroy -i 0 --gi 7,8\n  migctl destroy -i 0 --gi 2 --ci 1\n"
+      "  migctl destroy MIG-c7384736-a75d-5afc-978f-d2f1294409fd");
+  cmd->add_option("-i,--gpu", args->gpus, "GPUs (with --all or --gi); MIG UUIDs are looked up on every GPU");
+  cmd->add_flag("--all", args->all, "Every GPU instance of the selected GPUs");
+  cmd->add_option("--gi", args->gis, "GPU instance ids (see 'migctl status')")->delimiter(',');
+  cmd->add_option("--ci", args->cis, "Only these compute instances of the one --gi")->delimiter(',');
+  cmd->add_option("mig_uuids", args->mig_uuids, "MIG device UUIDs (MIG-…)");
+  cmd->add_flag("--dry-run", args->dry_run, "Print what would be destroyed and change nothing");
+  cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunDestroy(ctx, *args); }; });
+}
+
+}  // namespace migctl

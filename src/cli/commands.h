@@ -1,0 +1,21 @@
+// The command table: each Add*Command registers one subcommand (its flags and one line of help) on the app and
+// sets ctx.action when it is chosen. Commands decide nothing themselves: they call the library parts and print.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/context.h"
+
+namespace migctl {
+
+void AddStatusCommand(CLI::App& app, Context& ctx);
+void AddProfilesCommand(CLI::App& app, Context& ctx);
+void AddLayoutsCommand(CLI::App& app, Context& ctx);
+void AddCheckCommand(CLI::App& app, Context& ctx);
+void AddModeCommand(CLI::App& app, Context& ctx);
+void AddResetCommand(CLI::App& app, Context& ctx);
+void AddCreateCommand(CLI::App& app, Context& ctx);
+void AddDestroyCommand(CLI::App& app, Context& ctx);
+void AddSimCommand(CLI::App& app, Context& ctx);
+
+}  // namespace migctl

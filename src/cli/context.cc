@@ -1,0 +1,100 @@
+#include "cli/context.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "catalog/catalog.h"
+#include "common/gpu_selector.h"
+#include "nvml/device.h"
+
+namespace migctl {
+namespace {
+
+/// libmigsim.so is installed beside the migctl binary (build tree) or in ../lib (install tree).
+std::string SimulatorLibraryPath() {
+  if (const char* env = getenv("MIGCTL_SIM_LIB"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (auto candidate : {exe.parent_path() / "libmigsim.so", exe.parent_path() / "../lib/libmigsim.so",
+                           exe.parent_path() / "../src/sim/libmigsim.so"}) {
+      if (std::filesystem::exists(candidate, ec)) return candidate.lexically_normal().string();
+    }
+  }
+  return "libmigsim.so";
+}
+
+}  // namespace
+
+Context::Context() = default;
+Context::~Context() = default;
+
+Result<nvml::Nvml*> Context::OpenNvml() {
+  if (nvml_) return nvml_.get();
+  std::string library = options.nvml.empty() ? "libnvidia-ml.so.1" : options.nvml;
+  if (!options.sim.empty()) {
+    struct stat st {};
+    if (stat(options.sim.c_str(), &st) != 0)
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("no simulated machine at {}: create one with 'migctl sim init {} MODEL[:COUNT]'",
+                                   options.sim, options.sim));
+    setenv("MIGSIM_STATE", options.sim.c_str(), 1);
+    library = SimulatorLibraryPath();
+  }
+  MIGCTL_ASSIGN_OR_RETURN(nvml::Nvml opened, nvml::Nvml::Open(library));
+  nvml_ = std::make_unique<nvml::Nvml>(std::move(opened));
+  return nvml_.get();
+}
+
+Result<std::vector<nvml::Device>> Context::SelectDevices(const std::string& selection) {
+  MIGCTL_ASSIGN_OR_RETURN(GpuSelector selector,
+                          selection.empty() ? Result<GpuSelector>(GpuSelector::All()) : GpuSelector::Parse(selection));
+  MIGCTL_ASSIGN_OR_RETURN(nvml::Nvml * nvml, OpenNvml());
+  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, nvml->Devices());
+  std::vector<GpuIndex> chosen;
+  if (selector.selects_all()) {
+    for (const auto& d : devices) chosen.push_back(d.index());
+  } else {
+    std::vector<GpuIdentity> identities;
+    for (const nvml::Device& d : devices) {
+      GpuIdentity id{d.index(), GpuUuid(""), ""};
+      if (auto uuid = d.Uuid(); uuid.ok()) id.uuid = *uuid;
+      if (auto pci = d.Pci(); pci.ok()) id.pci_bus_id = pci->bus_id;
+      identities.push_back(std::move(id));
+    }
+    MIGCTL_ASSIGN_OR_RETURN(chosen, selector.Resolve(identities));
+  }
+  std::vector<nvml::Device> out;
+  for (GpuIndex i : chosen) out.push_back(devices[i.value()]);
+  return out;
+}
+
+void Context::Print(const std::string& text) const { std::fwrite(text.data(), 1, text.size(), stdout); }
+
+void Context::PrintJson(const Json& doc) const { Print(doc.dump(2) + "\n"); }
+
+Result<std::vector<ProfileId>> ParseProfiles(const GpuModel& model, const std::vector<std::string>& names) {
+  std::vector<ProfileId> out;
+  for (const std::string& name : names) {
+    const GiProfile* p = model.FindProfile(name);
+    if (p == nullptr) {
+      std::string known;
+      for (const GiProfile& g : model.gi_profiles) known += (known.empty() ? "" : ", ") + g.name;
+      return MakeError(ErrorCode::kInvalidInput,
+                       fmt::format("unknown profile '{}' for {}: use one of {}", name,
+                                   model.key.empty() ? model.product_name : model.key, known));
+    }
+    out.push_back(p->id);
+  }
+  return out;
+}
+
+Result<const GpuModel*> ModelByKey(const std::string& key) { return FindModel(key); }
+
+}  // namespace migctl

@@ -1,0 +1,63 @@
+// What every command shares: global options, how to reach NVML (real or simulated), and how to print.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "catalog/gpu_model.h"
+#include "common/result.h"
+
+namespace migctl {
+
+namespace nvml {
+class Nvml;
+class Device;
+}
+
+using Json = nlohmann::ordered_json;
+
+struct GlobalOptions {
+  std::string sim;   ///< --sim STATE or MIGCTL_SIM: run against the simulated machine in this state file.
+  std::string nvml;  ///< --nvml PATH or MIGCTL_NVML: the NVML library to load.
+  bool json = false;
+};
+
+/// Exit codes (DESIGN.md): 0 done, 1 failed, 2 bad usage or bad input, 3 `assert` found a difference.
+enum ExitCode { kExitOk = 0, kExitFailed = 1, kExitUsage = 2, kExitDifferent = 3 };
+
+struct Context {
+  GlobalOptions options;
+  /// The selected command, set while parsing; returns an exit code or an error.
+  std::function<Result<int>()> action;
+
+  /// Loads NVML once per command: the simulator (libmigsim.so beside the migctl binary, or MIGCTL_SIM_LIB) when
+  /// --sim is given, else --nvml PATH, else libnvidia-ml.so.1.
+  Result<nvml::Nvml*> OpenNvml();
+
+  /// Human output goes to stdout; with --json the command prints one JSON document instead.
+  void Print(const std::string& text) const;
+  void PrintJson(const Json& doc) const;
+
+  /// The GPUs a `-i` selection names (all GPUs when `selection` is empty), in index order. Errors: kInvalidInput
+  /// for a malformed selection, kNotFound for a GPU that does not exist (saying how many do).
+  Result<std::vector<nvml::Device>> SelectDevices(const std::string& selection);
+
+  Context();
+  ~Context();
+
+ private:
+  std::unique_ptr<nvml::Nvml> nvml_;
+};
+
+/// Parses a list of profile names or ids (`3g.40gb`, `MIG 3g.40gb`, `9`) for `model`. Unknown names are
+/// kInvalidInput errors that list the model's profiles.
+Result<std::vector<ProfileId>> ParseProfiles(const GpuModel& model, const std::vector<std::string>& names);
+
+/// Resolves `--model KEY` to a built-in model, with the list of known keys on error.
+Result<const GpuModel*> ModelByKey(const std::string& key);
+
+}  // namespace migctl
