@@ -1,6 +1,6 @@
 // auto_placement_probe PROFILE_ID...: creates GPU instances on GPU 0 of the simulated machine named by
-// MIGSIM_STATE with nvmlDeviceCreateGpuInstance (the driver picks the placement), in the order given, and prints
-// one line per call: `PROFILE_ID RETURN_CODE START SIZE` (start and size -1 when the call failed).
+// MIGSIM_STATE with nvmlDeviceCreateGpuInstance (the driver picks the placement), in the order given, and
+// prints one line per call: `PROFILE_ID RETURN_CODE START SIZE` (start and size -1 when the call failed).
 // e2e_test runs it to show that the simulator's automatic placement depends on order, as the driver's does.
 #include <dlfcn.h>
 
@@ -30,11 +30,12 @@ int main(int argc, char** argv) {
     return 3;
   }
   auto init = Resolve<nvmlReturn_t (*)()>(library, "nvmlInit_v2");
-  auto handle_by_index = Resolve<nvmlReturn_t (*)(unsigned, nvmlDevice_t*)>(library, "nvmlDeviceGetHandleByIndex_v2");
-  auto create = Resolve<nvmlReturn_t (*)(nvmlDevice_t, unsigned, nvmlGpuInstance_t*)>(library,
-                                                                                       "nvmlDeviceCreateGpuInstance");
-  auto get_info = Resolve<nvmlReturn_t (*)(nvmlGpuInstance_t, nvmlGpuInstanceInfo_t*)>(library,
-                                                                                        "nvmlGpuInstanceGetInfo");
+  auto handle_by_index =
+      Resolve<nvmlReturn_t (*)(unsigned, nvmlDevice_t*)>(library, "nvmlDeviceGetHandleByIndex_v2");
+  auto create = Resolve<nvmlReturn_t (*)(nvmlDevice_t, unsigned, nvmlGpuInstance_t*)>(
+      library, "nvmlDeviceCreateGpuInstance");
+  auto get_info =
+      Resolve<nvmlReturn_t (*)(nvmlGpuInstance_t, nvmlGpuInstanceInfo_t*)>(library, "nvmlGpuInstanceGetInfo");
   auto shutdown = Resolve<nvmlReturn_t (*)()>(library, "nvmlShutdown");
 
   if (nvmlReturn_t rc = init(); rc != NVML_SUCCESS) {

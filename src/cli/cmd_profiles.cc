@@ -128,7 +128,7 @@ void AddProfilesCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<ProfilesArgs>();
   CLI::App* cmd = app.add_subcommand("profiles", "List GPU instance profiles: id, memory, SMs, engines, free/total, placements");
   cmd->footer(
-      "FREE is '-' while MIG mode is off (NVML does not answer remaining capacity then).\n"
+      "FREE is '-' when the driver does not answer remaining capacity (some do not while MIG mode is off).\n"
       "Examples:\n  migctl profiles -i 0\n  migctl profiles --model h200-141gb --json");
   cmd->add_option("-i,--gpu", args->gpus, "GPUs of this host (default all)");
   cmd->add_option("--model", args->model, "A GPU model from the catalog instead of a GPU (no NVML needed)");

@@ -183,7 +183,9 @@ TEST_F(NvmlExportsTest, ProfilesAnswerWithMigOffButInstancesDoNot) {
   EXPECT_EQ(nvml_.nvmlDeviceGetGpuInstancePossiblePlacements_v2(device, 19, placements, &small),
             NVML_ERROR_INSUFFICIENT_SIZE);
   EXPECT_EQ(small, 7u);
-  EXPECT_EQ(nvml_.nvmlDeviceGetGpuInstanceRemainingCapacity(device, 19, &count), NVML_ERROR_NOT_SUPPORTED);
+  // The real H100 answers remaining capacity with MIG off (docs/HARDWARE.md): the whole GPU is free.
+  EXPECT_EQ(nvml_.nvmlDeviceGetGpuInstanceRemainingCapacity(device, 19, &count), NVML_SUCCESS);
+  EXPECT_EQ(count, 7u);
   nvmlGpuInstance_t gi = nullptr;
   EXPECT_EQ(nvml_.nvmlDeviceCreateGpuInstance(device, 19, &gi), NVML_ERROR_NOT_SUPPORTED);
   EXPECT_EQ(nvml_.nvmlDeviceGetMaxMigDeviceCount(device, &count), NVML_SUCCESS);
