@@ -301,6 +301,12 @@ TEST_F(E2e, CreateGivesEachInstanceADistinctMigUuidAndDestroyAllRemovesThem) {
   Json after = Machine();
   for (int i = 1; i < 8; ++i) EXPECT_EQ(after["gpus"][i], before["gpus"][i]) << "GPU " << i << " was touched";
 
+  std::string first = *uuids.begin();
+  MustJson({"destroy", first});
+  instances = Instances(0);
+  EXPECT_EQ(instances.size(), 3u);
+  for (const Json& gi : instances) EXPECT_NE(gi["uuid"], first) << "destroyed by MIG UUID, still listed";
+
   MustJson({"destroy", "-i", "0", "--all"});
   EXPECT_TRUE(Instances(0).empty());
   EXPECT_TRUE(Machine()["gpus"][0]["gpu_instances"].empty());
@@ -470,7 +476,10 @@ TEST_F(E2eBadInput, DestroyRefusesABusyInstanceNamingItsProcessAndDestroysNothin
   MustJson({"create", "-i", "0", "1g.10gb", "1g.10gb", "2g.20gb", "3g.40gb"});
   int gi = -1, ci = -1;
   for (const Json& inst : Instances(0))
-    if (inst["profile"] == "3g.40gb") gi = inst["gi"], ci = inst["ci"];
+    if (inst["profile"] == "3g.40gb") {
+      gi = inst["gi"];
+      ci = inst["ci"];
+    }
   ASSERT_GE(gi, 0);
   Json attached = MustJson({"sim", "attach", "-i", "0", "--gi", std::to_string(gi), "--ci",
                             std::to_string(ci), "--name", "train.py"});

@@ -14,6 +14,36 @@ constexpr const char* kDescription =
     "migctl: see, partition and simulate NVIDIA MIG GPUs.\n"
     "Try it without a GPU:  migctl sim init ./dgx.json a100-80gb:8 && migctl --sim ./dgx.json status";
 
+/// The first word that is not an option (or an option's value): the command the user meant.
+std::string FirstCommandWord(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--sim" || a == "--nvml") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a[0] != '-') return a;
+  }
+  return "";
+}
+
+bool WantsJson(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--json") return true;
+  return false;
+}
+
+/// Prints an error as one line on stderr and, under --json, as a document on stdout; returns the exit code.
+int ReportError(const Error& error, bool json, int exit_code) {
+  if (json) {
+    Json doc = {{"error", {{"code", ErrorCodeName(error.code)}, {"message", error.message}}}};
+    if (error.nvml_return != 0) doc["error"]["nvml_return"] = error.nvml_return;
+    std::fprintf(stdout, "%s\n", doc.dump(2).c_str());
+  }
+  std::fprintf(stderr, "migctl: %s\n", error.message.c_str());
+  return exit_code;
+}
+
 const char* EnvOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? v : fallback;
@@ -45,6 +75,11 @@ int RunCli(int argc, char** argv) {
   AddDestroyCommand(app, ctx);
   AddSimCommand(app, ctx);
 
+  if (std::string word = FirstCommandWord(argc, argv); !word.empty() &&
+      app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == word; }).empty())
+    return ReportError(MakeError(ErrorCode::kInvalidInput,
+                                 fmt::format("unknown command '{}': run 'migctl --help' for the list", word)),
+                       WantsJson(argc, argv), kExitUsage);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -54,20 +89,15 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "migctl: %s\nRun 'migctl --help' or 'migctl COMMAND --help' for usage.\n", e.what());
-    return kExitUsage;
+    return ReportError(MakeError(ErrorCode::kInvalidInput,
+                                 fmt::format("{} (run 'migctl --help' or 'migctl COMMAND --help')", e.what())),
+                       WantsJson(argc, argv), kExitUsage);
   }
   if (!ctx.action) return kExitUsage;
   Result<int> result = ctx.action();
   if (result.ok()) return *result;
   const Error& error = result.error();
-  if (ctx.options.json) {
-    Json doc = {{"error", {{"code", ErrorCodeName(error.code)}, {"message", error.message}}}};
-    if (error.nvml_return != 0) doc["error"]["nvml_return"] = error.nvml_return;
-    std::fprintf(stdout, "%s\n", doc.dump(2).c_str());
-  }
-  std::fprintf(stderr, "migctl: %s\n", error.message.c_str());
-  return IsUserError(error) ? kExitUsage : kExitFailed;
+  return ReportError(error, ctx.options.json, IsUserError(error) ? kExitUsage : kExitFailed);
 }
 
 }  // namespace migctl

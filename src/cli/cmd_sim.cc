@@ -106,7 +106,8 @@ void AddSimCommand(CLI::App& app, Context& ctx) {
   CLI::App* sim = app.add_subcommand("sim", "Create and inspect simulated MIG machines (no GPU needed)");
   sim->require_subcommand(1);
   sim->footer("The simulator is libmigsim.so, a drop-in libnvidia-ml.so.1: migctl --sim STATE runs any command on it,\n"
-              "and other NVML clients can load it with MIGSIM_STATE=STATE.");
+              "and other NVML clients can load it with MIGSIM_STATE=STATE.\n"
+              "Example:\n  migctl sim init ./dgx.json a100-80gb:8 && migctl --sim ./dgx.json status");
 
   CLI::App* init = sim->add_subcommand("init", "Create a simulated machine: STATE MODEL[:COUNT][,MODEL[:COUNT]…]");
   init->footer("Models: " + ModelKeys() + "\nExample:\n  migctl sim init ./dgx.json a100-80gb:8");
@@ -117,6 +118,7 @@ void AddSimCommand(CLI::App& app, Context& ctx) {
   init->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunInit(ctx, *args); }; });
 
   CLI::App* show = sim->add_subcommand("show", "Show a simulated machine's raw state");
+  show->footer("Example:\n  migctl sim show ./dgx.json --json");
   show->add_option("state", args->state, "State file (default: --sim)");
   show->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunShow(ctx, *args); }; });
 
@@ -133,6 +135,7 @@ void AddSimCommand(CLI::App& app, Context& ctx) {
   attach->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunAttach(ctx, *args); }; });
 
   CLI::App* detach = sim->add_subcommand("detach", "Detach a fake process by pid");
+  detach->footer("Example:\n  migctl --sim ./dgx.json sim detach 4242");
   detach->add_option("pid", args->pid, "Process id")->required();
   detach->add_option("--state", args->state, "State file (default: --sim)");
   detach->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunDetach(ctx, *args); }; });

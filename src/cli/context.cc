@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "common/gpu_selector.h"
 #include "nvml/device.h"
+#include "sim/machine.h"
 
 namespace migctl {
 namespace {
@@ -44,6 +45,9 @@ Result<nvml::Nvml*> Context::OpenNvml() {
       return MakeError(ErrorCode::kNotFound,
                        fmt::format("no simulated machine at {}: create one with 'migctl sim init {} MODEL[:COUNT]'",
                                    options.sim, options.sim));
+    // Check the machine here, so a bad file is reported as such rather than as NVML failing to load.
+    if (Result<sim::MachineState> machine = sim::LoadMachine(options.sim); !machine.ok())
+      return machine.error().WithContext(fmt::format("simulated machine {}: ", options.sim));
     setenv("MIGSIM_STATE", options.sim.c_str(), 1);
     library = SimulatorLibraryPath();
   }
