@@ -660,10 +660,13 @@ TEST_F(E2e, TwoConcurrentCreatesForTheLastRoomOnAGpuOneWinsOneFailsCleanly) {
       if (o.exit_code == kExitOk) {
         ++winners;
       } else {
-        // Whether it lost at planning (the room is gone: "does not fit") or at the driver (Insufficient
-        // Resources), the loser says so in one line and changes nothing.
-        EXPECT_TRUE(o.exit_code == kExitFailed || o.exit_code == kExitUsage) << o;
-        ExpectOneLineError(o, o.exit_code, {"GPU 0"});
+        // Lost at the driver (both planned before either created): a retryable conflict, exit 1, "run again".
+        // Lost at planning (the room was already gone): the request does not fit, exit 2.
+        if (o.exit_code == kExitFailed) {
+          ExpectOneLineError(o, kExitFailed, {"GPU 0", "run the command again"});
+        } else {
+          ExpectOneLineError(o, kExitUsage, {"GPU 0", "does not fit"});
+        }
       }
     }
     EXPECT_EQ(winners, 1) << results[0] << results[1];

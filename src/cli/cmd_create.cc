@@ -52,12 +52,7 @@ Result<int> RunCreate(Context& ctx, const CreateArgs& args) {
     }
     gpus.push_back({{"index", i}, {"created", created}});
   }
-  if (ctx.options.json) {
-    ctx.PrintJson({{"dry_run", args.dry_run}, {"gpus", gpus}});
-  } else {
-    ctx.Print(text);
-  }
-  return kExitOk;
+  return ctx.Finish({{"dry_run", args.dry_run}, {"gpus", gpus}}, text);
 }
 
 }  // namespace
@@ -67,8 +62,9 @@ void AddCreateCommand(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand("create", "Create GPU instances (any order works) with their compute instances");
   cmd->footer(
       "Existing instances stay where they are; new ones get the placements that leave the most room, and are\n"
-      "created with explicit placements, so 'Insufficient Resources' on a set that fits cannot happen. A set that\n"
-      "does not fit is refused before anything changes; if NVML fails half-way, what was created is removed.\n"
+      "created with explicit placements, so a set that fits never meets 'Insufficient Resources' (unless another\n"
+      "process changes the GPU at the same moment: then exit 1, run it again). A set that does not fit is refused\n"
+      "before anything changes (exit 2); if NVML fails half-way, what was created is removed.\n"
       "Examples:\n  migctl create -i 0 1g.10gb 1g.10gb 2g.20gb 3g.40gb\n  migctl create -i 0-3 3g.40gb 3g.40gb --dry-run");
   cmd->add_option("-i,--gpu", args->gpus, "GPUs to create on (the same instances on each)")->required();
   cmd->add_option("profiles", args->profiles, "GPU instance profiles (3g.40gb, MIG 3g.40gb, or a profile ID)")

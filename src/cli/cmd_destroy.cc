@@ -79,12 +79,7 @@ Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
     if (plan.ops.empty()) text += fmt::format("GPU {}: nothing to destroy\n", i);
     gpus.push_back({{"index", i}, {"destroyed", ops}});
   }
-  if (ctx.options.json) {
-    ctx.PrintJson({{"dry_run", args.dry_run}, {"gpus", gpus}});
-  } else {
-    ctx.Print(text);
-  }
-  return kExitOk;
+  return ctx.Finish({{"dry_run", args.dry_run}, {"gpus", gpus}}, text);
 }
 
 }  // namespace

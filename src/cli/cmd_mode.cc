@@ -73,12 +73,7 @@ Result<int> RunMode(Context& ctx, const ModeArgs& args) {
     MIGCTL_ASSIGN_OR_RETURN(nvml::MigMode mode, device.GetMigMode());
     results.push_back({{"index", i}, {"result", result}, {"mig", {{"current", mode.current}, {"pending", mode.pending}}}});
   }
-  if (ctx.options.json) {
-    ctx.PrintJson({{"gpus", results}});
-  } else {
-    ctx.Print(text);
-  }
-  return kExitOk;
+  return ctx.Finish({{"gpus", results}}, text);
 }
 
 }  // namespace

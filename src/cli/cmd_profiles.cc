@@ -114,12 +114,7 @@ Result<int> RunProfiles(Context& ctx, const ProfilesArgs& args) {
     text += fmt::format("{}GPU {}: {}\n", text.empty() ? "" : "\n", device.index().value(), name);
     text += rows.empty() ? "  no MIG profiles (this GPU does not support MIG)\n" : RowsText(rows);
   }
-  if (ctx.options.json) {
-    ctx.PrintJson({{"gpus", gpus}});
-  } else {
-    ctx.Print(text);
-  }
-  return kExitOk;
+  return ctx.Finish({{"gpus", gpus}}, text);
 }
 
 }  // namespace

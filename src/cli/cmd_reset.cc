@@ -61,12 +61,7 @@ Result<int> RunReset(Context& ctx, const ResetArgs& args) {
     results.push_back({{"index", i}, {"reset", true}, {"mig", {{"current", mode.current}, {"pending", mode.pending}}}});
     text += fmt::format("GPU {}: reset; MIG {}\n", i, mode.current ? "on" : "off");
   }
-  if (ctx.options.json) {
-    ctx.PrintJson({{"gpus", results}});
-  } else {
-    ctx.Print(text);
-  }
-  return kExitOk;
+  return ctx.Finish({{"gpus", results}}, text);
 }
 
 }  // namespace

@@ -47,23 +47,13 @@ std::string MachineText(const std::string& path, const sim::MachineState& m) {
 
 Result<int> RunInit(Context& ctx, const SimArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(sim::MachineState m, sim::InitMachine(args.state, args.spec, args.force, args.seed));
-  if (ctx.options.json) {
-    ctx.PrintJson(Json::parse(sim::MachineStateToJson(m).dump()));
-  } else {
-    ctx.Print(MachineText(args.state, m) + fmt::format("Use it: migctl --sim {} status\n", args.state));
-  }
-  return kExitOk;
+  return ctx.Finish(Json::parse(sim::MachineStateToJson(m).dump()), MachineText(args.state, m) + fmt::format("Use it: migctl --sim {} status\n", args.state));
 }
 
 Result<int> RunShow(Context& ctx, const SimArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(std::string path, StatePath(ctx, args));
   MIGCTL_ASSIGN_OR_RETURN(sim::MachineState m, sim::LoadMachine(path));
-  if (ctx.options.json) {
-    ctx.PrintJson(Json::parse(sim::MachineStateToJson(m).dump()));
-  } else {
-    ctx.Print(MachineText(path, m));
-  }
-  return kExitOk;
+  return ctx.Finish(Json::parse(sim::MachineStateToJson(m).dump()), MachineText(path, m));
 }
 
 Result<int> RunAttach(Context& ctx, const SimArgs& args) {
@@ -73,24 +63,14 @@ Result<int> RunAttach(Context& ctx, const SimArgs& args) {
   if (args.gi) place.gi = GiId(*args.gi);
   if (args.ci) place.ci = CiId(*args.ci);
   MIGCTL_ASSIGN_OR_RETURN(unsigned pid, sim::AttachProcess(path, place, args.pid, args.name, args.memory_mib));
-  if (ctx.options.json) {
-    ctx.PrintJson({{"pid", pid}});
-  } else {
-    ctx.Print(fmt::format("attached pid {} ({}, {} MiB) to GPU {}{}{}\n", pid, args.name, args.memory_mib, args.gpu,
+  return ctx.Finish({{"pid", pid}}, fmt::format("attached pid {} ({}, {} MiB) to GPU {}{}{}\n", pid, args.name, args.memory_mib, args.gpu,
                           args.gi ? fmt::format(" GI {}", *args.gi) : "", args.ci ? fmt::format(" CI {}", *args.ci) : ""));
-  }
-  return kExitOk;
 }
 
 Result<int> RunDetach(Context& ctx, const SimArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(std::string path, StatePath(ctx, args));
   MIGCTL_RETURN_IF_ERROR(sim::DetachProcess(path, args.pid));
-  if (ctx.options.json) {
-    ctx.PrintJson({{"detached", args.pid}});
-  } else {
-    ctx.Print(fmt::format("detached pid {}\n", args.pid));
-  }
-  return kExitOk;
+  return ctx.Finish({{"detached", args.pid}}, fmt::format("detached pid {}\n", args.pid));
 }
 
 std::string ModelKeys() {

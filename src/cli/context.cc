@@ -83,6 +83,15 @@ void Context::Print(const std::string& text) const { std::fwrite(text.data(), 1,
 
 void Context::PrintJson(const Json& doc) const { Print(doc.dump(2) + "\n"); }
 
+int Context::Finish(const Json& doc, const std::string& text) const {
+  if (options.json) {
+    PrintJson(doc);
+  } else {
+    Print(text);
+  }
+  return kExitOk;
+}
+
 Result<std::vector<ProfileId>> ParseProfiles(const GpuModel& model, const std::vector<std::string>& names) {
   std::vector<ProfileId> out;
   for (const std::string& name : names) {

@@ -41,6 +41,8 @@ struct Context {
   /// Human output goes to stdout; with --json the command prints one JSON document instead.
   void Print(const std::string& text) const;
   void PrintJson(const Json& doc) const;
+  /// Ends a command that succeeded: prints `doc` under --json, else `text`; returns kExitOk.
+  int Finish(const Json& doc, const std::string& text) const;
 
   /// The GPUs a `-i` selection names (all GPUs when `selection` is empty), in index order. Errors: kInvalidInput
   /// for a malformed selection, kNotFound for a GPU that does not exist (saying how many do).

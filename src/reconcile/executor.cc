@@ -37,6 +37,13 @@ Result<std::vector<ExecutedOp>> ExecutePlan(const nvml::Device& device, const In
     switch (op.kind) {
       case PlannedOp::Kind::kCreateGi: {
         Result<nvml::GpuInstance> gi = device.CreateGpuInstance(op.profile, nvml::Placement{op.start, op.size});
+        if (!gi.ok() && gi.error().code == ErrorCode::kInfeasible) {
+          // The plan was feasible on the observed GPU, so something else changed it since: a retryable conflict.
+          return fail(Error{ErrorCode::kBusy,
+                            gi.error().message + ": the GPU changed since migctl looked at it (another process "
+                                                 "creating instances?); run the command again",
+                            gi.error().nvml_return});
+        }
         if (!gi.ok()) return fail(gi.error());
         created.push_back({*gi, std::nullopt});
         ExecutedOp record{op, gi->info().id, std::nullopt};
