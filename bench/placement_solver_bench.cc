@@ -1,6 +1,7 @@
 // Placement-solver time per call, beside mig-parted's way of coping with order-dependent automatic placement:
-// try creation orders (permutations) with the driver's greedy choice until one succeeds. The driver's choice is the
-// simulator's (sim::ChooseGpuInstanceStart), so both sides work on the same geometry in-process, no NVML calls.
+// try creation orders (permutations) with the driver's greedy choice until one succeeds. The driver's choice
+// is the simulator's (sim::ChooseGpuInstanceStart), so both sides work on the same geometry in-process, no
+// NVML calls.
 //
 //   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIGCTL_BUILD_BENCH=ON
 //   ninja -C build-bench placement_solver_bench && ./build-bench/bench/placement_solver_bench
@@ -45,9 +46,10 @@ void BM_SolvePlacements(benchmark::State& state) {
 }
 BENCHMARK(BM_SolvePlacements)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
 
-/// mig-parted's rule: permutations of the creation order, starting from the order the user gave, each tried with
-/// the driver's greedy placement.
-bool PermutationSearch(const GpuModel& model, const Layout& existing, const std::vector<ProfileId>& order, int* tries) {
+/// mig-parted's rule: permutations of the creation order, starting from the order the user gave, each tried
+/// with the driver's greedy placement.
+bool PermutationSearch(const GpuModel& model, const Layout& existing, const std::vector<ProfileId>& order,
+                       int* tries) {
   std::vector<size_t> perm(order.size());
   for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
   do {
@@ -55,7 +57,8 @@ bool PermutationSearch(const GpuModel& model, const Layout& existing, const std:
     Layout layout = existing;
     bool ok = true;
     for (size_t i : perm) {
-      std::optional<unsigned> start = sim::ChooseGpuInstanceStart(model, layout, *model.FindProfile(order[i]));
+      std::optional<unsigned> start =
+          sim::ChooseGpuInstanceStart(model, layout, *model.FindProfile(order[i]));
       if (!start) {
         ok = false;
         break;

@@ -60,7 +60,8 @@ int RunCli(int argc, char** argv) {
   ctx.options.nvml = EnvOr("MIGCTL_NVML", "");
   app.add_option("--sim", ctx.options.sim, "Use the simulated machine in this state file (env MIGCTL_SIM)")
       ->option_text("STATE");
-  app.add_option("--nvml", ctx.options.nvml, "Load this NVML library instead of libnvidia-ml.so.1 (env MIGCTL_NVML)")
+  app.add_option("--nvml", ctx.options.nvml,
+                 "Load this NVML library instead of libnvidia-ml.so.1 (env MIGCTL_NVML)")
       ->option_text("PATH");
   app.add_flag("--json", ctx.options.json, "Print one JSON document (a stable interface for scripts)");
   app.set_version_flag("--version", "migctl 0.1.0");
@@ -75,8 +76,8 @@ int RunCli(int argc, char** argv) {
   AddDestroyCommand(app, ctx);
   AddSimCommand(app, ctx);
 
-  if (std::string word = FirstCommandWord(argc, argv); !word.empty() &&
-      app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == word; }).empty())
+  if (std::string word = FirstCommandWord(argc, argv);
+      !word.empty() && app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == word; }).empty())
     return ReportError(MakeError(ErrorCode::kInvalidInput,
                                  fmt::format("unknown command '{}': run 'migctl --help' for the list", word)),
                        WantsJson(argc, argv), kExitUsage);
@@ -89,9 +90,10 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return ReportError(MakeError(ErrorCode::kInvalidInput,
-                                 fmt::format("{} (run 'migctl --help' or 'migctl COMMAND --help')", e.what())),
-                       WantsJson(argc, argv), kExitUsage);
+    return ReportError(
+        MakeError(ErrorCode::kInvalidInput,
+                  fmt::format("{} (run 'migctl --help' or 'migctl COMMAND --help')", e.what())),
+        WantsJson(argc, argv), kExitUsage);
   }
   if (!ctx.action) return kExitUsage;
   Result<int> result = ctx.action();

@@ -1,12 +1,13 @@
-// `migctl check`: does a set of GPU instances fit a GPU model (or a live GPU next to what it runs)? Where? If not, why?
+// `migctl check`: does a set of GPU instances fit a GPU model (or a live GPU next to what it runs)? Where? If
+// not, why?
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "nvml/device.h"
-#include "reconcile/observed_gpu.h"
 #include "cli/slot_map.h"
 #include "layout/feasibility.h"
 #include "layout/placement_solver.h"
+#include "nvml/device.h"
+#include "reconcile/observed_gpu.h"
 
 namespace migctl {
 namespace {
@@ -26,7 +27,8 @@ std::vector<SlotSpan> Spans(const GpuModel& model, const Layout& layout, const s
   return spans;
 }
 
-/// Checks one target (a model, or a GPU with its existing instances); returns the JSON entry and prints a summary.
+/// Checks one target (a model, or a GPU with its existing instances); returns the JSON entry and prints a
+/// summary.
 Json CheckOne(Context& ctx, const std::string& title, const GpuModel& model, const Layout& existing,
               const std::vector<ProfileId>& requests, bool* all_fit) {
   Result<Layout> placed = SolvePlacements(model, existing, requests);
@@ -54,7 +56,8 @@ Json CheckOne(Context& ctx, const std::string& title, const GpuModel& model, con
 
 Result<int> RunCheck(Context& ctx, const CheckArgs& args) {
   if (args.model.empty() == args.gpus.empty())
-    return MakeError(ErrorCode::kInvalidInput, "give either --model MODEL (a GPU model) or -i GPU (a GPU of this host)");
+    return MakeError(ErrorCode::kInvalidInput,
+                     "give either --model MODEL (a GPU model) or -i GPU (a GPU of this host)");
   Json results = Json::array();
   bool all_fit = true;
   if (!args.model.empty()) {
@@ -78,7 +81,8 @@ Result<int> RunCheck(Context& ctx, const CheckArgs& args) {
 
 void AddCheckCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<CheckArgs>();
-  CLI::App* cmd = app.add_subcommand("check", "Say whether GPU instances fit, where they would go, and if not, why");
+  CLI::App* cmd =
+      app.add_subcommand("check", "Say whether GPU instances fit, where they would go, and if not, why");
   cmd->footer(
       "Any order of a set that fits is placed; exit status 0 when it fits, 2 when it does not.\n"
       "Examples:\n  migctl check --model a100-80gb 4g.40gb 3g.40gb 1g.10gb\n"

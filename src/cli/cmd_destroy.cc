@@ -1,4 +1,5 @@
-// `migctl destroy`: remove GPU instances (with their compute instances), single compute instances, or MIG devices.
+// `migctl destroy`: remove GPU instances (with their compute instances), single compute instances, or MIG
+// devices.
 #include <charconv>
 #include <map>
 
@@ -21,9 +22,10 @@ struct DestroyArgs {
   bool dry_run = false;
 };
 
-/// Targets on one GPU from the flags, or from the MIG UUIDs that live on it. A MIG device whose GI has no other
-/// CI takes its GI with it (a GI without CIs serves nobody).
-std::vector<DestroyTarget> TargetsFor(const ObservedGpu& gpu, const DestroyArgs& args, std::vector<std::string>* found) {
+/// Targets on one GPU from the flags, or from the MIG UUIDs that live on it. A MIG device whose GI has no
+/// other CI takes its GI with it (a GI without CIs serves nobody).
+std::vector<DestroyTarget> TargetsFor(const ObservedGpu& gpu, const DestroyArgs& args,
+                                      std::vector<std::string>* found) {
   std::vector<DestroyTarget> targets;
   if (args.all) targets.push_back({});
   for (unsigned gi : args.gis) {
@@ -48,7 +50,8 @@ Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
     return MakeError(ErrorCode::kInvalidInput,
                      "say what to destroy: --all, --gi ID[,ID…] (optionally --ci ID…), or MIG UUIDs");
   if (!args.cis.empty() && args.gis.size() != 1)
-    return MakeError(ErrorCode::kInvalidInput, "--ci needs exactly one --gi (CI ids are unique per GPU instance only)");
+    return MakeError(ErrorCode::kInvalidInput,
+                     "--ci needs exactly one --gi (CI ids are unique per GPU instance only)");
   if (args.mig_uuids.empty() && args.gpus.empty())
     return MakeError(ErrorCode::kInvalidInput, "say which GPU with -i (GI ids are unique per GPU only)");
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
@@ -63,7 +66,8 @@ Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
   }
   for (const std::string& uuid : args.mig_uuids)
     if (std::find(found.begin(), found.end(), uuid) == found.end())
-      return MakeError(ErrorCode::kNotFound, fmt::format("no MIG device {} (see 'migctl status'); nothing was destroyed", uuid));
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("no MIG device {} (see 'migctl status'); nothing was destroyed", uuid));
   Json gpus = Json::array();
   std::string text;
   for (auto& [device, plan] : plans) {
@@ -73,8 +77,11 @@ Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
     for (const PlannedOp& op : plan.ops) {
       text += fmt::format("GPU {}: {}{}\n", i, args.dry_run ? "would " : "", DescribeOp(op));
       ops.push_back({{"op", op.kind == PlannedOp::Kind::kDestroyGi ? "destroy_gi" : "destroy_ci"},
-                     {"gi", op.gi->value()}, {"ci", op.ci ? Json(op.ci->value()) : Json(nullptr)},
-                     {"profile", op.profile_name}, {"start", op.start}, {"size", op.size}});
+                     {"gi", op.gi->value()},
+                     {"ci", op.ci ? Json(op.ci->value()) : Json(nullptr)},
+                     {"profile", op.profile_name},
+                     {"start", op.start},
+                     {"size", op.size}});
     }
     if (plan.ops.empty()) text += fmt::format("GPU {}: nothing to destroy\n", i);
     gpus.push_back({{"index", i}, {"destroyed", ops}});
@@ -86,10 +93,12 @@ Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
 
 void AddDestroyCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<DestroyArgs>();
-  CLI::App* cmd = app.add_subcommand("destroy", "Destroy GPU instances, compute instances or MIG devices (never busy ones)");
+  CLI::App* cmd = app.add_subcommand(
+      "destroy", "Destroy GPU instances, compute instances or MIG devices (never busy ones)");
   cmd->footer(
       "An instance with processes is refused, naming them, and nothing is destroyed.\n"
-      "Examples:\n  migctl destroy -i 0 --all\n  migctl destroy -i 0 --gi 7,8\n  migctl destroy -i 0 --gi 2 --ci 1\n"
+      "Examples:\n  migctl destroy -i 0 --all\n  migctl destroy -i 0 --gi 7,8\n  migctl destroy -i 0 --gi 2 "
+      "--ci 1\n"
       "  migctl destroy MIG-c7384736-a75d-5afc-978f-d2f1294409fd");
   cmd->add_option("-i,--gpu", args->gpus, "GPUs (with --all or --gi); MIG UUIDs are looked up on every GPU");
   cmd->add_flag("--all", args->all, "Every GPU instance of the selected GPUs");

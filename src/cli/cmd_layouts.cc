@@ -56,13 +56,15 @@ Result<int> RunLayouts(Context& ctx, const LayoutsArgs& args) {
 
 void AddLayoutsCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<LayoutsArgs>();
-  CLI::App* cmd = app.add_subcommand("layouts", "List every combination of GPU instances that fits a GPU model");
+  CLI::App* cmd =
+      app.add_subcommand("layouts", "List every combination of GPU instances that fits a GPU model");
   cmd->footer(
       "Each combination is shown once, with the placement that leaves the most room.\n"
       "Examples:\n  migctl layouts --model h100-80gb --maximal\n  migctl layouts --model a100-80gb --json\n"
       "  migctl layouts --model a100-40gb --profiles 1g.5gb,2g.10gb,3g.20gb");
-  cmd->add_option("--model", args->model, "GPU model (a100-40gb, a100-80gb, a30-24gb, h100-80gb, h100-94gb, "
-                                          "h200-141gb, gh200-96gb, b200-180gb)")
+  cmd->add_option("--model", args->model,
+                  "GPU model (a100-40gb, a100-80gb, a30-24gb, h100-80gb, h100-94gb, "
+                  "h200-141gb, gh200-96gb, b200-180gb)")
       ->required();
   cmd->add_flag("--maximal", args->maximal, "Only layouts to which no further instance can be added");
   cmd->add_option("--profiles", args->profiles, "Only use these profiles (comma-separated)")->delimiter(',');

@@ -34,19 +34,24 @@ Result<int> RunMode(Context& ctx, const ModeArgs& args) {
     MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot g, nvml::ObserveGpu(device));
     const unsigned i = g.index.value();
     if (!g.mig)
-      return MakeError(ErrorCode::kUnsupported, fmt::format("GPU {} ({}) does not support MIG; nothing was changed", i, g.name));
+      return MakeError(ErrorCode::kUnsupported,
+                       fmt::format("GPU {} ({}) does not support MIG; nothing was changed", i, g.name));
     if (g.mig->current == enable && g.mig->pending == enable) {
-      results.push_back({{"index", i}, {"result", "unchanged"}, {"mig", {{"current", enable}, {"pending", enable}}}});
+      results.push_back(
+          {{"index", i}, {"result", "unchanged"}, {"mig", {{"current", enable}, {"pending", enable}}}});
       text += fmt::format("GPU {}: MIG already {}\n", i, enable ? "on" : "off");
       continue;
     }
     if (!enable && !g.instances.empty())
-      return MakeError(ErrorCode::kBusy, fmt::format("GPU {} still has {} MIG instance(s): destroy them first "
-                                                     "('migctl destroy -i {} --all'); nothing was changed",
-                                                     i, g.instances.size(), i));
+      return MakeError(ErrorCode::kBusy,
+                       fmt::format("GPU {} still has {} MIG instance(s): destroy them first "
+                                   "('migctl destroy -i {} --all'); nothing was changed",
+                                   i, g.instances.size(), i));
     if (std::string pids = Busy(g); !pids.empty())
-      return MakeError(ErrorCode::kBusy, fmt::format("GPU {} runs processes (pid {}): stop them first; nothing was "
-                                                     "changed", i, pids));
+      return MakeError(ErrorCode::kBusy,
+                       fmt::format("GPU {} runs processes (pid {}): stop them first; nothing was "
+                                   "changed",
+                                   i, pids));
     todo.emplace_back(device, std::move(g));
   }
   for (auto& [device, g] : todo) {
@@ -61,17 +66,22 @@ Result<int> RunMode(Context& ctx, const ModeArgs& args) {
         break;
       case nvml::MigModeActivation::kPendingReset:
         result = "pending_reset";
-        text += fmt::format("GPU {}: MIG {} pending: this GPU needs a reset: run 'migctl reset -i {}' (in a VM "
-                            "without reset support, reboot)\n", i, word, i);
+        text += fmt::format(
+            "GPU {}: MIG {} pending: this GPU needs a reset: run 'migctl reset -i {}' (in a VM "
+            "without reset support, reboot)\n",
+            i, word, i);
         break;
       case nvml::MigModeActivation::kPendingInUse:
         result = "pending_in_use";
-        text += fmt::format("GPU {}: MIG {} pending: the GPU is in use; stop its clients, then run "
-                            "'migctl reset -i {}'\n", i, word, i);
+        text += fmt::format(
+            "GPU {}: MIG {} pending: the GPU is in use; stop its clients, then run "
+            "'migctl reset -i {}'\n",
+            i, word, i);
         break;
     }
     MIGCTL_ASSIGN_OR_RETURN(nvml::MigMode mode, device.GetMigMode());
-    results.push_back({{"index", i}, {"result", result}, {"mig", {{"current", mode.current}, {"pending", mode.pending}}}});
+    results.push_back(
+        {{"index", i}, {"result", result}, {"mig", {{"current", mode.current}, {"pending", mode.pending}}}});
   }
   return ctx.Finish({{"gpus", results}}, text);
 }
@@ -80,11 +90,15 @@ Result<int> RunMode(Context& ctx, const ModeArgs& args) {
 
 void AddModeCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<ModeArgs>();
-  CLI::App* cmd = app.add_subcommand("mode", "Turn MIG mode on or off (Ampere needs a reset; Hopper+ switch when idle)");
+  CLI::App* cmd =
+      app.add_subcommand("mode", "Turn MIG mode on or off (Ampere needs a reset; Hopper+ switch when idle)");
   cmd->footer(
-      "Every selected GPU is checked first (MIG support, no processes, no instances when disabling); nothing changes\n"
+      "Every selected GPU is checked first (MIG support, no processes, no instances when disabling); nothing "
+      "changes\n"
       "unless all pass. Examples:\n  migctl mode enable -i 0,1\n  migctl mode disable -i all");
-  cmd->add_option("action", args->action, "enable or disable")->required()->check(CLI::IsMember({"enable", "disable"}));
+  cmd->add_option("action", args->action, "enable or disable")
+      ->required()
+      ->check(CLI::IsMember({"enable", "disable"}));
   cmd->add_option("-i,--gpu", args->gpus, "GPUs (indexes, ranges, UUIDs, PCI bus ids or 'all')")->required();
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunMode(ctx, *args); }; });
 }

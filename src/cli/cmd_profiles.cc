@@ -1,5 +1,5 @@
-// `migctl profiles`: GI profiles of a GPU (as the device answers) or of a model (from the catalog): id, memory,
-// SMs, engines, free/total and placements.
+// `migctl profiles`: GI profiles of a GPU (as the device answers) or of a model (from the catalog): id,
+// memory, SMs, engines, free/total and placements.
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -46,8 +46,11 @@ Json RowsJson(const std::vector<ProfileRow>& rows) {
                    {"memory_mib", r.memory_mib},
                    {"multiprocessors", r.multiprocessors},
                    {"engines",
-                    {{"copy", r.engines.copy}, {"decoder", r.engines.decoder}, {"encoder", r.engines.encoder},
-                     {"jpeg", r.engines.jpeg}, {"ofa", r.engines.ofa}}},
+                    {{"copy", r.engines.copy},
+                     {"decoder", r.engines.decoder},
+                     {"encoder", r.engines.encoder},
+                     {"jpeg", r.engines.jpeg},
+                     {"ofa", r.engines.ofa}}},
                    {"instances", {{"free", r.free ? Json(*r.free) : Json(nullptr)}, {"total", r.total}}},
                    {"placements", placements}});
   }
@@ -55,13 +58,14 @@ Json RowsJson(const std::vector<ProfileRow>& rows) {
 }
 
 std::string RowsText(const std::vector<ProfileRow>& rows) {
-  Table table({"PROFILE", "ID", "FREE/TOTAL", "MEMORY", "SM", "CE", "DEC", "ENC", "JPG", "OFA", "PLACEMENTS"});
+  Table table(
+      {"PROFILE", "ID", "FREE/TOTAL", "MEMORY", "SM", "CE", "DEC", "ENC", "JPG", "OFA", "PLACEMENTS"});
   for (const ProfileRow& r : rows)
-    table.AddRow({r.name, std::to_string(r.id),
-                  fmt::format("{}/{}", r.free ? std::to_string(*r.free) : "-", r.total),
-                  fmt::format("{:.2f} GiB", r.memory_mib / 1024.0), std::to_string(r.multiprocessors),
-                  std::to_string(r.engines.copy), std::to_string(r.engines.decoder), std::to_string(r.engines.encoder),
-                  std::to_string(r.engines.jpeg), std::to_string(r.engines.ofa), PlacementsText(r)});
+    table.AddRow(
+        {r.name, std::to_string(r.id), fmt::format("{}/{}", r.free ? std::to_string(*r.free) : "-", r.total),
+         fmt::format("{:.2f} GiB", r.memory_mib / 1024.0), std::to_string(r.multiprocessors),
+         std::to_string(r.engines.copy), std::to_string(r.engines.decoder), std::to_string(r.engines.encoder),
+         std::to_string(r.engines.jpeg), std::to_string(r.engines.ofa), PlacementsText(r)});
   return table.Render("  ");
 }
 
@@ -69,8 +73,8 @@ Result<std::vector<ProfileRow>> DeviceRows(const nvml::Device& device) {
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::GiProfileInfo> profiles, device.GiProfiles());
   std::vector<ProfileRow> rows;
   for (const nvml::GiProfileInfo& p : profiles) {
-    ProfileRow r{p.nvml_index, p.id.value(), p.name, p.slices, p.memory_mib, p.multiprocessors, p.engines,
-                 p.instance_limit, std::nullopt, {}};
+    ProfileRow r{p.nvml_index,      p.id.value(), p.name,           p.slices,     p.memory_mib,
+                 p.multiprocessors, p.engines,    p.instance_limit, std::nullopt, {}};
     MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Placement> placements, device.GiPlacements(p.id));
     for (const auto& pl : placements) r.placements.emplace_back(pl.start, pl.size);
     MIGCTL_ASSIGN_OR_RETURN(r.free, device.GiRemainingCapacity(p.id));
@@ -82,8 +86,8 @@ Result<std::vector<ProfileRow>> DeviceRows(const nvml::Device& device) {
 std::vector<ProfileRow> ModelRows(const GpuModel& model) {
   std::vector<ProfileRow> rows;
   for (const GiProfile& p : model.gi_profiles) {
-    ProfileRow r{p.nvml_index, p.id.value(), p.name, p.compute_slices, p.memory_mib, p.multiprocessors, p.engines,
-                 p.instance_limit, std::nullopt, {}};
+    ProfileRow r{p.nvml_index,      p.id.value(), p.name,           p.compute_slices, p.memory_mib,
+                 p.multiprocessors, p.engines,    p.instance_limit, std::nullopt,     {}};
     for (unsigned s : p.starts) r.placements.emplace_back(s, p.placement_size);
     rows.push_back(std::move(r));
   }
@@ -121,7 +125,8 @@ Result<int> RunProfiles(Context& ctx, const ProfilesArgs& args) {
 
 void AddProfilesCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<ProfilesArgs>();
-  CLI::App* cmd = app.add_subcommand("profiles", "List GPU instance profiles: id, memory, SMs, engines, free/total, placements");
+  CLI::App* cmd = app.add_subcommand(
+      "profiles", "List GPU instance profiles: id, memory, SMs, engines, free/total, placements");
   cmd->footer(
       "FREE is '-' when the driver does not answer remaining capacity (some do not while MIG mode is off).\n"
       "Examples:\n  migctl profiles -i 0\n  migctl profiles --model h200-141gb --json");

@@ -23,12 +23,14 @@ Status ResetWithNvidiaSmi(unsigned index) {
   const char* argv[] = {"nvidia-smi", "-r", "-i", i.c_str(), nullptr};
   pid_t pid = 0;
   if (int rc = posix_spawnp(&pid, "nvidia-smi", nullptr, nullptr, const_cast<char**>(argv), environ); rc != 0)
-    return MakeError(ErrorCode::kUnsupported, fmt::format("GPU {}: cannot run nvidia-smi to reset it: {}", index,
-                                                          std::strerror(rc)));
+    return MakeError(ErrorCode::kUnsupported,
+                     fmt::format("GPU {}: cannot run nvidia-smi to reset it: {}", index, std::strerror(rc)));
   int status = 0;
   if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return MakeError(ErrorCode::kNvml, fmt::format("GPU {}: 'nvidia-smi -r -i {}' failed (status {}); a VM without "
-                                                   "reset support needs a reboot", index, index, status));
+    return MakeError(ErrorCode::kNvml,
+                     fmt::format("GPU {}: 'nvidia-smi -r -i {}' failed (status {}); a VM without "
+                                 "reset support needs a reboot",
+                                 index, index, status));
   return Ok();
 }
 
@@ -48,8 +50,10 @@ Result<int> RunReset(Context& ctx, const ResetArgs& args) {
     bool busy = !g.processes.empty();
     for (const auto& inst : g.instances) busy = busy || !inst.processes.empty();
     if (busy)
-      return MakeError(ErrorCode::kBusy, fmt::format("GPU {} runs processes: stop them before a reset ('migctl "
-                                                     "status -i {}' lists them); nothing was reset", i, i));
+      return MakeError(ErrorCode::kBusy,
+                       fmt::format("GPU {} runs processes: stop them before a reset ('migctl "
+                                   "status -i {}' lists them); nothing was reset",
+                                   i, i));
     todo.push_back(device);
   }
   for (const nvml::Device& device : todo) {
@@ -58,7 +62,8 @@ Result<int> RunReset(Context& ctx, const ResetArgs& args) {
     if (!reset.ok() && reset.error().code == ErrorCode::kUnsupported) reset = ResetWithNvidiaSmi(i);
     MIGCTL_RETURN_IF_ERROR(reset);
     MIGCTL_ASSIGN_OR_RETURN(nvml::MigMode mode, device.GetMigMode());
-    results.push_back({{"index", i}, {"reset", true}, {"mig", {{"current", mode.current}, {"pending", mode.pending}}}});
+    results.push_back(
+        {{"index", i}, {"reset", true}, {"mig", {{"current", mode.current}, {"pending", mode.pending}}}});
     text += fmt::format("GPU {}: reset; MIG {}\n", i, mode.current ? "on" : "off");
   }
   return ctx.Finish({{"gpus", results}}, text);
@@ -68,10 +73,13 @@ Result<int> RunReset(Context& ctx, const ResetArgs& args) {
 
 void AddResetCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<ResetArgs>();
-  CLI::App* cmd = app.add_subcommand("reset", "Reset the GPUs whose MIG mode change is pending (only those, only when idle)");
-  cmd->footer("On real GPUs this runs 'nvidia-smi -r -i N'; on the simulator it resets the simulated GPU.\n"
-              "Example:\n  migctl reset -i 0,1");
-  cmd->add_option("-i,--gpu", args->gpus, "GPUs to consider (default all); those without a pending change are left alone");
+  CLI::App* cmd = app.add_subcommand(
+      "reset", "Reset the GPUs whose MIG mode change is pending (only those, only when idle)");
+  cmd->footer(
+      "On real GPUs this runs 'nvidia-smi -r -i N'; on the simulator it resets the simulated GPU.\n"
+      "Example:\n  migctl reset -i 0,1");
+  cmd->add_option("-i,--gpu", args->gpus,
+                  "GPUs to consider (default all); those without a pending change are left alone");
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunReset(ctx, *args); }; });
 }
 

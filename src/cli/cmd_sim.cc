@@ -29,16 +29,19 @@ Result<std::string> StatePath(const Context& ctx, const SimArgs& args) {
 }
 
 std::string MachineText(const std::string& path, const sim::MachineState& m) {
-  std::string out = fmt::format("{}: {} simulated GPU{}\n", path, m.gpus.size(), m.gpus.size() == 1 ? "" : "s");
+  std::string out =
+      fmt::format("{}: {} simulated GPU{}\n", path, m.gpus.size(), m.gpus.size() == 1 ? "" : "s");
   Table table({"GPU", "MODEL", "UUID", "PCI", "MIG", "INSTANCES", "PROCESSES"});
   for (size_t i = 0; i < m.gpus.size(); ++i) {
     const sim::SimGpu& g = m.gpus[i];
     std::string mig = g.mig_current ? "on" : "off";
     if (g.mig_current != g.mig_pending) mig += g.mig_pending ? " (enable pending)" : " (disable pending)";
     std::string gis;
-    for (const auto& gi : g.gpu_instances) gis += (gis.empty() ? "" : " ") + fmt::format("GI{}@{}", gi.id, gi.start);
+    for (const auto& gi : g.gpu_instances)
+      gis += (gis.empty() ? "" : " ") + fmt::format("GI{}@{}", gi.id, gi.start);
     std::string procs;
-    for (const auto& p : g.processes) procs += (procs.empty() ? "" : " ") + fmt::format("{}:{}", p.pid, p.name);
+    for (const auto& p : g.processes)
+      procs += (procs.empty() ? "" : " ") + fmt::format("{}:{}", p.pid, p.name);
     table.AddRow({std::to_string(i), g.model, g.uuid, g.pci_bus_id, mig, gis.empty() ? "-" : gis,
                   procs.empty() ? "-" : procs});
   }
@@ -46,8 +49,10 @@ std::string MachineText(const std::string& path, const sim::MachineState& m) {
 }
 
 Result<int> RunInit(Context& ctx, const SimArgs& args) {
-  MIGCTL_ASSIGN_OR_RETURN(sim::MachineState m, sim::InitMachine(args.state, args.spec, args.force, args.seed));
-  return ctx.Finish(Json::parse(sim::MachineStateToJson(m).dump()), MachineText(args.state, m) + fmt::format("Use it: migctl --sim {} status\n", args.state));
+  MIGCTL_ASSIGN_OR_RETURN(sim::MachineState m,
+                          sim::InitMachine(args.state, args.spec, args.force, args.seed));
+  return ctx.Finish(Json::parse(sim::MachineStateToJson(m).dump()),
+                    MachineText(args.state, m) + fmt::format("Use it: migctl --sim {} status\n", args.state));
 }
 
 Result<int> RunShow(Context& ctx, const SimArgs& args) {
@@ -58,13 +63,17 @@ Result<int> RunShow(Context& ctx, const SimArgs& args) {
 
 Result<int> RunAttach(Context& ctx, const SimArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(std::string path, StatePath(ctx, args));
-  if (args.ci && !args.gi) return MakeError(ErrorCode::kInvalidInput, "--ci needs --gi (CI ids are unique per GI only)");
+  if (args.ci && !args.gi)
+    return MakeError(ErrorCode::kInvalidInput, "--ci needs --gi (CI ids are unique per GI only)");
   sim::ProcessPlace place{GpuIndex(args.gpu), std::nullopt, std::nullopt};
   if (args.gi) place.gi = GiId(*args.gi);
   if (args.ci) place.ci = CiId(*args.ci);
-  MIGCTL_ASSIGN_OR_RETURN(unsigned pid, sim::AttachProcess(path, place, args.pid, args.name, args.memory_mib));
-  return ctx.Finish({{"pid", pid}}, fmt::format("attached pid {} ({}, {} MiB) to GPU {}{}{}\n", pid, args.name, args.memory_mib, args.gpu,
-                          args.gi ? fmt::format(" GI {}", *args.gi) : "", args.ci ? fmt::format(" CI {}", *args.ci) : ""));
+  MIGCTL_ASSIGN_OR_RETURN(unsigned pid,
+                          sim::AttachProcess(path, place, args.pid, args.name, args.memory_mib));
+  return ctx.Finish({{"pid", pid}},
+                    fmt::format("attached pid {} ({}, {} MiB) to GPU {}{}{}\n", pid, args.name,
+                                args.memory_mib, args.gpu, args.gi ? fmt::format(" GI {}", *args.gi) : "",
+                                args.ci ? fmt::format(" CI {}", *args.ci) : ""));
 }
 
 Result<int> RunDetach(Context& ctx, const SimArgs& args) {
@@ -85,11 +94,14 @@ void AddSimCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<SimArgs>();
   CLI::App* sim = app.add_subcommand("sim", "Create and inspect simulated MIG machines (no GPU needed)");
   sim->require_subcommand(1);
-  sim->footer("The simulator is libmigsim.so, a drop-in libnvidia-ml.so.1: migctl --sim STATE runs any command on it,\n"
-              "and other NVML clients can load it with MIGSIM_STATE=STATE.\n"
-              "Example:\n  migctl sim init ./dgx.json a100-80gb:8 && migctl --sim ./dgx.json status");
+  sim->footer(
+      "The simulator is libmigsim.so, a drop-in libnvidia-ml.so.1: migctl --sim STATE runs any command on "
+      "it,\n"
+      "and other NVML clients can load it with MIGSIM_STATE=STATE.\n"
+      "Example:\n  migctl sim init ./dgx.json a100-80gb:8 && migctl --sim ./dgx.json status");
 
-  CLI::App* init = sim->add_subcommand("init", "Create a simulated machine: STATE MODEL[:COUNT][,MODEL[:COUNT]…]");
+  CLI::App* init =
+      sim->add_subcommand("init", "Create a simulated machine: STATE MODEL[:COUNT][,MODEL[:COUNT]…]");
   init->footer("Models: " + ModelKeys() + "\nExample:\n  migctl sim init ./dgx.json a100-80gb:8");
   init->add_option("state", args->state, "State file to create")->required();
   init->add_option("spec", args->spec, "GPUs, e.g. a100-80gb:8 or h100-80gb:2,a30-24gb")->required();
@@ -102,9 +114,11 @@ void AddSimCommand(CLI::App& app, Context& ctx) {
   show->add_option("state", args->state, "State file (default: --sim)");
   show->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunShow(ctx, *args); }; });
 
-  CLI::App* attach = sim->add_subcommand("attach", "Attach a fake process to a GPU, GPU instance or compute instance");
-  attach->footer("The instance then counts as busy, as a CUDA process would make it.\n"
-                 "Example:\n  migctl --sim ./dgx.json sim attach -i 0 --gi 2 --ci 0 --name train.py --memory 20000");
+  CLI::App* attach =
+      sim->add_subcommand("attach", "Attach a fake process to a GPU, GPU instance or compute instance");
+  attach->footer(
+      "The instance then counts as busy, as a CUDA process would make it.\n"
+      "Example:\n  migctl --sim ./dgx.json sim attach -i 0 --gi 2 --ci 0 --name train.py --memory 20000");
   attach->add_option("state", args->state, "State file (default: --sim)");
   attach->add_option("-i,--gpu", args->gpu, "GPU index")->required();
   attach->add_option("--gi", args->gi, "GPU instance id");

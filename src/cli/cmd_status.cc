@@ -1,5 +1,5 @@
-// `migctl status`: GPUs, MIG mode, every GI/CI with placement, MIG UUID, memory and processes, free capacity, and a
-// slot map per GPU.
+// `migctl status`: GPUs, MIG mode, every GI/CI with placement, MIG UUID, memory and processes, free capacity,
+// and a slot map per GPU.
 #include <fmt/format.h>
 
 #include "catalog/catalog.h"
@@ -22,8 +22,8 @@ std::string ModeText(const nvml::GpuSnapshot& gpu) {
   if (!gpu.mig) return "no MIG";
   std::string now = gpu.mig->current ? "MIG on" : "MIG off";
   if (gpu.mig->current == gpu.mig->pending) return now;
-  return fmt::format("{} ({} pending: run 'migctl reset -i {}')", now, gpu.mig->pending ? "enable" : "disable",
-                     gpu.index.value());
+  return fmt::format("{} ({} pending: run 'migctl reset -i {}')", now,
+                     gpu.mig->pending ? "enable" : "disable", gpu.index.value());
 }
 
 Json ProcessesJson(const std::vector<nvml::ProcessInfo>& processes) {
@@ -39,27 +39,35 @@ Json ProcessesJson(const std::vector<nvml::ProcessInfo>& processes) {
 std::string ProcessesText(const std::vector<nvml::ProcessInfo>& processes) {
   if (processes.empty()) return "-";
   std::string out;
-  for (const auto& p : processes) out += (out.empty() ? "" : ", ") + fmt::format("{}{}", p.pid, p.name.empty() ? "" : " " + p.name);
+  for (const auto& p : processes)
+    out += (out.empty() ? "" : ", ") + fmt::format("{}{}", p.pid, p.name.empty() ? "" : " " + p.name);
   return out;
 }
 
 struct GpuReport {
   nvml::GpuSnapshot snapshot;
-  const GpuModel* model = nullptr;  ///< Built-in model, when known.
+  const GpuModel* model = nullptr;   ///< Built-in model, when known.
   std::optional<GpuModel> geometry;  ///< For free capacity, when MIG is on.
 };
 
 Json GpuJson(const GpuReport& r) {
   const nvml::GpuSnapshot& g = r.snapshot;
-  Json gpu = {{"index", g.index.value()}, {"uuid", g.uuid.value()}, {"name", g.name},
-              {"model", r.model ? Json(r.model->key) : Json(nullptr)}, {"pci_bus_id", g.pci_bus_id},
+  Json gpu = {{"index", g.index.value()},
+              {"uuid", g.uuid.value()},
+              {"name", g.name},
+              {"model", r.model ? Json(r.model->key) : Json(nullptr)},
+              {"pci_bus_id", g.pci_bus_id},
               {"memory", {{"total_mib", g.memory.total_mib}, {"used_mib", g.memory.used_mib}}}};
   gpu["mig"] = g.mig ? Json{{"current", g.mig->current}, {"pending", g.mig->pending}} : Json(nullptr);
   Json instances = Json::array();
   for (const auto& i : g.instances) {
-    Json entry = {{"profile", i.profile_name}, {"profile_id", i.profile.value()}, {"gi", i.gi.value()},
-                  {"ci", i.ci ? Json(i.ci->value()) : Json(nullptr)}, {"start", i.placement.start},
-                  {"size", i.placement.size}, {"uuid", i.uuid ? Json(i.uuid->value()) : Json(nullptr)}};
+    Json entry = {{"profile", i.profile_name},
+                  {"profile_id", i.profile.value()},
+                  {"gi", i.gi.value()},
+                  {"ci", i.ci ? Json(i.ci->value()) : Json(nullptr)},
+                  {"start", i.placement.start},
+                  {"size", i.placement.size},
+                  {"uuid", i.uuid ? Json(i.uuid->value()) : Json(nullptr)}};
     entry["memory_mib"] = i.memory ? Json(i.memory->total_mib) : Json(nullptr);
     entry["memory_used_mib"] = i.memory ? Json(i.memory->used_mib) : Json(nullptr);
     entry["processes"] = ProcessesJson(i.processes);
@@ -70,7 +78,8 @@ Json GpuJson(const GpuReport& r) {
   if (r.geometry) {
     Json free = Json::object();
     Layout layout = LayoutOf(g);
-    for (const GiProfile& p : r.geometry->gi_profiles) free[p.name] = RemainingCapacity(*r.geometry, layout, p.id);
+    for (const GiProfile& p : r.geometry->gi_profiles)
+      free[p.name] = RemainingCapacity(*r.geometry, layout, p.id);
     gpu["free"] = free;
   }
   return gpu;
@@ -78,22 +87,25 @@ Json GpuJson(const GpuReport& r) {
 
 std::string GpuText(const GpuReport& r) {
   const nvml::GpuSnapshot& g = r.snapshot;
-  std::string out = fmt::format("GPU {}: {}{}  {}  {}  {}\n", g.index.value(), g.name,
-                                r.model ? " (" + r.model->key + ")" : "", g.uuid.value(), g.pci_bus_id, ModeText(g));
+  std::string out =
+      fmt::format("GPU {}: {}{}  {}  {}  {}\n", g.index.value(), g.name,
+                  r.model ? " (" + r.model->key + ")" : "", g.uuid.value(), g.pci_bus_id, ModeText(g));
   if (!g.mig || !g.mig->current) {
     out += fmt::format("  memory {} / {} MiB used; processes: {}\n", g.memory.used_mib, g.memory.total_mib,
                        ProcessesText(g.processes));
     return out;
   }
   if (g.instances.empty()) {
-    out += "  no GPU instances (create some: 'migctl create -i " + std::to_string(g.index.value()) + " PROFILE…')\n";
+    out += "  no GPU instances (create some: 'migctl create -i " + std::to_string(g.index.value()) +
+           " PROFILE…')\n";
   } else {
     Table table({"GI", "CI", "PROFILE", "SLOTS", "MIG DEVICE", "MEMORY MiB", "PROCESSES"});
     for (const auto& i : g.instances) {
       std::string slots = i.placement.size == 1 ? std::to_string(i.placement.start)
-                                                : fmt::format("{}-{}", i.placement.start, i.placement.start + i.placement.size - 1);
-      table.AddRow({std::to_string(i.gi.value()), i.ci ? std::to_string(i.ci->value()) : "-", i.profile_name, slots,
-                    i.uuid ? i.uuid->value() : "(no compute instance)",
+                                                : fmt::format("{}-{}", i.placement.start,
+                                                              i.placement.start + i.placement.size - 1);
+      table.AddRow({std::to_string(i.gi.value()), i.ci ? std::to_string(i.ci->value()) : "-", i.profile_name,
+                    slots, i.uuid ? i.uuid->value() : "(no compute instance)",
                     i.memory ? fmt::format("{} / {}", i.memory->used_mib, i.memory->total_mib) : "-",
                     ProcessesText(i.processes)});
     }
@@ -103,7 +115,8 @@ std::string GpuText(const GpuReport& r) {
     std::vector<SlotSpan> spans;
     for (const auto& i : g.instances)
       if (spans.empty() || spans.back().start != i.placement.start)
-        spans.push_back({i.placement.start, i.placement.size, fmt::format("{} GI {}", i.profile_name, i.gi.value())});
+        spans.push_back(
+            {i.placement.start, i.placement.size, fmt::format("{} GI {}", i.profile_name, i.gi.value())});
     out += DrawSlotMap(r.geometry->memory_slots, spans, "  ");
     Layout layout = LayoutOf(g);
     std::string free;
@@ -146,7 +159,8 @@ Result<int> RunStatus(Context& ctx, const StatusArgs& args) {
 
 void AddStatusCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<StatusArgs>();
-  CLI::App* cmd = app.add_subcommand("status", "Show GPUs, MIG mode, instances, MIG UUIDs, processes and free room");
+  CLI::App* cmd =
+      app.add_subcommand("status", "Show GPUs, MIG mode, instances, MIG UUIDs, processes and free room");
   cmd->footer("Examples:\n  migctl status\n  migctl --sim ./dgx.json status -i 0-1 --json");
   cmd->add_option("-i,--gpu", args->gpus, "GPUs: indexes (0,2-3), GPU UUIDs or PCI bus ids; default all");
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunStatus(ctx, *args); }; });

@@ -1,5 +1,6 @@
-// The command table: each Add*Command registers one subcommand (its flags and one line of help) on the app and
-// sets ctx.action when it is chosen. Commands decide nothing themselves: they call the library parts and print.
+// The command table: each Add*Command registers one subcommand (its flags and one line of help) on the app
+// and sets ctx.action when it is chosen. Commands decide nothing themselves: they call the library parts and
+// print.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -42,9 +42,10 @@ Result<nvml::Nvml*> Context::OpenNvml() {
   if (!options.sim.empty()) {
     struct stat st {};
     if (stat(options.sim.c_str(), &st) != 0)
-      return MakeError(ErrorCode::kNotFound,
-                       fmt::format("no simulated machine at {}: create one with 'migctl sim init {} MODEL[:COUNT]'",
-                                   options.sim, options.sim));
+      return MakeError(
+          ErrorCode::kNotFound,
+          fmt::format("no simulated machine at {}: create one with 'migctl sim init {} MODEL[:COUNT]'",
+                      options.sim, options.sim));
     // Check the machine here, so a bad file is reported as such rather than as NVML failing to load.
     if (Result<sim::MachineState> machine = sim::LoadMachine(options.sim); !machine.ok())
       return machine.error().WithContext(fmt::format("simulated machine {}: ", options.sim));
@@ -57,8 +58,8 @@ Result<nvml::Nvml*> Context::OpenNvml() {
 }
 
 Result<std::vector<nvml::Device>> Context::SelectDevices(const std::string& selection) {
-  MIGCTL_ASSIGN_OR_RETURN(GpuSelector selector,
-                          selection.empty() ? Result<GpuSelector>(GpuSelector::All()) : GpuSelector::Parse(selection));
+  MIGCTL_ASSIGN_OR_RETURN(GpuSelector selector, selection.empty() ? Result<GpuSelector>(GpuSelector::All())
+                                                                  : GpuSelector::Parse(selection));
   MIGCTL_ASSIGN_OR_RETURN(nvml::Nvml * nvml, OpenNvml());
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, nvml->Devices());
   std::vector<GpuIndex> chosen;

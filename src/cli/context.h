@@ -16,7 +16,7 @@ namespace migctl {
 namespace nvml {
 class Nvml;
 class Device;
-}
+}  // namespace nvml
 
 using Json = nlohmann::ordered_json;
 
@@ -34,7 +34,8 @@ struct Context {
   /// The selected command, set while parsing; returns an exit code or an error.
   std::function<Result<int>()> action;
 
-  /// Loads NVML once per command: the simulator (libmigsim.so beside the migctl binary, or MIGCTL_SIM_LIB) when
+  /// Loads NVML once per command: the simulator (libmigsim.so beside the migctl binary, or MIGCTL_SIM_LIB)
+  /// when
   /// --sim is given, else --nvml PATH, else libnvidia-ml.so.1.
   Result<nvml::Nvml*> OpenNvml();
 
@@ -44,8 +45,8 @@ struct Context {
   /// Ends a command that succeeded: prints `doc` under --json, else `text`; returns kExitOk.
   int Finish(const Json& doc, const std::string& text) const;
 
-  /// The GPUs a `-i` selection names (all GPUs when `selection` is empty), in index order. Errors: kInvalidInput
-  /// for a malformed selection, kNotFound for a GPU that does not exist (saying how many do).
+  /// The GPUs a `-i` selection names (all GPUs when `selection` is empty), in index order. Errors:
+  /// kInvalidInput for a malformed selection, kNotFound for a GPU that does not exist (saying how many do).
   Result<std::vector<nvml::Device>> SelectDevices(const std::string& selection);
 
   Context();

@@ -25,7 +25,8 @@ std::string DrawSlotMap(unsigned slots, const std::vector<SlotSpan>& spans, cons
   }
   std::vector<const SlotSpan*> sorted;
   for (const SlotSpan& span : spans) sorted.push_back(&span);
-  std::sort(sorted.begin(), sorted.end(), [](const SlotSpan* a, const SlotSpan* b) { return a->start < b->start; });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const SlotSpan* a, const SlotSpan* b) { return a->start < b->start; });
   std::string boxes = indent + "      ";
   unsigned slot = 0;
   auto it = sorted.begin();

@@ -16,7 +16,8 @@ struct SlotSpan {
 /// Two lines: slot numbers, then a box per span and `·` for each free slot, e.g.
 ///   `slot  0        1        2        3        4        5        6        7`
 ///   `      [1g.10gb][   ·   ][   ·   ][   ·   ][--------- 3g.40gb GI 2 ---------]`
-/// Spans must not overlap and must lie inside [0, slots). Each line ends with a newline; `indent` prefixes both.
+/// Spans must not overlap and must lie inside [0, slots). Each line ends with a newline; `indent` prefixes
+/// both.
 std::string DrawSlotMap(unsigned slots, const std::vector<SlotSpan>& spans, const std::string& indent = "");
 
 }  // namespace migctl

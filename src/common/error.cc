@@ -4,15 +4,24 @@ namespace migctl {
 
 const char* ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidInput: return "invalid_input";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kInfeasible: return "infeasible";
-    case ErrorCode::kBusy: return "busy";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kNvml: return "nvml";
-    case ErrorCode::kIo: return "io";
-    case ErrorCode::kCorrupt: return "corrupt";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInvalidInput:
+      return "invalid_input";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kInfeasible:
+      return "infeasible";
+    case ErrorCode::kBusy:
+      return "busy";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kNvml:
+      return "nvml";
+    case ErrorCode::kIo:
+      return "io";
+    case ErrorCode::kCorrupt:
+      return "corrupt";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "internal";
 }

@@ -23,7 +23,8 @@ bool ParseUnsigned(std::string_view s, unsigned* out) {
 }
 
 bool IsHex(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
 }  // namespace
@@ -62,10 +63,13 @@ Result<GpuSelector> GpuSelector::Parse(std::string_view text) {
   if (Lower(text) == "all") return All();
   GpuSelector selector;
   size_t pos = 0;
-  if (text.empty()) return MakeError(ErrorCode::kInvalidInput, "empty GPU selection: give indexes (0,2-3), GPU UUIDs, PCI bus ids or 'all'");
+  if (text.empty())
+    return MakeError(ErrorCode::kInvalidInput,
+                     "empty GPU selection: give indexes (0,2-3), GPU UUIDs, PCI bus ids or 'all'");
   while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
-    std::string_view item = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::string_view item =
+        text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     pos = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
@@ -79,15 +83,17 @@ Result<GpuSelector> GpuSelector::Parse(std::string_view text) {
     } else if (dash != std::string_view::npos && ParseUnsigned(item.substr(0, dash), &a) &&
                ParseUnsigned(item.substr(dash + 1), &b)) {
       if (b < a)
-        return MakeError(ErrorCode::kInvalidInput, fmt::format("GPU range '{}' runs backwards: write {}-{}", item, b, a));
+        return MakeError(ErrorCode::kInvalidInput,
+                         fmt::format("GPU range '{}' runs backwards: write {}-{}", item, b, a));
       term = Term{Term::kIndexRange, a, b, ""};
     } else if (std::string pci = NormalizePciBusId(item); !pci.empty()) {
       term = Term{Term::kPci, 0, 0, pci};
     } else {
-      return MakeError(ErrorCode::kInvalidInput,
-                       fmt::format("'{}' is not a GPU: use an index (0), a range (0-3), a GPU UUID (GPU-…) or a "
-                                   "PCI bus id (0000:3b:00.0)",
-                                   item));
+      return MakeError(
+          ErrorCode::kInvalidInput,
+          fmt::format("'{}' is not a GPU: use an index (0), a range (0-3), a GPU UUID (GPU-…) or a "
+                      "PCI bus id (0000:3b:00.0)",
+                      item));
     }
     selector.terms_.push_back(std::move(term));
   }
@@ -103,11 +109,13 @@ Result<std::vector<GpuIndex>> GpuSelector::Resolve(const std::vector<GpuIdentity
     switch (term.kind) {
       case Term::kIndexRange:
         for (unsigned i = term.first; i <= term.last; ++i) {
-          bool found = std::any_of(gpus.begin(), gpus.end(), [&](const GpuIdentity& g) { return g.index.value() == i; });
+          bool found = std::any_of(gpus.begin(), gpus.end(),
+                                   [&](const GpuIdentity& g) { return g.index.value() == i; });
           if (!found)
-            return MakeError(ErrorCode::kNotFound,
-                             fmt::format("GPU {} does not exist: this host has {} GPU{} (see 'migctl status')", i,
-                                         gpus.size(), gpus.size() == 1 ? "" : "s"));
+            return MakeError(
+                ErrorCode::kNotFound,
+                fmt::format("GPU {} does not exist: this host has {} GPU{} (see 'migctl status')", i,
+                            gpus.size(), gpus.size() == 1 ? "" : "s"));
           chosen.insert(i);
         }
         break;
@@ -116,18 +124,22 @@ Result<std::vector<GpuIndex>> GpuSelector::Resolve(const std::vector<GpuIdentity
         for (const auto& g : gpus)
           if (Lower(g.uuid.value()).rfind(term.text, 0) == 0) hits.push_back(g.index.value());
         if (hits.empty())
-          return MakeError(ErrorCode::kNotFound, fmt::format("no GPU has UUID {} (see 'migctl status')", term.text));
+          return MakeError(ErrorCode::kNotFound,
+                           fmt::format("no GPU has UUID {} (see 'migctl status')", term.text));
         if (hits.size() > 1)
-          return MakeError(ErrorCode::kInvalidInput,
-                           fmt::format("UUID prefix {} matches {} GPUs: give more of it", term.text, hits.size()));
+          return MakeError(
+              ErrorCode::kInvalidInput,
+              fmt::format("UUID prefix {} matches {} GPUs: give more of it", term.text, hits.size()));
         chosen.insert(hits[0]);
         break;
       }
       case Term::kPci: {
-        auto it = std::find_if(gpus.begin(), gpus.end(),
-                               [&](const GpuIdentity& g) { return NormalizePciBusId(g.pci_bus_id) == term.text; });
+        auto it = std::find_if(gpus.begin(), gpus.end(), [&](const GpuIdentity& g) {
+          return NormalizePciBusId(g.pci_bus_id) == term.text;
+        });
         if (it == gpus.end())
-          return MakeError(ErrorCode::kNotFound, fmt::format("no GPU at PCI bus id {} (see 'migctl status')", term.text));
+          return MakeError(ErrorCode::kNotFound,
+                           fmt::format("no GPU at PCI bus id {} (see 'migctl status')", term.text));
         chosen.insert(it->index.value());
         break;
       }

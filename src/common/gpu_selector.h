@@ -17,9 +17,9 @@ struct GpuIdentity {
   std::string pci_bus_id;  ///< NVML form, e.g. `00000000:3B:00.0`.
 };
 
-/// A parsed selection: a comma-separated list of indexes, inclusive ranges (`2-5`), GPU UUIDs (`GPU-…`, a unique
-/// prefix of at least 8 characters after `GPU-` is enough) and PCI bus ids (`3b:00.0`, `0000:3b:00.0` or NVML's
-/// `00000000:3B:00.0`; case-insensitive), or `all`.
+/// A parsed selection: a comma-separated list of indexes, inclusive ranges (`2-5`), GPU UUIDs (`GPU-…`, a
+/// unique prefix of at least 8 characters after `GPU-` is enough) and PCI bus ids (`3b:00.0`, `0000:3b:00.0`
+/// or NVML's `00000000:3B:00.0`; case-insensitive), or `all`.
 class GpuSelector {
  public:
   /// Parses `text`. Errors (kInvalidInput) name the offending term. An empty string is an error.
@@ -27,8 +27,9 @@ class GpuSelector {
   /// Selects every GPU.
   static GpuSelector All();
 
-  /// Resolves against the host's GPUs. Returns the selected GPUs in index order without duplicates, or kNotFound
-  /// naming the first term that matches nothing (and how many GPUs exist), or kInvalidInput for an ambiguous prefix.
+  /// Resolves against the host's GPUs. Returns the selected GPUs in index order without duplicates, or
+  /// kNotFound naming the first term that matches nothing (and how many GPUs exist), or kInvalidInput for an
+  /// ambiguous prefix.
   Result<std::vector<GpuIndex>> Resolve(const std::vector<GpuIdentity>& gpus) const;
 
   bool selects_all() const { return all_; }

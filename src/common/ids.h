@@ -1,4 +1,5 @@
-// Strong ID types. A GPU index is not a GI id is not a CI id is not a profile id; the compiler keeps them apart.
+// Strong ID types. A GPU index is not a GI id is not a CI id is not a profile id; the compiler keeps them
+// apart.
 #pragma once
 
 #include <compare>

@@ -13,7 +13,7 @@ namespace migctl {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }
@@ -58,9 +58,9 @@ inline Status Ok() { return Status(); }
 }  // namespace migctl
 
 /// Returns the error of `expr` (a Result) from the enclosing function when it failed.
-#define MIGCTL_RETURN_IF_ERROR(expr)                 \
-  do {                                               \
-    auto migctl_status_ = (expr);                    \
+#define MIGCTL_RETURN_IF_ERROR(expr)                                    \
+  do {                                                                  \
+    auto migctl_status_ = (expr);                                       \
     if (!migctl_status_.ok()) return std::move(migctl_status_).error(); \
   } while (0)
 

@@ -10,8 +10,8 @@
 namespace migctl {
 
 struct EnumerateOptions {
-  bool maximal_only = false;            ///< Keep only layouts to which no instance of any allowed profile fits.
-  std::vector<ProfileId> profiles;      ///< Restrict to these profiles; empty = all of the model's profiles.
+  bool maximal_only = false;        ///< Keep only layouts to which no instance of any allowed profile fits.
+  std::vector<ProfileId> profiles;  ///< Restrict to these profiles; empty = all of the model's profiles.
 };
 
 /// Every non-empty valid layout (as a set of placements, in canonical order), in a deterministic order.

@@ -66,13 +66,14 @@ std::string ExplainConflict(const GpuModel& model, const Layout& layout, const P
       return fmt::format("{} has no GPU instance profile with id {} (see 'migctl profiles')", model.key,
                          candidate.profile.value());
     case Conflict::kBadStart:
-      return fmt::format("{} cannot start at slot {}: its placements start at {}", profile->name, candidate.start,
-                         Starts(*profile));
+      return fmt::format("{} cannot start at slot {}: its placements start at {}", profile->name,
+                         candidate.start, Starts(*profile));
     case Conflict::kInstanceLimit:
-      return fmt::format("at most {} {} per GPU, and {} already exist{}", profile->instance_limit, profile->name,
-                         profile->instance_limit, profile->instance_limit == 1 ? "s" : "");
+      return fmt::format("at most {} {} per GPU, and {} already exist{}", profile->instance_limit,
+                         profile->name, profile->instance_limit, profile->instance_limit == 1 ? "s" : "");
     case Conflict::kMediaExclusive:
-      return fmt::format("{} needs the media engines, which another +me instance already holds", profile->name);
+      return fmt::format("{} needs the media engines, which another +me instance already holds",
+                         profile->name);
     case Conflict::kComputeExceeded:
       return fmt::format("{} needs {} compute slice{} but {} of {} are used by {}", profile->name,
                          profile->compute_slices, profile->compute_slices == 1 ? "" : "s",
@@ -86,7 +87,8 @@ std::string ExplainConflict(const GpuModel& model, const Layout& layout, const P
           blockers += (blockers.empty() ? "" : " and ") + fmt::format("{}@{}", p->name, i.start);
       }
       return fmt::format("{} of {}@{} {} taken by {}", SlotRange(candidate.start, profile->placement_size),
-                         profile->name, candidate.start, profile->placement_size == 1 ? "is" : "are", blockers);
+                         profile->name, candidate.start, profile->placement_size == 1 ? "is" : "are",
+                         blockers);
     }
   }
   return "unknown conflict";

@@ -18,11 +18,13 @@ enum class Conflict {
   kMediaExclusive,   ///< A `+me`/`+me.all` rule forbids it.
 };
 
-/// Checks adding `candidate` to `layout` (which is assumed valid). Pure and allocation-free: the solver's inner test.
+/// Checks adding `candidate` to `layout` (which is assumed valid). Pure and allocation-free: the solver's
+/// inner test.
 Conflict CheckAddition(const GpuModel& model, const Layout& layout, const PlacedInstance& candidate);
 
 /// Validates a whole layout, instance by instance in the given order. On failure the error (kInfeasible or
-/// kInvalidInput for unknown profiles / bad starts) says which instance fails and why, naming what is in its way.
+/// kInvalidInput for unknown profiles / bad starts) says which instance fails and why, naming what is in its
+/// way.
 Status CheckLayout(const GpuModel& model, const Layout& layout);
 
 /// One line for a conflict: "memory slots 4-7 are taken by 3g.40gb@4".

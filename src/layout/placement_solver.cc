@@ -64,8 +64,8 @@ std::string Names(const std::vector<const GiProfile*>& profiles) {
   return out;
 }
 
-/// Why `blocked` cannot join `layout` at any of its starts: the first conflict that holds for all of them, told
-/// in terms of what the user can see (slots and compute slices in use).
+/// Why `blocked` cannot join `layout` at any of its starts: the first conflict that holds for all of them,
+/// told in terms of what the user can see (slots and compute slices in use).
 std::string WhyNoRoom(const GpuModel& model, const Layout& layout, const GiProfile& blocked) {
   SlotMask taken = OccupiedSlots(model, layout);
   unsigned used_compute = 0;
@@ -77,12 +77,13 @@ std::string WhyNoRoom(const GpuModel& model, const Layout& layout, const GiProfi
       return ExplainConflict(model, layout, PlacedInstance{blocked.id, start}, c);
   }
   unsigned taken_slots = static_cast<unsigned>(std::popcount(taken));
-  if (used_compute + blocked.compute_slices > model.compute_slices && taken_slots + blocked.placement_size <= model.memory_slots)
-    return fmt::format("{} of {} compute slices are used{}, and {} needs {}", used_compute, model.compute_slices,
-                       after, blocked.name, blocked.compute_slices);
+  if (used_compute + blocked.compute_slices > model.compute_slices &&
+      taken_slots + blocked.placement_size <= model.memory_slots)
+    return fmt::format("{} of {} compute slices are used{}, and {} needs {}", used_compute,
+                       model.compute_slices, after, blocked.name, blocked.compute_slices);
   if (taken_slots + blocked.placement_size > model.memory_slots)
-    return fmt::format("{} of {} memory slots are taken{}, and {} needs {}", taken_slots, model.memory_slots, after,
-                       blocked.name, blocked.placement_size);
+    return fmt::format("{} of {} memory slots are taken{}, and {} needs {}", taken_slots, model.memory_slots,
+                       after, blocked.name, blocked.placement_size);
   std::string starts;
   for (unsigned s : blocked.starts) starts += (starts.empty() ? "" : ",") + std::to_string(s);
   return fmt::format("{} needs {} free slot{} starting at one of {{{}}}, and none is free{}", blocked.name,
@@ -102,7 +103,8 @@ Room ComputeRoom(const GpuModel& model, const Layout& layout) {
   return room;
 }
 
-Result<Layout> SolvePlacements(const GpuModel& model, const Layout& existing, const std::vector<ProfileId>& requests) {
+Result<Layout> SolvePlacements(const GpuModel& model, const Layout& existing,
+                               const std::vector<ProfileId>& requests) {
   MIGCTL_RETURN_IF_ERROR(CheckLayout(model, existing));
   Search search{model, {}, existing, existing.size()};
   search.deepest_layout = existing;
@@ -112,8 +114,8 @@ Result<Layout> SolvePlacements(const GpuModel& model, const Layout& existing, co
     const GiProfile* p = model.FindProfile(id);
     if (p == nullptr)
       return MakeError(ErrorCode::kInvalidInput,
-                       fmt::format("{} has no GPU instance profile with id {} (see 'migctl profiles')", model.key,
-                                   id.value()));
+                       fmt::format("{} has no GPU instance profile with id {} (see 'migctl profiles')",
+                                   model.key, id.value()));
   }
   std::stable_sort(request_of_order.begin(), request_of_order.end(), [&](size_t a, size_t b) {
     return LargerFirst(*model.FindProfile(requests[a]), *model.FindProfile(requests[b]));
@@ -123,12 +125,12 @@ Result<Layout> SolvePlacements(const GpuModel& model, const Layout& existing, co
   search.Run(0);
   if (!search.found) {
     const GiProfile& blocked = *search.order[search.deepest];
-    return MakeError(ErrorCode::kInfeasible,
-                     fmt::format("{} does not fit: {}", Names(search.order),
-                                 WhyNoRoom(model, search.deepest_layout, blocked)));
+    return MakeError(ErrorCode::kInfeasible, fmt::format("{} does not fit: {}", Names(search.order),
+                                                         WhyNoRoom(model, search.deepest_layout, blocked)));
   }
   Layout placed(requests.size());
-  for (size_t k = 0; k < request_of_order.size(); ++k) placed[request_of_order[k]] = search.best[existing.size() + k];
+  for (size_t k = 0; k < request_of_order.size(); ++k)
+    placed[request_of_order[k]] = search.best[existing.size() + k];
   return placed;
 }
 

@@ -21,7 +21,8 @@ Layout Merge(Layout a, const Layout& b) {
   return a;
 }
 
-// NVIDIA's guide: `-cgi 19,19,14,9` fails by automatic placement; the solver places the same set in any order.
+// NVIDIA's guide: `-cgi 19,19,14,9` fails by automatic placement; the solver places the same set in any
+// order.
 TEST(SolvePlacements, EveryOrderOfAFeasibleSetSucceeds) {
   GpuModel m = A100_40gb();
   std::vector<unsigned> ids = {19, 19, 14, 9};
@@ -63,9 +64,10 @@ TEST(SolvePlacements, SaysWhyASetDoesNotFit) {
   auto r = SolvePlacements(m, {}, Ids({5, 9, 19}));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInfeasible);
-  EXPECT_EQ(r.error().message,
-            "4g.20gb + 3g.20gb + 1g.5gb does not fit: 8 of 8 memory slots are taken after 4g.20gb@0 + 3g.20gb@4, "
-            "and 1g.5gb needs 1");
+  EXPECT_EQ(
+      r.error().message,
+      "4g.20gb + 3g.20gb + 1g.5gb does not fit: 8 of 8 memory slots are taken after 4g.20gb@0 + 3g.20gb@4, "
+      "and 1g.5gb needs 1");
   auto me = SolvePlacements(m, {}, Ids({20, 20}));
   EXPECT_NE(me.error().message.find("at most 1 1g.5gb+me per GPU"), std::string::npos) << me.error().message;
   auto compute = SolvePlacements(m, {}, Ids({14, 14, 14, 19, 19}));
@@ -74,8 +76,8 @@ TEST(SolvePlacements, SaysWhyASetDoesNotFit) {
   EXPECT_EQ(SolvePlacements(m, {}, Ids({42})).error().code, ErrorCode::kInvalidInput);
 }
 
-// Property: on every multiset that some layout realizes, the solver finds a placement (it is complete), and on
-// multisets one instance larger than a maximal one, it refuses.
+// Property: on every multiset that some layout realizes, the solver finds a placement (it is complete), and
+// on multisets one instance larger than a maximal one, it refuses.
 TEST(SolvePlacements, CompleteOnEveryRealizableCombination) {
   GpuModel m = A100_40gb();
   for (const Combination& c : EnumerateCombinations(m)) {
@@ -87,7 +89,8 @@ TEST(SolvePlacements, CompleteOnEveryRealizableCombination) {
     for (const GiProfile& extra : m.gi_profiles) {
       std::vector<ProfileId> more = c.profiles;
       more.push_back(extra.id);
-      EXPECT_FALSE(SolvePlacements(m, {}, more).ok()) << DescribeLayout(m, c.placements) << " + " << extra.name;
+      EXPECT_FALSE(SolvePlacements(m, {}, more).ok())
+          << DescribeLayout(m, c.placements) << " + " << extra.name;
     }
   }
 }

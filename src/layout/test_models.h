@@ -5,8 +5,8 @@
 
 namespace migctl::testing {
 
-inline GiProfile Gi(unsigned id, const char* name, unsigned slices, unsigned size, std::vector<unsigned> starts,
-                    unsigned limit, MediaKind media = MediaKind::kDefault) {
+inline GiProfile Gi(unsigned id, const char* name, unsigned slices, unsigned size,
+                    std::vector<unsigned> starts, unsigned limit, MediaKind media = MediaKind::kDefault) {
   GiProfile p;
   p.id = ProfileId(id);
   p.name = name;
@@ -42,7 +42,8 @@ inline GpuModel A30() {
   m.architecture = Architecture::kAmpere;
   m.memory_slots = 4;
   m.compute_slices = 4;
-  m.gi_profiles = {Gi(14, "1g.6gb", 1, 1, {0, 1, 2, 3}, 4), Gi(21, "1g.6gb+me", 1, 1, {0, 1, 2, 3}, 1, MediaKind::kMe),
+  m.gi_profiles = {Gi(14, "1g.6gb", 1, 1, {0, 1, 2, 3}, 4),
+                   Gi(21, "1g.6gb+me", 1, 1, {0, 1, 2, 3}, 1, MediaKind::kMe),
                    Gi(5, "2g.12gb", 2, 2, {0, 2}, 2), Gi(6, "2g.12gb+me", 2, 2, {0, 2}, 1, MediaKind::kMe),
                    Gi(0, "4g.24gb", 4, 4, {0}, 1)};
   return m;

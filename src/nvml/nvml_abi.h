@@ -1,9 +1,9 @@
 // Our own declarations of the subset of NVML's C ABI that migctl uses and libmigsim.so implements.
 //
-// Written from the facts in shared/reference/mig-hardware-facts.md (NVML 13.x header), not copied from nvml.h.
-// tools/device/nvml_abi_check.c compiles these against the real nvml.h on the GPU machine and checks every struct's
-// size and field offsets and every constant's value. Only types and constants live here; function pointer types
-// are declared so the loader (nvml/library.h) can resolve symbols by name.
+// Written from the facts in shared/reference/mig-hardware-facts.md (NVML 13.x header), not copied from
+// nvml.h. tools/device/nvml_abi_check.c compiles these against the real nvml.h on the GPU machine and checks
+// every struct's size and field offsets and every constant's value. Only types and constants live here;
+// function pointer types are declared so the loader (nvml/library.h) can resolve symbols by name.
 #pragma once
 
 #include <stddef.h>
@@ -79,7 +79,8 @@ typedef struct nvmlComputeInstance_st* nvmlComputeInstance_t;
 #define NVML_GPU_INSTANCE_PROFILE_2_SLICE_NO_ME 0xE
 #define NVML_GPU_INSTANCE_PROFILE_1_SLICE_ALL_ME 0xF
 #define NVML_GPU_INSTANCE_PROFILE_2_SLICE_ALL_ME 0x10
-/// Differs between headers (0x11 in 12.9-13.2, 0x12 in 13.3); callers enumerate until INVALID_ARGUMENT instead.
+/// Differs between headers (0x11 in 12.9-13.2, 0x12 in 13.3); callers enumerate until INVALID_ARGUMENT
+/// instead.
 #define MIGCTL_NVML_GPU_INSTANCE_PROFILE_SCAN_LIMIT 0x20
 
 #define NVML_COMPUTE_INSTANCE_PROFILE_1_SLICE 0x0
@@ -218,82 +219,86 @@ typedef struct nvmlProcessInfo_st {
   unsigned int computeInstanceId;  ///< 0xFFFFFFFF when MIG is not enabled.
 } nvmlProcessInfo_t;
 
-/// The NVML entry points migctl resolves, as X(name, return, params). The loader and the simulator both expand it,
-/// so the list of symbols and their signatures is written once. Versioned names are the ones the real library
-/// exports (`nvmlInit_v2`, `..._v2`, `..._v3`).
-#define MIGCTL_NVML_FUNCTIONS(X)                                                                                \
-  X(nvmlInit_v2, nvmlReturn_t, (void))                                                                          \
-  X(nvmlInitWithFlags, nvmlReturn_t, (unsigned int flags))                                                      \
-  X(nvmlShutdown, nvmlReturn_t, (void))                                                                         \
-  X(nvmlErrorString, const char*, (nvmlReturn_t result))                                                        \
-  X(nvmlSystemGetDriverVersion, nvmlReturn_t, (char* version, unsigned int length))                             \
-  X(nvmlSystemGetNVMLVersion, nvmlReturn_t, (char* version, unsigned int length))                               \
-  X(nvmlSystemGetProcessName, nvmlReturn_t, (unsigned int pid, char* name, unsigned int length))                \
-  X(nvmlDeviceGetCount_v2, nvmlReturn_t, (unsigned int* deviceCount))                                           \
-  X(nvmlDeviceGetHandleByIndex_v2, nvmlReturn_t, (unsigned int index, nvmlDevice_t* device))                   \
-  X(nvmlDeviceGetHandleByUUID, nvmlReturn_t, (const char* uuid, nvmlDevice_t* device))                          \
-  X(nvmlDeviceGetIndex, nvmlReturn_t, (nvmlDevice_t device, unsigned int* index))                              \
-  X(nvmlDeviceGetName, nvmlReturn_t, (nvmlDevice_t device, char* name, unsigned int length))                    \
-  X(nvmlDeviceGetUUID, nvmlReturn_t, (nvmlDevice_t device, char* uuid, unsigned int length))                    \
-  X(nvmlDeviceGetPciInfo_v3, nvmlReturn_t, (nvmlDevice_t device, nvmlPciInfo_t * pci))                          \
-  X(nvmlDeviceGetMinorNumber, nvmlReturn_t, (nvmlDevice_t device, unsigned int* minorNumber))                  \
-  X(nvmlDeviceGetArchitecture, nvmlReturn_t, (nvmlDevice_t device, nvmlDeviceArchitecture_t * arch))            \
-  X(nvmlDeviceGetMemoryInfo, nvmlReturn_t, (nvmlDevice_t device, nvmlMemory_t * memory))                        \
-  X(nvmlDeviceGetMigMode, nvmlReturn_t, (nvmlDevice_t device, unsigned int* currentMode, unsigned int* pendingMode)) \
-  X(nvmlDeviceSetMigMode, nvmlReturn_t, (nvmlDevice_t device, unsigned int mode, nvmlReturn_t* activationStatus)) \
-  X(nvmlDeviceGetGpuInstanceProfileInfo, nvmlReturn_t,                                                          \
-    (nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t* info))                            \
-  X(nvmlDeviceGetGpuInstanceProfileInfoV, nvmlReturn_t,                                                         \
-    (nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t* info))                         \
-  X(nvmlDeviceGetGpuInstancePossiblePlacements_v2, nvmlReturn_t,                                                \
-    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t* placements, unsigned int* count))  \
-  X(nvmlDeviceGetGpuInstanceRemainingCapacity, nvmlReturn_t,                                                    \
-    (nvmlDevice_t device, unsigned int profileId, unsigned int* count))                                         \
-  X(nvmlDeviceCreateGpuInstance, nvmlReturn_t,                                                                  \
-    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t* gpuInstance))                              \
-  X(nvmlDeviceCreateGpuInstanceWithPlacement, nvmlReturn_t,                                                     \
-    (nvmlDevice_t device, unsigned int profileId, const nvmlGpuInstancePlacement_t* placement,                  \
-     nvmlGpuInstance_t* gpuInstance))                                                                           \
-  X(nvmlGpuInstanceDestroy, nvmlReturn_t, (nvmlGpuInstance_t gpuInstance))                                      \
-  X(nvmlDeviceGetGpuInstances, nvmlReturn_t,                                                                    \
-    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t* gpuInstances, unsigned int* count))        \
-  X(nvmlDeviceGetGpuInstanceById, nvmlReturn_t, (nvmlDevice_t device, unsigned int id, nvmlGpuInstance_t* gpuInstance)) \
-  X(nvmlGpuInstanceGetInfo, nvmlReturn_t, (nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t* info))          \
-  X(nvmlGpuInstanceGetComputeInstanceProfileInfo, nvmlReturn_t,                                                 \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profile, unsigned int engProfile,                              \
-     nvmlComputeInstanceProfileInfo_t* info))                                                                   \
-  X(nvmlGpuInstanceGetComputeInstanceRemainingCapacity, nvmlReturn_t,                                           \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, unsigned int* count))                               \
-  X(nvmlGpuInstanceGetComputeInstancePossiblePlacements, nvmlReturn_t,                                          \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t* placements,         \
-     unsigned int* count))                                                                                      \
-  X(nvmlGpuInstanceCreateComputeInstance, nvmlReturn_t,                                                         \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t* computeInstance))            \
-  X(nvmlGpuInstanceCreateComputeInstanceWithPlacement, nvmlReturn_t,                                            \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, const nvmlComputeInstancePlacement_t* placement,    \
-     nvmlComputeInstance_t* computeInstance))                                                                   \
-  X(nvmlComputeInstanceDestroy, nvmlReturn_t, (nvmlComputeInstance_t computeInstance))                          \
-  X(nvmlGpuInstanceGetComputeInstances, nvmlReturn_t,                                                           \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t* computeInstances,            \
-     unsigned int* count))                                                                                      \
-  X(nvmlGpuInstanceGetComputeInstanceById, nvmlReturn_t,                                                        \
-    (nvmlGpuInstance_t gpuInstance, unsigned int id, nvmlComputeInstance_t* computeInstance))                   \
-  X(nvmlComputeInstanceGetInfo_v2, nvmlReturn_t,                                                                \
-    (nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t* info))                                   \
-  X(nvmlDeviceIsMigDeviceHandle, nvmlReturn_t, (nvmlDevice_t device, unsigned int* isMigDevice))               \
-  X(nvmlDeviceGetGpuInstanceId, nvmlReturn_t, (nvmlDevice_t device, unsigned int* id))                          \
-  X(nvmlDeviceGetComputeInstanceId, nvmlReturn_t, (nvmlDevice_t device, unsigned int* id))                      \
-  X(nvmlDeviceGetMaxMigDeviceCount, nvmlReturn_t, (nvmlDevice_t device, unsigned int* count))                   \
-  X(nvmlDeviceGetMigDeviceHandleByIndex, nvmlReturn_t,                                                          \
-    (nvmlDevice_t device, unsigned int index, nvmlDevice_t* migDevice))                                         \
-  X(nvmlDeviceGetDeviceHandleFromMigDeviceHandle, nvmlReturn_t, (nvmlDevice_t migDevice, nvmlDevice_t* device)) \
-  X(nvmlDeviceGetComputeRunningProcesses_v3, nvmlReturn_t,                                                      \
-    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                                   \
-  X(nvmlDeviceGetAttributes_v2, nvmlReturn_t, (nvmlDevice_t device, nvmlDeviceAttributes_t* attributes))
+/// The NVML entry points migctl resolves, as X(name, return, params). The loader and the simulator both
+/// expand it, so the list of symbols and their signatures is written once. Versioned names are the ones the
+/// real library exports (`nvmlInit_v2`, `..._v2`, `..._v3`).
+#define MIGCTL_NVML_FUNCTIONS(X)                                                                             \
+  X(nvmlInit_v2, nvmlReturn_t, (void))                                                                       \
+  X(nvmlInitWithFlags, nvmlReturn_t, (unsigned int flags))                                                   \
+  X(nvmlShutdown, nvmlReturn_t, (void))                                                                      \
+  X(nvmlErrorString, const char*, (nvmlReturn_t result))                                                     \
+  X(nvmlSystemGetDriverVersion, nvmlReturn_t, (char* version, unsigned int length))                          \
+  X(nvmlSystemGetNVMLVersion, nvmlReturn_t, (char* version, unsigned int length))                            \
+  X(nvmlSystemGetProcessName, nvmlReturn_t, (unsigned int pid, char* name, unsigned int length))             \
+  X(nvmlDeviceGetCount_v2, nvmlReturn_t, (unsigned int* deviceCount))                                        \
+  X(nvmlDeviceGetHandleByIndex_v2, nvmlReturn_t, (unsigned int index, nvmlDevice_t* device))                 \
+  X(nvmlDeviceGetHandleByUUID, nvmlReturn_t, (const char* uuid, nvmlDevice_t* device))                       \
+  X(nvmlDeviceGetIndex, nvmlReturn_t, (nvmlDevice_t device, unsigned int* index))                            \
+  X(nvmlDeviceGetName, nvmlReturn_t, (nvmlDevice_t device, char* name, unsigned int length))                 \
+  X(nvmlDeviceGetUUID, nvmlReturn_t, (nvmlDevice_t device, char* uuid, unsigned int length))                 \
+  X(nvmlDeviceGetPciInfo_v3, nvmlReturn_t, (nvmlDevice_t device, nvmlPciInfo_t * pci))                       \
+  X(nvmlDeviceGetMinorNumber, nvmlReturn_t, (nvmlDevice_t device, unsigned int* minorNumber))                \
+  X(nvmlDeviceGetArchitecture, nvmlReturn_t, (nvmlDevice_t device, nvmlDeviceArchitecture_t * arch))         \
+  X(nvmlDeviceGetMemoryInfo, nvmlReturn_t, (nvmlDevice_t device, nvmlMemory_t * memory))                     \
+  X(nvmlDeviceGetMigMode, nvmlReturn_t,                                                                      \
+    (nvmlDevice_t device, unsigned int* currentMode, unsigned int* pendingMode))                             \
+  X(nvmlDeviceSetMigMode, nvmlReturn_t,                                                                      \
+    (nvmlDevice_t device, unsigned int mode, nvmlReturn_t* activationStatus))                                \
+  X(nvmlDeviceGetGpuInstanceProfileInfo, nvmlReturn_t,                                                       \
+    (nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t* info))                         \
+  X(nvmlDeviceGetGpuInstanceProfileInfoV, nvmlReturn_t,                                                      \
+    (nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t* info))                      \
+  X(nvmlDeviceGetGpuInstancePossiblePlacements_v2, nvmlReturn_t,                                             \
+    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t* placements,                    \
+     unsigned int* count))                                                                                   \
+  X(nvmlDeviceGetGpuInstanceRemainingCapacity, nvmlReturn_t,                                                 \
+    (nvmlDevice_t device, unsigned int profileId, unsigned int* count))                                      \
+  X(nvmlDeviceCreateGpuInstance, nvmlReturn_t,                                                               \
+    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t* gpuInstance))                           \
+  X(nvmlDeviceCreateGpuInstanceWithPlacement, nvmlReturn_t,                                                  \
+    (nvmlDevice_t device, unsigned int profileId, const nvmlGpuInstancePlacement_t* placement,               \
+     nvmlGpuInstance_t* gpuInstance))                                                                        \
+  X(nvmlGpuInstanceDestroy, nvmlReturn_t, (nvmlGpuInstance_t gpuInstance))                                   \
+  X(nvmlDeviceGetGpuInstances, nvmlReturn_t,                                                                 \
+    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t* gpuInstances, unsigned int* count))     \
+  X(nvmlDeviceGetGpuInstanceById, nvmlReturn_t,                                                              \
+    (nvmlDevice_t device, unsigned int id, nvmlGpuInstance_t* gpuInstance))                                  \
+  X(nvmlGpuInstanceGetInfo, nvmlReturn_t, (nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t * info))     \
+  X(nvmlGpuInstanceGetComputeInstanceProfileInfo, nvmlReturn_t,                                              \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profile, unsigned int engProfile,                           \
+     nvmlComputeInstanceProfileInfo_t* info))                                                                \
+  X(nvmlGpuInstanceGetComputeInstanceRemainingCapacity, nvmlReturn_t,                                        \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, unsigned int* count))                            \
+  X(nvmlGpuInstanceGetComputeInstancePossiblePlacements, nvmlReturn_t,                                       \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t* placements,      \
+     unsigned int* count))                                                                                   \
+  X(nvmlGpuInstanceCreateComputeInstance, nvmlReturn_t,                                                      \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t* computeInstance))         \
+  X(nvmlGpuInstanceCreateComputeInstanceWithPlacement, nvmlReturn_t,                                         \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, const nvmlComputeInstancePlacement_t* placement, \
+     nvmlComputeInstance_t* computeInstance))                                                                \
+  X(nvmlComputeInstanceDestroy, nvmlReturn_t, (nvmlComputeInstance_t computeInstance))                       \
+  X(nvmlGpuInstanceGetComputeInstances, nvmlReturn_t,                                                        \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t* computeInstances,         \
+     unsigned int* count))                                                                                   \
+  X(nvmlGpuInstanceGetComputeInstanceById, nvmlReturn_t,                                                     \
+    (nvmlGpuInstance_t gpuInstance, unsigned int id, nvmlComputeInstance_t* computeInstance))                \
+  X(nvmlComputeInstanceGetInfo_v2, nvmlReturn_t,                                                             \
+    (nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t * info))                               \
+  X(nvmlDeviceIsMigDeviceHandle, nvmlReturn_t, (nvmlDevice_t device, unsigned int* isMigDevice))             \
+  X(nvmlDeviceGetGpuInstanceId, nvmlReturn_t, (nvmlDevice_t device, unsigned int* id))                       \
+  X(nvmlDeviceGetComputeInstanceId, nvmlReturn_t, (nvmlDevice_t device, unsigned int* id))                   \
+  X(nvmlDeviceGetMaxMigDeviceCount, nvmlReturn_t, (nvmlDevice_t device, unsigned int* count))                \
+  X(nvmlDeviceGetMigDeviceHandleByIndex, nvmlReturn_t,                                                       \
+    (nvmlDevice_t device, unsigned int index, nvmlDevice_t* migDevice))                                      \
+  X(nvmlDeviceGetDeviceHandleFromMigDeviceHandle, nvmlReturn_t,                                              \
+    (nvmlDevice_t migDevice, nvmlDevice_t * device))                                                         \
+  X(nvmlDeviceGetComputeRunningProcesses_v3, nvmlReturn_t,                                                   \
+    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                                \
+  X(nvmlDeviceGetAttributes_v2, nvmlReturn_t, (nvmlDevice_t device, nvmlDeviceAttributes_t * attributes))
 
 /// Extensions exported only by libmigsim.so; resolved when present so migctl can drive the simulator's reset.
-#define MIGCTL_MIGSIM_FUNCTIONS(X) \
-  X(migsimDeviceReset, nvmlReturn_t, (nvmlDevice_t device))
+#define MIGCTL_MIGSIM_FUNCTIONS(X) X(migsimDeviceReset, nvmlReturn_t, (nvmlDevice_t device))
 
 #ifdef __cplusplus
 }

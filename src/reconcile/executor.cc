@@ -29,19 +29,23 @@ Result<std::vector<ExecutedOp>> ExecutePlan(const nvml::Device& device, const In
   std::vector<Created> created;
   auto fail = [&](const Error& error) -> Error {
     std::string note = RollBack(created);
-    std::string undone = created.empty() ? "" : fmt::format("; the {} instance{} created before were removed",
-                                                             created.size(), created.size() == 1 ? "" : "s");
+    std::string undone = created.empty() ? ""
+                                         : fmt::format("; the {} instance{} created before were removed",
+                                                       created.size(), created.size() == 1 ? "" : "s");
     return Error{error.code, error.message + undone + note, error.nvml_return};
   };
   for (const PlannedOp& op : plan.ops) {
     switch (op.kind) {
       case PlannedOp::Kind::kCreateGi: {
-        Result<nvml::GpuInstance> gi = device.CreateGpuInstance(op.profile, nvml::Placement{op.start, op.size});
+        Result<nvml::GpuInstance> gi =
+            device.CreateGpuInstance(op.profile, nvml::Placement{op.start, op.size});
         if (!gi.ok() && gi.error().code == ErrorCode::kInfeasible) {
-          // The plan was feasible on the observed GPU, so something else changed it since: a retryable conflict.
+          // The plan was feasible on the observed GPU, so something else changed it since: a retryable
+          // conflict.
           return fail(Error{ErrorCode::kBusy,
-                            gi.error().message + ": the GPU changed since migctl looked at it (another process "
-                                                 "creating instances?); run the command again",
+                            gi.error().message +
+                                ": the GPU changed since migctl looked at it (another process "
+                                "creating instances?); run the command again",
                             gi.error().nvml_return});
         }
         if (!gi.ok()) return fail(gi.error());

@@ -17,7 +17,8 @@ std::string Slots(unsigned start, unsigned size) {
 std::string ProcessList(const std::vector<nvml::ProcessInfo>& processes) {
   std::string out;
   for (const auto& p : processes)
-    out += (out.empty() ? "" : ", ") + (p.name.empty() ? fmt::format("pid {}", p.pid) : fmt::format("pid {} ({})", p.pid, p.name));
+    out += (out.empty() ? "" : ", ") +
+           (p.name.empty() ? fmt::format("pid {}", p.pid) : fmt::format("pid {} ({})", p.pid, p.name));
   return out;
 }
 
@@ -32,25 +33,28 @@ std::string DescribeOp(const PlannedOp& op) {
       return fmt::format("destroy CI {} of GI {} ({} at {})", op.ci->value(), op.gi->value(), op.profile_name,
                          Slots(op.start, op.size));
     case PlannedOp::Kind::kDestroyGi:
-      return fmt::format("destroy GI {} ({} at {})", op.gi->value(), op.profile_name, Slots(op.start, op.size));
+      return fmt::format("destroy GI {} ({} at {})", op.gi->value(), op.profile_name,
+                         Slots(op.start, op.size));
   }
   return "";
 }
 
-Result<InstancePlan> PlanCreate(const ObservedGpu& gpu, const std::vector<ProfileId>& requests, bool with_default_ci) {
+Result<InstancePlan> PlanCreate(const ObservedGpu& gpu, const std::vector<ProfileId>& requests,
+                                bool with_default_ci) {
   const unsigned index = gpu.snapshot.index.value();
   if (!gpu.snapshot.mig.has_value() || !gpu.snapshot.mig->current)
-    return MakeError(ErrorCode::kUnsupported,
-                     fmt::format("GPU {}: MIG mode is off{}: run 'migctl mode enable -i {}' first", index,
-                                 gpu.snapshot.mig && gpu.snapshot.mig->pending ? " (enable pending: reset needed)" : "",
-                                 index));
+    return MakeError(
+        ErrorCode::kUnsupported,
+        fmt::format("GPU {}: MIG mode is off{}: run 'migctl mode enable -i {}' first", index,
+                    gpu.snapshot.mig && gpu.snapshot.mig->pending ? " (enable pending: reset needed)" : "",
+                    index));
   Result<Layout> placed = SolvePlacements(gpu.geometry, gpu.layout, requests);
   if (!placed.ok()) return placed.error().WithContext(fmt::format("GPU {}: ", index));
   InstancePlan plan{gpu.snapshot.index, {}};
   for (const PlacedInstance& p : *placed) {
     const GiProfile* profile = gpu.geometry.FindProfile(p.profile);
-    plan.ops.push_back({PlannedOp::Kind::kCreateGi, p.profile, profile->name, p.start, profile->placement_size,
-                        std::nullopt, std::nullopt, with_default_ci});
+    plan.ops.push_back({PlannedOp::Kind::kCreateGi, p.profile, profile->name, p.start,
+                        profile->placement_size, std::nullopt, std::nullopt, with_default_ci});
   }
   return plan;
 }
@@ -68,10 +72,12 @@ Result<InstancePlan> PlanDestroy(const ObservedGpu& gpu, const std::vector<Destr
       for (const auto& i : instances) whole_gis.insert(i.gi.value());
       continue;
     }
-    bool gi_exists = std::any_of(instances.begin(), instances.end(), [&](const auto& i) { return i.gi == *t.gi; });
+    bool gi_exists =
+        std::any_of(instances.begin(), instances.end(), [&](const auto& i) { return i.gi == *t.gi; });
     if (!gi_exists)
-      return MakeError(ErrorCode::kNotFound, fmt::format("GPU {} has no GPU instance {} (see 'migctl status -i {}')",
-                                                         index, t.gi->value(), index));
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("GPU {} has no GPU instance {} (see 'migctl status -i {}')", index,
+                                   t.gi->value(), index));
     if (!t.ci) {
       whole_gis.insert(t.gi->value());
       continue;
@@ -85,27 +91,28 @@ Result<InstancePlan> PlanDestroy(const ObservedGpu& gpu, const std::vector<Destr
   }
   // Refuse before planning anything when a target runs processes.
   for (const auto& i : instances) {
-    bool targeted = whole_gis.count(i.gi.value()) ||
-                    (i.ci && single_cis.count({i.gi.value(), i.ci->value()}));
+    bool targeted =
+        whole_gis.count(i.gi.value()) || (i.ci && single_cis.count({i.gi.value(), i.ci->value()}));
     if (targeted && !i.processes.empty())
-      return MakeError(ErrorCode::kBusy,
-                       fmt::format("GPU {} GI {}{} ({}) is in use by {}: stop those processes first; nothing was "
-                                   "destroyed",
-                                   index, i.gi.value(), i.ci ? fmt::format(" CI {}", i.ci->value()) : "",
-                                   name_of(i), ProcessList(i.processes)));
+      return MakeError(
+          ErrorCode::kBusy,
+          fmt::format("GPU {} GI {}{} ({}) is in use by {}: stop those processes first; nothing was "
+                      "destroyed",
+                      index, i.gi.value(), i.ci ? fmt::format(" CI {}", i.ci->value()) : "", name_of(i),
+                      ProcessList(i.processes)));
   }
   InstancePlan plan{gpu.snapshot.index, {}};
   for (const auto& i : instances) {
     bool whole = whole_gis.count(i.gi.value()) > 0;
     if (i.ci && (whole || single_cis.count({i.gi.value(), i.ci->value()})))
-      plan.ops.push_back({PlannedOp::Kind::kDestroyCi, i.profile, name_of(i), i.placement.start, i.placement.size,
-                          i.gi, i.ci, false});
+      plan.ops.push_back({PlannedOp::Kind::kDestroyCi, i.profile, name_of(i), i.placement.start,
+                          i.placement.size, i.gi, i.ci, false});
   }
   std::set<unsigned> planned_gis;
   for (const auto& i : instances) {
     if (whole_gis.count(i.gi.value()) && planned_gis.insert(i.gi.value()).second)
-      plan.ops.push_back({PlannedOp::Kind::kDestroyGi, i.profile, name_of(i), i.placement.start, i.placement.size,
-                          i.gi, std::nullopt, false});
+      plan.ops.push_back({PlannedOp::Kind::kDestroyGi, i.profile, name_of(i), i.placement.start,
+                          i.placement.size, i.gi, std::nullopt, false});
   }
   return plan;
 }

@@ -1,5 +1,5 @@
-// Planning imperative changes to one GPU's instances (`migctl create`, `migctl destroy`) as a value that can be
-// printed before it is executed. Pure: no NVML calls.
+// Planning imperative changes to one GPU's instances (`migctl create`, `migctl destroy`) as a value that can
+// be printed before it is executed. Pure: no NVML calls.
 #pragma once
 
 #include <optional>
@@ -18,9 +18,10 @@ struct PlannedOp {
   std::string profile_name;  ///< For printing.
   unsigned start = 0;        ///< The GI's placement (create: where it goes).
   unsigned size = 0;
-  std::optional<GiId> gi;    ///< Destroy: the target GI.
-  std::optional<CiId> ci;    ///< kDestroyCi: the target CI.
-  bool with_default_ci = true;  ///< kCreateGi: also create the GI's default compute instance (a usable MIG device).
+  std::optional<GiId> gi;  ///< Destroy: the target GI.
+  std::optional<CiId> ci;  ///< kDestroyCi: the target CI.
+  bool with_default_ci =
+      true;  ///< kCreateGi: also create the GI's default compute instance (a usable MIG device).
 };
 
 struct InstancePlan {
@@ -34,7 +35,8 @@ std::string DescribeOp(const PlannedOp& op);
 /// Plans creating `requests` (any order) on the GPU, keeping what exists in place: placements come from the
 /// placement solver, so any order of a feasible set works. Errors: kUnsupported when MIG is not on (with the
 /// command that turns it on), kInfeasible with the solver's reason, kInvalidInput for unknown profiles.
-Result<InstancePlan> PlanCreate(const ObservedGpu& gpu, const std::vector<ProfileId>& requests, bool with_default_ci);
+Result<InstancePlan> PlanCreate(const ObservedGpu& gpu, const std::vector<ProfileId>& requests,
+                                bool with_default_ci);
 
 /// What to destroy: every GI, some GIs (with all their CIs), or single CIs of one GI.
 struct DestroyTarget {
@@ -42,8 +44,9 @@ struct DestroyTarget {
   std::optional<CiId> ci;  ///< Only this CI of `gi`; the GI stays.
 };
 
-/// Plans destroying targets: CIs before their GI. Refuses (kBusy, naming pid and process name of each, and the fix)
-/// when any target has processes, before anything is planned; kNotFound for a GI/CI that does not exist.
+/// Plans destroying targets: CIs before their GI. Refuses (kBusy, naming pid and process name of each, and
+/// the fix) when any target has processes, before anything is planned; kNotFound for a GI/CI that does not
+/// exist.
 Result<InstancePlan> PlanDestroy(const ObservedGpu& gpu, const std::vector<DestroyTarget>& targets);
 
 }  // namespace migctl

@@ -7,8 +7,9 @@
 namespace migctl {
 namespace {
 
-nvml::InstanceSnapshot Instance(unsigned profile, const char* name, unsigned gi, unsigned start, unsigned size,
-                                std::optional<unsigned> ci, std::vector<nvml::ProcessInfo> processes = {}) {
+nvml::InstanceSnapshot Instance(unsigned profile, const char* name, unsigned gi, unsigned start,
+                                unsigned size, std::optional<unsigned> ci,
+                                std::vector<nvml::ProcessInfo> processes = {}) {
   nvml::InstanceSnapshot i;
   i.profile = ProfileId(profile);
   i.profile_name = name;
@@ -64,8 +65,8 @@ TEST(PlanDestroy, CisGoBeforeTheirGi) {
 }
 
 TEST(PlanDestroy, BusyInstanceIsRefusedWithItsProcesses) {
-  auto gpu = A100_80gb({Instance(19, "1g.10gb", 7, 0, 1, 0, {{4242, "python", 100}}),
-                        Instance(19, "1g.10gb", 8, 1, 1, 0)});
+  auto gpu = A100_80gb(
+      {Instance(19, "1g.10gb", 7, 0, 1, 0, {{4242, "python", 100}}), Instance(19, "1g.10gb", 8, 1, 1, 0)});
   auto plan = PlanDestroy(gpu, {DestroyTarget{}});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.error().code, ErrorCode::kBusy);

@@ -18,8 +18,8 @@ struct ObservedGpu {
 /// The GIs of a snapshot as a layout (one entry per GI, whatever its CIs).
 Layout LayoutOf(const nvml::GpuSnapshot& snapshot);
 
-/// Observes `device` for planning. The geometry is the built-in model (IdentifyModel, no extra NVML calls) when
-/// it knows the GPU, else ReadGeometry. Errors: NVML failures; kUnsupported when the GPU has no MIG.
+/// Observes `device` for planning. The geometry is the built-in model (IdentifyModel, no extra NVML calls)
+/// when it knows the GPU, else ReadGeometry. Errors: NVML failures; kUnsupported when the GPU has no MIG.
 Result<ObservedGpu> ObserveForPlanning(const nvml::Device& device);
 
 /// The built-in model for a snapshot's GPU, or the device's own answers when the catalog does not know it.

@@ -640,8 +640,9 @@ nvmlReturn_t nvmlDeviceGetGpuInstanceRemainingCapacity(nvmlDevice_t device, unsi
   DeviceRef ref;
   MIGSIM_TRY(ResolveGpu(device, &ref));
   if (!count) return NVML_ERROR_INVALID_ARGUMENT;
-  // Answered with MIG off too, as the real driver does (H100, 580.159.04: 7/7 for 1g.10gb with MIG disabled; see
-  // docs/HARDWARE.md), although nvml.h documents NOT_SUPPORTED for that case. With MIG off there are no GIs.
+  // Answered with MIG off too, as the real driver does (H100, 580.159.04: 7/7 for 1g.10gb with MIG disabled;
+  // see docs/HARDWARE.md), although nvml.h documents NOT_SUPPORTED for that case. With MIG off there are no
+  // GIs.
   if (!ref.view.model->FindProfile(ProfileId(profileId))) return NVML_ERROR_NOT_SUPPORTED;
   *count = RemainingCapacity(*ref.view.model, LayoutOf(*ref.view.gpu), ProfileId(profileId));
   return NVML_SUCCESS;

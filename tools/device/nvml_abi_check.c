@@ -292,26 +292,29 @@ static void Summary(const char* group, int checked_before, int mismatched_before
   X(T, busIdLegacy) X(T, domain) X(T, bus) X(T, device) X(T, pciDeviceId) X(T, pciSubSystemId) X(T, busId)
 #define FIELDS_nvmlMemory_t(X, T) X(T, total) X(T, free) X(T, used)
 #define FIELDS_nvmlGpuInstancePlacement_t(X, T) X(T, start) X(T, size)
-#define FIELDS_nvmlGpuInstanceProfileInfo_t(X, T)                                                           \
-  X(T, id)                                                                                                  \
-  X(T, isP2pSupported) X(T, sliceCount) X(T, instanceCount) X(T, multiprocessorCount) X(T, copyEngineCount) \
-      X(T, decoderCount) X(T, encoderCount) X(T, jpegCount) X(T, ofaCount) X(T, memorySizeMB)
+#define FIELDS_nvmlGpuInstanceProfileInfo_t(X, T)                                                         \
+  X(T, id)                                                                                                \
+  X(T, isP2pSupported)                                                                                    \
+  X(T, sliceCount) X(T, instanceCount) X(T, multiprocessorCount) X(T, copyEngineCount) X(T, decoderCount) \
+      X(T, encoderCount) X(T, jpegCount) X(T, ofaCount) X(T, memorySizeMB)
 #define FIELDS_nvmlGpuInstanceProfileInfo_v2_t(X, T) \
   X(T, version) FIELDS_nvmlGpuInstanceProfileInfo_t(X, T) X(T, name)
 #define FIELDS_nvmlGpuInstanceInfo_t(X, T) X(T, device) X(T, id) X(T, profileId) X(T, placement)
 #define FIELDS_nvmlComputeInstancePlacement_t(X, T) X(T, start) X(T, size)
-#define FIELDS_nvmlComputeInstanceProfileInfo_t(X, T)                                        \
-  X(T, id)                                                                                   \
-  X(T, sliceCount) X(T, instanceCount) X(T, multiprocessorCount) X(T, sharedCopyEngineCount) \
-      X(T, sharedDecoderCount) X(T, sharedEncoderCount) X(T, sharedJpegCount) X(T, sharedOfaCount)
+#define FIELDS_nvmlComputeInstanceProfileInfo_t(X, T)                                                \
+  X(T, id)                                                                                           \
+  X(T, sliceCount)                                                                                   \
+  X(T, instanceCount) X(T, multiprocessorCount) X(T, sharedCopyEngineCount) X(T, sharedDecoderCount) \
+      X(T, sharedEncoderCount) X(T, sharedJpegCount) X(T, sharedOfaCount)
 #define FIELDS_nvmlComputeInstanceProfileInfo_v2_t(X, T) \
   X(T, version) FIELDS_nvmlComputeInstanceProfileInfo_t(X, T) X(T, name)
 #define FIELDS_nvmlComputeInstanceInfo_t(X, T) \
   X(T, device) X(T, gpuInstance) X(T, id) X(T, profileId) X(T, placement)
-#define FIELDS_nvmlDeviceAttributes_t(X, T)                                                           \
-  X(T, multiprocessorCount)                                                                           \
-  X(T, sharedCopyEngineCount) X(T, sharedDecoderCount) X(T, sharedEncoderCount) X(T, sharedJpegCount) \
-      X(T, sharedOfaCount) X(T, gpuInstanceSliceCount) X(T, computeInstanceSliceCount) X(T, memorySizeMB)
+#define FIELDS_nvmlDeviceAttributes_t(X, T)                                                    \
+  X(T, multiprocessorCount)                                                                    \
+  X(T, sharedCopyEngineCount)                                                                  \
+  X(T, sharedDecoderCount) X(T, sharedEncoderCount) X(T, sharedJpegCount) X(T, sharedOfaCount) \
+      X(T, gpuInstanceSliceCount) X(T, computeInstanceSliceCount) X(T, memorySizeMB)
 #define FIELDS_nvmlProcessInfo_t(X, T) \
   X(T, pid) X(T, usedGpuMemory) X(T, gpuInstanceId) X(T, computeInstanceId)
 
