@@ -36,7 +36,7 @@ Json CheckOne(Context& ctx, const std::string& title, const GpuModel& model, con
   if (!placed.ok()) {
     *all_fit = false;
     entry["reason"] = placed.error().message;
-    if (!ctx.options.json) ctx.Print(fmt::format("{}: does not fit: {}\n", title, placed.error().message));
+    if (!ctx.options.json) ctx.Print(fmt::format("{}: {}\n", title, placed.error().message));
     return entry;
   }
   Json placements = Json::array();

@@ -1,5 +1,6 @@
 // `migctl destroy`: remove GPU instances (with their compute instances), single compute instances, or MIG
 // devices.
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -44,6 +45,31 @@ std::vector<DestroyTarget> TargetsFor(const ObservedGpu& gpu, const DestroyArgs&
   return targets;
 }
 
+/// Per GI: "GPU 0: destroyed GI 2 (3g.40gb at slots 4-7) with 1 compute instance"; CIs whose GI stays are
+/// listed on their own. With `dry_run`, "would destroy".
+std::string DescribeDestroyed(const InstancePlan& plan, bool dry_run) {
+  std::string out;
+  const char* verb = dry_run ? "would destroy" : "destroyed";
+  for (const PlannedOp& op : plan.ops) {
+    const unsigned gi = op.gi->value();
+    auto gi_goes = [&](const PlannedOp& o) { return o.kind == PlannedOp::Kind::kDestroyGi && o.gi == op.gi; };
+    bool whole = std::any_of(plan.ops.begin(), plan.ops.end(), gi_goes);
+    if (op.kind == PlannedOp::Kind::kDestroyCi && !whole) {
+      out += fmt::format("GPU {}: {} CI {} of GI {} ({})\n", plan.gpu.value(), verb, op.ci->value(), gi,
+                         op.profile_name);
+    } else if (op.kind == PlannedOp::Kind::kDestroyGi) {
+      long cis = std::count_if(plan.ops.begin(), plan.ops.end(), [&](const PlannedOp& o) {
+        return o.kind == PlannedOp::Kind::kDestroyCi && o.gi == op.gi;
+      });
+      out +=
+          fmt::format("GPU {}: {} GI {} ({} at {}){}\n", plan.gpu.value(), verb, gi, op.profile_name,
+                      DescribeSlots(op.start, op.size),
+                      cis == 0 ? "" : fmt::format(" with {} compute instance{}", cis, cis == 1 ? "" : "s"));
+    }
+  }
+  return out;
+}
+
 Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
   int modes = (args.all ? 1 : 0) + (args.gis.empty() ? 0 : 1) + (args.mig_uuids.empty() ? 0 : 1);
   if (modes != 1)
@@ -75,7 +101,6 @@ Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
     Json ops = Json::array();
     if (!args.dry_run) MIGCTL_RETURN_IF_ERROR(ExecutePlan(device, plan));
     for (const PlannedOp& op : plan.ops) {
-      text += fmt::format("GPU {}: {}{}\n", i, args.dry_run ? "would " : "", DescribeOp(op));
       ops.push_back({{"op", op.kind == PlannedOp::Kind::kDestroyGi ? "destroy_gi" : "destroy_ci"},
                      {"gi", op.gi->value()},
                      {"ci", op.ci ? Json(op.ci->value()) : Json(nullptr)},
@@ -83,6 +108,7 @@ Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
                      {"start", op.start},
                      {"size", op.size}});
     }
+    text += DescribeDestroyed(plan, args.dry_run);
     if (plan.ops.empty()) text += fmt::format("GPU {}: nothing to destroy\n", i);
     gpus.push_back({{"index", i}, {"destroyed", ops}});
   }

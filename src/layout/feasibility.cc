@@ -10,10 +10,6 @@ namespace {
 
 bool ClaimsMedia(MediaKind m) { return m == MediaKind::kMe || m == MediaKind::kAllMe; }
 
-std::string SlotRange(unsigned start, unsigned size) {
-  return size == 1 ? fmt::format("slot {}", start) : fmt::format("slots {}-{}", start, start + size - 1);
-}
-
 std::string Starts(const GiProfile& p) {
   std::string out;
   for (unsigned s : p.starts) out += (out.empty() ? "" : ",") + std::to_string(s);
@@ -86,9 +82,9 @@ std::string ExplainConflict(const GpuModel& model, const Layout& layout, const P
         if (p && (SlotsOf(i.start, p->placement_size) & wanted))
           blockers += (blockers.empty() ? "" : " and ") + fmt::format("{}@{}", p->name, i.start);
       }
-      return fmt::format("{} of {}@{} {} taken by {}", SlotRange(candidate.start, profile->placement_size),
-                         profile->name, candidate.start, profile->placement_size == 1 ? "is" : "are",
-                         blockers);
+      return fmt::format("{} of {}@{} {} taken by {}",
+                         DescribeSlots(candidate.start, profile->placement_size), profile->name,
+                         candidate.start, profile->placement_size == 1 ? "is" : "are", blockers);
     }
   }
   return "unknown conflict";

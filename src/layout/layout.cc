@@ -26,6 +26,10 @@ std::string DescribeLayout(const GpuModel& model, const Layout& layout) {
   return out;
 }
 
+std::string DescribeSlots(unsigned start, unsigned size) {
+  return size == 1 ? fmt::format("slot {}", start) : fmt::format("slots {}-{}", start, start + size - 1);
+}
+
 void SortLayout(Layout* layout) { std::sort(layout->begin(), layout->end()); }
 
 }  // namespace migctl

@@ -33,6 +33,9 @@ SlotMask OccupiedSlots(const GpuModel& model, const Layout& layout);
 /// `3g.40gb@4` style, one entry per instance, in the layout's order, joined by " + ".
 std::string DescribeLayout(const GpuModel& model, const Layout& layout);
 
+/// "slot 3" or "slots 4-7".
+std::string DescribeSlots(unsigned start, unsigned size);
+
 /// Sorts by start, then profile id: the canonical order used for printing and comparing layouts.
 void SortLayout(Layout* layout);
 

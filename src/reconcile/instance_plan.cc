@@ -10,10 +10,6 @@
 namespace migctl {
 namespace {
 
-std::string Slots(unsigned start, unsigned size) {
-  return size == 1 ? fmt::format("slot {}", start) : fmt::format("slots {}-{}", start, start + size - 1);
-}
-
 std::string ProcessList(const std::vector<nvml::ProcessInfo>& processes) {
   std::string out;
   for (const auto& p : processes)
@@ -27,14 +23,14 @@ std::string ProcessList(const std::vector<nvml::ProcessInfo>& processes) {
 std::string DescribeOp(const PlannedOp& op) {
   switch (op.kind) {
     case PlannedOp::Kind::kCreateGi:
-      return fmt::format("create {} at {}{}", op.profile_name, Slots(op.start, op.size),
+      return fmt::format("create {} at {}{}", op.profile_name, DescribeSlots(op.start, op.size),
                          op.with_default_ci ? " (+ default compute instance)" : "");
     case PlannedOp::Kind::kDestroyCi:
       return fmt::format("destroy CI {} of GI {} ({} at {})", op.ci->value(), op.gi->value(), op.profile_name,
-                         Slots(op.start, op.size));
+                         DescribeSlots(op.start, op.size));
     case PlannedOp::Kind::kDestroyGi:
       return fmt::format("destroy GI {} ({} at {})", op.gi->value(), op.profile_name,
-                         Slots(op.start, op.size));
+                         DescribeSlots(op.start, op.size));
   }
   return "";
 }
