@@ -144,7 +144,8 @@ Result<int> RunStatus(Context& ctx, const StatusArgs& args) {
   if (ctx.options.json) {
     Json gpus = Json::array();
     for (const auto& r : reports) gpus.push_back(GpuJson(r));
-    Json doc = {{"driver_version", nvml->DriverVersion().ok() ? *nvml->DriverVersion() : ""}, {"gpus", gpus}};
+    Result<std::string> driver = nvml->DriverVersion();
+    Json doc = {{"driver_version", driver.ok() ? *driver : ""}, {"gpus", gpus}};
     ctx.PrintJson(doc);
     return kExitOk;
   }
