@@ -261,5 +261,13 @@ TEST(ArchitectureName, NamesEachArchitecture) {
   EXPECT_STREQ(ArchitectureName(Architecture::kBlackwell), "blackwell");
 }
 
+TEST(MediaKindFromName, ReadsTheSuffix) {
+  EXPECT_EQ(MediaKindFromName("1g.10gb"), MediaKind::kDefault);
+  EXPECT_EQ(MediaKindFromName("1g.10gb+me"), MediaKind::kMe);
+  EXPECT_EQ(MediaKindFromName("1g.10gb+me.all"), MediaKind::kAllMe);
+  EXPECT_EQ(MediaKindFromName("2g.20gb-me"), MediaKind::kNoMe);
+  EXPECT_EQ(MediaKindFromName("1g.24gb+gfx"), MediaKind::kDefault);
+}
+
 }  // namespace
 }  // namespace migctl

@@ -43,6 +43,13 @@ const GiProfile* GpuModel::FindProfile(std::string_view name_or_id) const {
   return it == gi_profiles.end() ? nullptr : &*it;
 }
 
+MediaKind MediaKindFromName(std::string_view name) {
+  if (name.find("+me.all") != std::string_view::npos) return MediaKind::kAllMe;
+  if (name.find("-me") != std::string_view::npos) return MediaKind::kNoMe;
+  if (name.find("+me") != std::string_view::npos) return MediaKind::kMe;
+  return MediaKind::kDefault;
+}
+
 const char* ArchitectureName(Architecture a) {
   switch (a) {
     case Architecture::kAmpere:

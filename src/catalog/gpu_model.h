@@ -84,4 +84,7 @@ struct GpuModel {
 /// `ampere`, `hopper` or `blackwell`, as in data/gpus/*.yaml and `--json` output.
 const char* ArchitectureName(Architecture a);
 
+/// Media kind from a profile name's suffix: `+me.all` → kAllMe, `-me` → kNoMe, `+me` → kMe, else kDefault.
+MediaKind MediaKindFromName(std::string_view name);
+
 }  // namespace migctl

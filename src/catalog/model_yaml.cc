@@ -42,13 +42,6 @@ std::optional<unsigned> CiProfileIdForSize(unsigned size) {
   }
 }
 
-MediaKind MediaKindFromName(std::string_view name) {
-  if (name.ends_with("+me.all")) return MediaKind::kAllMe;
-  if (name.ends_with("+me")) return MediaKind::kMe;
-  if (name.ends_with("-me")) return MediaKind::kNoMe;
-  return MediaKind::kDefault;
-}
-
 /// Decimal or `0x` hexadecimal, the whole text; nullopt otherwise (signs, fractions, overflow).
 std::optional<std::uint64_t> ParseUnsigned(std::string_view text) {
   int base = 10;

@@ -2,6 +2,7 @@
 // not, why?
 #include <fmt/format.h>
 
+#include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/slot_map.h"
 #include "layout/feasibility.h"
@@ -61,7 +62,7 @@ Result<int> RunCheck(Context& ctx, const CheckArgs& args) {
   Json results = Json::array();
   bool all_fit = true;
   if (!args.model.empty()) {
-    MIGCTL_ASSIGN_OR_RETURN(const GpuModel* model, ModelByKey(args.model));
+    MIGCTL_ASSIGN_OR_RETURN(const GpuModel* model, FindModel(args.model));
     MIGCTL_ASSIGN_OR_RETURN(auto requests, ParseProfiles(*model, args.profiles));
     results.push_back(CheckOne(ctx, model->key, *model, {}, requests, &all_fit));
   } else {

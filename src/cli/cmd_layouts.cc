@@ -1,6 +1,7 @@
 // `migctl layouts`: every combination of profiles that fits a GPU model (or only the maximal ones).
 #include <fmt/format.h>
 
+#include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "layout/enumerate.h"
@@ -24,7 +25,7 @@ Json PlacementsJson(const GpuModel& model, const Layout& layout) {
 }
 
 Result<int> RunLayouts(Context& ctx, const LayoutsArgs& args) {
-  MIGCTL_ASSIGN_OR_RETURN(const GpuModel* model, ModelByKey(args.model));
+  MIGCTL_ASSIGN_OR_RETURN(const GpuModel* model, FindModel(args.model));
   EnumerateOptions options{.maximal_only = args.maximal};
   MIGCTL_ASSIGN_OR_RETURN(options.profiles, ParseProfiles(*model, args.profiles));
   std::vector<Combination> combos = EnumerateCombinations(*model, options);

@@ -2,6 +2,7 @@
 // memory, SMs, engines, free/total and placements.
 #include <fmt/format.h>
 
+#include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "nvml/device.h"
@@ -97,7 +98,7 @@ std::vector<ProfileRow> ModelRows(const GpuModel& model) {
 Result<int> RunProfiles(Context& ctx, const ProfilesArgs& args) {
   if (!args.model.empty()) {
     if (!args.gpus.empty()) return MakeError(ErrorCode::kInvalidInput, "give either --model or -i, not both");
-    MIGCTL_ASSIGN_OR_RETURN(const GpuModel* model, ModelByKey(args.model));
+    MIGCTL_ASSIGN_OR_RETURN(const GpuModel* model, FindModel(args.model));
     std::vector<ProfileRow> rows = ModelRows(*model);
     if (ctx.options.json) {
       ctx.PrintJson({{"model", model->key}, {"name", model->product_name}, {"profiles", RowsJson(rows)}});

@@ -109,6 +109,4 @@ Result<std::vector<ProfileId>> ParseProfiles(const GpuModel& model, const std::v
   return out;
 }
 
-Result<const GpuModel*> ModelByKey(const std::string& key) { return FindModel(key); }
-
 }  // namespace migctl

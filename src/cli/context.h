@@ -60,7 +60,4 @@ struct Context {
 /// kInvalidInput errors that list the model's profiles.
 Result<std::vector<ProfileId>> ParseProfiles(const GpuModel& model, const std::vector<std::string>& names);
 
-/// Resolves `--model KEY` to a built-in model, with the list of known keys on error.
-Result<const GpuModel*> ModelByKey(const std::string& key);
-
 }  // namespace migctl

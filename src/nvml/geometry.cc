@@ -110,13 +110,6 @@ std::string DeriveGiProfileName(unsigned nvml_index, unsigned long long profile_
   return std::to_string(naming->slices) + "g." + std::to_string(gb) + "gb" + naming->suffix;
 }
 
-MediaKind MediaKindFromName(std::string_view name) {
-  if (name.find("+me.all") != std::string_view::npos) return MediaKind::kAllMe;
-  if (name.find("-me") != std::string_view::npos) return MediaKind::kNoMe;
-  if (name.find("+me") != std::string_view::npos) return MediaKind::kMe;
-  return MediaKind::kDefault;
-}
-
 Result<GpuModel> ReadGeometry(const Device& device) {
   GpuModel model;
   MIGCTL_ASSIGN_OR_RETURN(model.product_name, device.Name());

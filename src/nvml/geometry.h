@@ -28,7 +28,4 @@ Result<GpuModel> ReadGeometry(const Device& device);
 std::string DeriveGiProfileName(unsigned nvml_index, unsigned long long profile_memory_mib,
                                 unsigned long long device_memory_mib);
 
-/// Media kind from a profile name's suffix: `+me.all` → kAllMe, `-me` → kNoMe, `+me` → kMe, else kDefault.
-MediaKind MediaKindFromName(std::string_view name);
-
 }  // namespace migctl::nvml

@@ -79,13 +79,5 @@ TEST(DeriveGiProfileName, FollowsGoNvlibRule) {
   EXPECT_EQ(DeriveGiProfileName(NVML_GPU_INSTANCE_PROFILE_1_SLICE, 4864, 0), "");
 }
 
-TEST(MediaKindFromName, ReadsTheSuffix) {
-  EXPECT_EQ(MediaKindFromName("1g.10gb"), MediaKind::kDefault);
-  EXPECT_EQ(MediaKindFromName("1g.10gb+me"), MediaKind::kMe);
-  EXPECT_EQ(MediaKindFromName("1g.10gb+me.all"), MediaKind::kAllMe);
-  EXPECT_EQ(MediaKindFromName("2g.20gb-me"), MediaKind::kNoMe);
-  EXPECT_EQ(MediaKindFromName("1g.24gb+gfx"), MediaKind::kDefault);
-}
-
 }  // namespace
 }  // namespace migctl::nvml

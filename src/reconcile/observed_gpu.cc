@@ -9,10 +9,7 @@ namespace migctl {
 
 Layout LayoutOf(const nvml::GpuSnapshot& snapshot) {
   Layout layout;
-  for (const nvml::InstanceSnapshot& i : snapshot.instances) {
-    PlacedInstance placed{i.profile, i.placement.start};
-    if (layout.empty() || !(layout.back() == placed)) layout.push_back(placed);
-  }
+  for (const nvml::InstanceSnapshot& i : snapshot.instances) layout.push_back({i.profile, i.placement.start});
   SortLayout(&layout);
   layout.erase(std::unique(layout.begin(), layout.end()), layout.end());
   return layout;
