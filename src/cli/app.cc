@@ -74,6 +74,12 @@ int RunCli(int argc, char** argv) {
   AddResetCommand(app, ctx);
   AddCreateCommand(app, ctx);
   AddDestroyCommand(app, ctx);
+  AddApplyCommand(app, ctx);
+  AddAssertCommand(app, ctx);
+  AddExportCommand(app, ctx);
+  AddCheckpointCommand(app, ctx);
+  AddRestoreCommand(app, ctx);
+  AddServiceCommand(app, ctx);
   AddSimCommand(app, ctx);
 
   if (std::string word = FirstCommandWord(argc, argv);

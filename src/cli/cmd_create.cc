@@ -5,6 +5,8 @@
 #include "cli/commands.h"
 #include "nvml/device.h"
 #include "reconcile/executor.h"
+#include "reconcile/host_lock.h"
+#include "reconcile/transaction.h"
 #include "reconcile/instance_plan.h"
 
 namespace migctl {
@@ -20,16 +22,28 @@ struct CreateArgs {
 Result<int> RunCreate(Context& ctx, const CreateArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
   // Plan every GPU before touching any: bad input changes nothing.
-  std::vector<std::pair<nvml::Device, InstancePlan>> plans;
+  struct Planned {
+    nvml::Device device;
+    ObservedGpu before;
+    InstancePlan plan;
+  };
+  std::vector<Planned> plans;
   for (const nvml::Device& device : devices) {
     MIGCTL_ASSIGN_OR_RETURN(ObservedGpu gpu, ObserveForPlanning(device));
     MIGCTL_ASSIGN_OR_RETURN(std::vector<ProfileId> requests, ParseProfiles(gpu.geometry, args.profiles));
     MIGCTL_ASSIGN_OR_RETURN(InstancePlan plan, PlanCreate(gpu, requests, !args.no_ci));
-    plans.emplace_back(device, std::move(plan));
+    plans.push_back({device, std::move(gpu), std::move(plan)});
   }
+  std::optional<HostLock> lock;
+  if (!args.dry_run) {
+    Result<HostLock> held = ctx.LockHost();
+    if (!held.ok()) return held.error();
+    lock.emplace(std::move(*held));
+  }
+  Journal journal(ctx.RunDir());
   Json gpus = Json::array();
   std::string text;
-  for (auto& [device, plan] : plans) {
+  for (auto& [device, before, plan] : plans) {
     const unsigned i = plan.gpu.value();
     Json created = Json::array();
     if (args.dry_run) {
@@ -38,20 +52,22 @@ Result<int> RunCreate(Context& ctx, const CreateArgs& args) {
         created.push_back({{"profile", op.profile_name}, {"start", op.start}, {"size", op.size}});
       }
     } else {
-      MIGCTL_ASSIGN_OR_RETURN(std::vector<ExecutedOp> done, ExecutePlan(device, plan));
+      MIGCTL_ASSIGN_OR_RETURN(GpuChange change,
+                              ChangeGpuAtomically(device, before, GpuPlan{plan}, journal, "create", true));
+      const std::vector<ExecutedOp>& done = change.done;
       MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot after, nvml::ObserveGpu(device));
       for (const ExecutedOp& e : done) {
         std::optional<MigUuid> uuid;
         for (const auto& inst : after.instances)
-          if (inst.gi == *e.gi && e.ci && inst.ci == *e.ci) uuid = inst.uuid;
+          if (inst.gi == *e.gi && !e.cis.empty() && inst.ci == e.cis[0]) uuid = inst.uuid;
         text += fmt::format("GPU {}: created {}@{} as GI {}{}{}\n", i, e.op.profile_name, e.op.start,
-                            e.gi->value(), e.ci ? fmt::format(" CI {}", e.ci->value()) : "",
+                            e.gi->value(), e.cis.empty() ? "" : fmt::format(" CI {}", e.cis[0].value()),
                             uuid ? "  " + uuid->value() : "");
         created.push_back({{"profile", e.op.profile_name},
                            {"start", e.op.start},
                            {"size", e.op.size},
                            {"gi", e.gi->value()},
-                           {"ci", e.ci ? Json(e.ci->value()) : Json(nullptr)},
+                           {"ci", e.cis.empty() ? Json(nullptr) : Json(e.cis[0].value())},
                            {"uuid", uuid ? Json(uuid->value()) : Json(nullptr)}});
       }
     }

@@ -1,14 +1,10 @@
 // `migctl reset`: activate a pending MIG mode by resetting only the GPUs that need it, and only when idle.
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "nvml/device.h"
 #include "nvml/snapshot.h"
-
-extern char** environ;
+#include "reconcile/gpu_reset.h"
 
 namespace migctl {
 namespace {
@@ -16,23 +12,6 @@ namespace {
 struct ResetArgs {
   std::string gpus;
 };
-
-/// Real hardware: `nvidia-smi -r -i INDEX` (NVML has no reset call). Exec'd directly, no shell.
-Status ResetWithNvidiaSmi(unsigned index) {
-  std::string i = std::to_string(index);
-  const char* argv[] = {"nvidia-smi", "-r", "-i", i.c_str(), nullptr};
-  pid_t pid = 0;
-  if (int rc = posix_spawnp(&pid, "nvidia-smi", nullptr, nullptr, const_cast<char**>(argv), environ); rc != 0)
-    return MakeError(ErrorCode::kUnsupported,
-                     fmt::format("GPU {}: cannot run nvidia-smi to reset it: {}", index, std::strerror(rc)));
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return MakeError(ErrorCode::kNvml,
-                     fmt::format("GPU {}: 'nvidia-smi -r -i {}' failed (status {}); a VM without "
-                                 "reset support needs a reboot",
-                                 index, index, status));
-  return Ok();
-}
 
 Result<int> RunReset(Context& ctx, const ResetArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
@@ -58,9 +37,7 @@ Result<int> RunReset(Context& ctx, const ResetArgs& args) {
   }
   for (const nvml::Device& device : todo) {
     const unsigned i = device.index().value();
-    Status reset = device.Reset();
-    if (!reset.ok() && reset.error().code == ErrorCode::kUnsupported) reset = ResetWithNvidiaSmi(i);
-    MIGCTL_RETURN_IF_ERROR(reset);
+    MIGCTL_RETURN_IF_ERROR(ResetGpu(device));
     MIGCTL_ASSIGN_OR_RETURN(nvml::MigMode mode, device.GetMigMode());
     results.push_back(
         {{"index", i}, {"reset", true}, {"mig", {{"current", mode.current}, {"pending", mode.pending}}}});

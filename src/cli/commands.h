@@ -18,5 +18,11 @@ void AddResetCommand(CLI::App& app, Context& ctx);
 void AddCreateCommand(CLI::App& app, Context& ctx);
 void AddDestroyCommand(CLI::App& app, Context& ctx);
 void AddSimCommand(CLI::App& app, Context& ctx);
+void AddServiceCommand(CLI::App& app, Context& ctx);
+void AddApplyCommand(CLI::App& app, Context& ctx);
+void AddAssertCommand(CLI::App& app, Context& ctx);
+void AddExportCommand(CLI::App& app, Context& ctx);
+void AddCheckpointCommand(CLI::App& app, Context& ctx);
+void AddRestoreCommand(CLI::App& app, Context& ctx);
 
 }  // namespace migctl

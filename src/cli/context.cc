@@ -80,6 +80,18 @@ Result<std::vector<nvml::Device>> Context::SelectDevices(const std::string& sele
   return out;
 }
 
+std::string Context::RunDir() const {
+  if (const char* env = getenv("MIGCTL_RUN_DIR"); env != nullptr && *env != '\0') return env;
+  return options.sim.empty() ? "/run/migctl" : options.sim + ".migctl";
+}
+
+Result<HostLock> Context::LockHost(double timeout_s) const {
+  return HostLock::Acquire(RunDir(), std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000)), [](int pid) {
+    std::fprintf(stderr, "migctl: waiting for another migctl%s to finish changing GPUs\n",
+                 pid > 0 ? fmt::format(" (pid {})", pid).c_str() : "");
+  });
+}
+
 void Context::Print(const std::string& text) const { std::fwrite(text.data(), 1, text.size(), stdout); }
 
 void Context::PrintJson(const Json& doc) const { Print(doc.dump(2) + "\n"); }

@@ -10,6 +10,7 @@
 
 #include "catalog/gpu_model.h"
 #include "common/result.h"
+#include "reconcile/host_lock.h"
 
 namespace migctl {
 
@@ -38,6 +39,12 @@ struct Context {
   /// when
   /// --sim is given, else --nvml PATH, else libnvidia-ml.so.1.
   Result<nvml::Nvml*> OpenNvml();
+
+  /// Where apply keeps its lock and journal: MIGCTL_RUN_DIR, else `STATE.migctl` beside a simulated machine,
+  /// else /run/migctl (cleared at boot, as MIG instances are).
+  std::string RunDir() const;
+  /// Takes the host's apply lock (reconcile/host_lock.h), waiting up to `timeout_s` with a note on stderr.
+  Result<HostLock> LockHost(double timeout_s = 300) const;
 
   /// Human output goes to stdout; with --json the command prints one JSON document instead.
   void Print(const std::string& text) const;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "nvml/nvml_error.h"
 
 namespace migctl::nvml {
@@ -268,6 +270,18 @@ Result<ComputeInstance> GpuInstance::CreateComputeInstance(CiProfileId profile) 
   return Wrap(handle);
 }
 
+Result<ComputeInstance> GpuInstance::CreateComputeInstance(CiProfileId profile, Placement placement) const {
+  const nvmlComputeInstancePlacement_t raw{placement.start, placement.size};
+  nvmlComputeInstance_t handle = nullptr;
+  MIGCTL_NVML_CALL(*library_,
+                   Describe(where_,
+                            fmt::format("creating a CI of profile {} at {}:{}", profile.value(), placement.start,
+                                        placement.size),
+                            "nvmlGpuInstanceCreateComputeInstanceWithPlacement"),
+                   nvmlGpuInstanceCreateComputeInstanceWithPlacement, handle_, profile.value(), &raw, &handle);
+  return Wrap(handle);
+}
+
 Result<ComputeInstance> GpuInstance::CreateDefaultComputeInstance() const {
   MIGCTL_ASSIGN_OR_RETURN(std::vector<CiProfileInfo> profiles, CiProfiles());
   const CiProfileInfo* profile = DefaultCiProfile(profiles);
@@ -318,8 +332,11 @@ Result<PciInfo> Device::Pci() const {
   nvmlPciInfo_t pci{};
   MIGCTL_NVML_CALL(*library_, Describe(where_, "reading PCI info", "nvmlDeviceGetPciInfo_v3"),
                    nvmlDeviceGetPciInfo_v3, handle_, &pci);
-  return PciInfo{
-      .bus_id = pci.busId, .device_id = pci.pciDeviceId >> 16, .vendor_id = pci.pciDeviceId & 0xFFFFu};
+  return PciInfo{.bus_id = pci.busId,
+                 .device_id = pci.pciDeviceId >> 16,
+                 .vendor_id = pci.pciDeviceId & 0xFFFFu,
+                 .subsystem_device_id = pci.pciSubSystemId >> 16,
+                 .subsystem_vendor_id = pci.pciSubSystemId & 0xFFFFu};
 }
 
 Result<unsigned> Device::MinorNumber() const {

@@ -38,6 +38,8 @@ struct PciInfo {
   std::string bus_id;      ///< `00000000:19:00.0`.
   unsigned device_id = 0;  ///< PCI device id, e.g. 0x2330 (upper 16 bits of NVML's pciDeviceId).
   unsigned vendor_id = 0;  ///< 0x10DE for NVIDIA.
+  unsigned subsystem_device_id = 0;  ///< Upper 16 bits of NVML's pciSubSystemId.
+  unsigned subsystem_vendor_id = 0;  ///< Lower 16 bits.
 };
 
 struct MigMode {
@@ -151,6 +153,8 @@ class GpuInstance {
   Result<ComputeInstance> ComputeInstanceById(CiId id) const;
   /// Creates a CI of `profile` where the driver chooses. kInfeasible when it does not fit.
   Result<ComputeInstance> CreateComputeInstance(CiProfileId profile) const;
+  /// Creates a CI of `profile` at `placement` on the GI's compute-slice axis. kInfeasible when it overlaps.
+  Result<ComputeInstance> CreateComputeInstance(CiProfileId profile, Placement placement) const;
   /// Creates a CI of DefaultCiProfile(CiProfiles()). kUnsupported when the GI offers no CI profile.
   Result<ComputeInstance> CreateDefaultComputeInstance() const;
   /// Destroys this GI. kBusy when it still has CIs or processes; the handle is invalid afterwards.

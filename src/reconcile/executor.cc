@@ -2,78 +2,83 @@
 
 #include <fmt/format.h>
 
+#include "reconcile/gpu_reset.h"
+
 namespace migctl {
 namespace {
 
-struct Created {
-  nvml::GpuInstance gi;
-  std::optional<nvml::ComputeInstance> ci;
-};
+/// The plan was feasible on the observed GPU, so a refusal for room means something else changed it since.
+Error RaceOrError(const Error& error) {
+  if (error.code != ErrorCode::kInfeasible) return error;
+  return Error{ErrorCode::kBusy,
+               error.message + ": the GPU changed since migctl looked at it (another process creating "
+                               "instances?); run the command again",
+               error.nvml_return};
+}
 
-/// Destroys what this run created, newest first. Returns "" or a note on what could not be undone.
-std::string RollBack(std::vector<Created>& created) {
-  std::string failures;
-  for (auto it = created.rbegin(); it != created.rend(); ++it) {
-    if (it->ci) {
-      if (Status s = it->ci->Destroy(); !s.ok()) failures += " " + s.error().message + ";";
+Result<ExecutedOp> Execute(const nvml::Device& device, const PlannedOp& op) {
+  ExecutedOp done{op, op.gi, {}};
+  switch (op.kind) {
+    case PlannedOp::Kind::kCreateGi: {
+      Result<nvml::GpuInstance> gi = device.CreateGpuInstance(op.profile, nvml::Placement{op.start, op.size});
+      if (!gi.ok()) return RaceOrError(gi.error());
+      done.gi = gi->info().id;
+      for (const PlacedCi& c : op.cis) {
+        Result<nvml::ComputeInstance> ci = gi->CreateComputeInstance(c.profile, nvml::Placement{c.start, c.size});
+        if (!ci.ok()) return RaceOrError(ci.error());
+        done.cis.push_back(ci->info().id);
+      }
+      return done;
     }
-    if (Status s = it->gi.Destroy(); !s.ok()) failures += " " + s.error().message + ";";
+    case PlannedOp::Kind::kCreateCi: {
+      MIGCTL_ASSIGN_OR_RETURN(nvml::GpuInstance gi, device.GpuInstanceById(*op.gi));
+      for (const PlacedCi& c : op.cis) {
+        Result<nvml::ComputeInstance> ci = gi.CreateComputeInstance(c.profile, nvml::Placement{c.start, c.size});
+        if (!ci.ok()) return RaceOrError(ci.error());
+        done.cis.push_back(ci->info().id);
+      }
+      return done;
+    }
+    case PlannedOp::Kind::kDestroyCi: {
+      MIGCTL_ASSIGN_OR_RETURN(nvml::GpuInstance gi, device.GpuInstanceById(*op.gi));
+      MIGCTL_ASSIGN_OR_RETURN(nvml::ComputeInstance ci, gi.ComputeInstanceById(*op.ci));
+      MIGCTL_RETURN_IF_ERROR(ci.Destroy());
+      done.cis.push_back(*op.ci);
+      return done;
+    }
+    case PlannedOp::Kind::kDestroyGi: {
+      MIGCTL_ASSIGN_OR_RETURN(nvml::GpuInstance gi, device.GpuInstanceById(*op.gi));
+      MIGCTL_RETURN_IF_ERROR(gi.Destroy());
+      return done;
+    }
+    case PlannedOp::Kind::kSetMigMode: {
+      MIGCTL_ASSIGN_OR_RETURN(nvml::MigModeActivation activation, device.SetMigMode(op.enable));
+      if (activation == nvml::MigModeActivation::kPendingInUse)
+        return MakeError(ErrorCode::kBusy,
+                         fmt::format("GPU {}: MIG mode change left pending: the GPU is in use; stop its clients and "
+                                     "run the command again",
+                                     device.index().value()));
+      return done;
+    }
+    case PlannedOp::Kind::kResetGpu: {
+      MIGCTL_RETURN_IF_ERROR(ResetGpu(device));
+      MIGCTL_ASSIGN_OR_RETURN(nvml::MigMode mode, device.GetMigMode());
+      if (mode.current != op.enable)
+        return MakeError(ErrorCode::kNvml, fmt::format("GPU {}: the reset did not turn MIG {}; reboot the host",
+                                                       device.index().value(), op.enable ? "on" : "off"));
+      return done;
+    }
   }
-  return failures.empty() ? "" : " (clean-up failed:" + failures + " see 'migctl status')";
+  return MakeError(ErrorCode::kInternal, "unknown plan step");
 }
 
 }  // namespace
 
 Result<std::vector<ExecutedOp>> ExecutePlan(const nvml::Device& device, const InstancePlan& plan) {
   std::vector<ExecutedOp> done;
-  std::vector<Created> created;
-  auto fail = [&](const Error& error) -> Error {
-    std::string note = RollBack(created);
-    std::string undone = created.empty() ? ""
-                                         : fmt::format("; the {} instance{} created before were removed",
-                                                       created.size(), created.size() == 1 ? "" : "s");
-    return Error{error.code, error.message + undone + note, error.nvml_return};
-  };
   for (const PlannedOp& op : plan.ops) {
-    switch (op.kind) {
-      case PlannedOp::Kind::kCreateGi: {
-        Result<nvml::GpuInstance> gi =
-            device.CreateGpuInstance(op.profile, nvml::Placement{op.start, op.size});
-        if (!gi.ok() && gi.error().code == ErrorCode::kInfeasible) {
-          // The plan was feasible on the observed GPU, so something else changed it since: a retryable
-          // conflict.
-          return fail(Error{ErrorCode::kBusy,
-                            gi.error().message +
-                                ": the GPU changed since migctl looked at it (another process "
-                                "creating instances?); run the command again",
-                            gi.error().nvml_return});
-        }
-        if (!gi.ok()) return fail(gi.error());
-        created.push_back({*gi, std::nullopt});
-        ExecutedOp record{op, gi->info().id, std::nullopt};
-        if (op.with_default_ci) {
-          Result<nvml::ComputeInstance> ci = gi->CreateDefaultComputeInstance();
-          if (!ci.ok()) return fail(ci.error());
-          created.back().ci = *ci;
-          record.ci = ci->info().id;
-        }
-        done.push_back(record);
-        break;
-      }
-      case PlannedOp::Kind::kDestroyCi: {
-        MIGCTL_ASSIGN_OR_RETURN(nvml::GpuInstance gi, device.GpuInstanceById(*op.gi));
-        MIGCTL_ASSIGN_OR_RETURN(nvml::ComputeInstance ci, gi.ComputeInstanceById(*op.ci));
-        MIGCTL_RETURN_IF_ERROR(ci.Destroy());
-        done.push_back({op, op.gi, op.ci});
-        break;
-      }
-      case PlannedOp::Kind::kDestroyGi: {
-        MIGCTL_ASSIGN_OR_RETURN(nvml::GpuInstance gi, device.GpuInstanceById(*op.gi));
-        MIGCTL_RETURN_IF_ERROR(gi.Destroy());
-        done.push_back({op, op.gi, std::nullopt});
-        break;
-      }
-    }
+    MIGCTL_ASSIGN_OR_RETURN(ExecutedOp step, Execute(device, op));
+    done.push_back(std::move(step));
   }
   return done;
 }

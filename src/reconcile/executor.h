@@ -1,4 +1,5 @@
-// Carries out an InstancePlan on a GPU through NVML, all or nothing for creations.
+// Carries out a plan's steps on one GPU through NVML, in order, stopping at the first failure. Undoing a
+// failed plan is the transaction's job (reconcile/transaction.h), which knows the state before.
 #pragma once
 
 #include <optional>
@@ -10,19 +11,18 @@
 
 namespace migctl {
 
-/// What one op did: for a creation, the ids NVML assigned.
+/// What one step did: for a creation, the ids NVML assigned.
 struct ExecutedOp {
   PlannedOp op;
   std::optional<GiId> gi;
-  std::optional<CiId> ci;
+  std::vector<CiId> cis;
 };
 
-/// Runs the ops in order. Every create uses an explicit placement (never the driver's order-dependent
-/// choice). If an op fails, the GIs and CIs this call created are destroyed again (newest first) and the
-/// original error is returned, with a note when that clean-up itself failed; destroys already done are not
-/// undone (plans put them where nothing can fail for lack of room). A create refused for lack of room means
-/// the GPU changed after it was observed (another process): that is reported as kBusy, to be retried, not as
-/// an infeasible request. Precondition: `device` is the plan's GPU.
+/// Runs the steps in order. Every create uses an explicit placement (never the driver's order-dependent
+/// choice). Returns the steps done, or the first error (steps before it stay done). A create refused for lack
+/// of room means the GPU changed after it was observed (another process): reported as kBusy, to be retried,
+/// not as an infeasible request. A mode change the GPU leaves pending because it is in use is kBusy; a reset
+/// that does not activate the requested mode is kNvml. Precondition: `device` is the plan's GPU.
 Result<std::vector<ExecutedOp>> ExecutePlan(const nvml::Device& device, const InstancePlan& plan);
 
 }  // namespace migctl

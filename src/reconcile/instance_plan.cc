@@ -8,7 +8,6 @@
 #include "layout/placement_solver.h"
 
 namespace migctl {
-namespace {
 
 std::string ProcessList(const std::vector<nvml::ProcessInfo>& processes) {
   std::string out;
@@ -18,21 +17,49 @@ std::string ProcessList(const std::vector<nvml::ProcessInfo>& processes) {
   return out;
 }
 
-}  // namespace
-
 std::string DescribeOp(const PlannedOp& op) {
+  auto ci_list = [&] {
+    std::string out;
+    for (std::size_t k = 0; k < op.cis.size(); ++k)
+      out += fmt::format("{}{}@{}", out.empty() ? "" : " + ", k < op.ci_names.size() ? op.ci_names[k] : "CI",
+                         op.cis[k].start);
+    return out;
+  };
   switch (op.kind) {
     case PlannedOp::Kind::kCreateGi:
       return fmt::format("create {} at {}{}", op.profile_name, DescribeSlots(op.start, op.size),
-                         op.with_default_ci ? " (+ default compute instance)" : "");
+                         op.cis.empty() ? " (no compute instance)" : " with CI " + ci_list());
+    case PlannedOp::Kind::kCreateCi:
+      return fmt::format("create CI {} in GI {} ({} at {})", ci_list(), op.gi->value(), op.profile_name,
+                         DescribeSlots(op.start, op.size));
     case PlannedOp::Kind::kDestroyCi:
       return fmt::format("destroy CI {} of GI {} ({} at {})", op.ci->value(), op.gi->value(), op.profile_name,
                          DescribeSlots(op.start, op.size));
     case PlannedOp::Kind::kDestroyGi:
       return fmt::format("destroy GI {} ({} at {})", op.gi->value(), op.profile_name,
                          DescribeSlots(op.start, op.size));
+    case PlannedOp::Kind::kSetMigMode:
+      return fmt::format("turn MIG mode {}", op.enable ? "on" : "off");
+    case PlannedOp::Kind::kResetGpu:
+      return "reset the GPU (activates the pending MIG mode)";
   }
   return "";
+}
+
+PlannedOp CreateGiOp(const GiProfile& profile, unsigned start, std::vector<PlacedCi> cis) {
+  PlannedOp op{.kind = PlannedOp::Kind::kCreateGi,
+               .profile = profile.id,
+               .profile_name = profile.name,
+               .start = start,
+               .size = profile.placement_size};
+  for (const PlacedCi& c : cis) {
+    std::string name;
+    for (const CiProfile& p : profile.ci_profiles)
+      if (p.id == c.profile) name = p.name;
+    op.ci_names.push_back(name);
+  }
+  op.cis = std::move(cis);
+  return op;
 }
 
 Result<InstancePlan> PlanCreate(const ObservedGpu& gpu, const std::vector<ProfileId>& requests,
@@ -49,8 +76,10 @@ Result<InstancePlan> PlanCreate(const ObservedGpu& gpu, const std::vector<Profil
   InstancePlan plan{gpu.snapshot.index, {}};
   for (const PlacedInstance& p : *placed) {
     const GiProfile* profile = gpu.geometry.FindProfile(p.profile);
-    plan.ops.push_back({PlannedOp::Kind::kCreateGi, p.profile, profile->name, p.start,
-                        profile->placement_size, std::nullopt, std::nullopt, with_default_ci});
+    std::vector<PlacedCi> cis;
+    if (const CiProfile* ci = profile->DefaultCiProfile(); ci != nullptr && with_default_ci)
+      cis.push_back({ci->id, 0, ci->compute_slices});
+    plan.ops.push_back(CreateGiOp(*profile, p.start, std::move(cis)));
   }
   return plan;
 }
@@ -101,14 +130,23 @@ Result<InstancePlan> PlanDestroy(const ObservedGpu& gpu, const std::vector<Destr
   for (const auto& i : instances) {
     bool whole = whole_gis.count(i.gi.value()) > 0;
     if (i.ci && (whole || single_cis.count({i.gi.value(), i.ci->value()})))
-      plan.ops.push_back({PlannedOp::Kind::kDestroyCi, i.profile, name_of(i), i.placement.start,
-                          i.placement.size, i.gi, i.ci, false});
+      plan.ops.push_back({.kind = PlannedOp::Kind::kDestroyCi,
+                          .profile = i.profile,
+                          .profile_name = name_of(i),
+                          .start = i.placement.start,
+                          .size = i.placement.size,
+                          .gi = i.gi,
+                          .ci = i.ci});
   }
   std::set<unsigned> planned_gis;
   for (const auto& i : instances) {
     if (whole_gis.count(i.gi.value()) && planned_gis.insert(i.gi.value()).second)
-      plan.ops.push_back({PlannedOp::Kind::kDestroyGi, i.profile, name_of(i), i.placement.start,
-                          i.placement.size, i.gi, std::nullopt, false});
+      plan.ops.push_back({.kind = PlannedOp::Kind::kDestroyGi,
+                          .profile = i.profile,
+                          .profile_name = name_of(i),
+                          .start = i.placement.start,
+                          .size = i.placement.size,
+                          .gi = i.gi});
   }
   return plan;
 }

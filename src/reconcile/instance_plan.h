@@ -7,30 +7,40 @@
 #include <vector>
 
 #include "common/result.h"
+#include "layout/diff.h"
 #include "reconcile/observed_gpu.h"
 
 namespace migctl {
 
+/// One step of a plan. Instance steps carry explicit placements; mode steps change or activate MIG mode.
 struct PlannedOp {
-  enum class Kind { kCreateGi, kDestroyCi, kDestroyGi };
+  enum class Kind { kCreateGi, kCreateCi, kDestroyCi, kDestroyGi, kSetMigMode, kResetGpu };
   Kind kind = Kind::kCreateGi;
   ProfileId profile;         ///< The GI's profile.
   std::string profile_name;  ///< For printing.
   unsigned start = 0;        ///< The GI's placement (create: where it goes).
   unsigned size = 0;
-  std::optional<GiId> gi;  ///< Destroy: the target GI.
+  std::optional<GiId> gi;  ///< kDestroy*, kCreateCi: the target GI.
   std::optional<CiId> ci;  ///< kDestroyCi: the target CI.
-  bool with_default_ci =
-      true;  ///< kCreateGi: also create the GI's default compute instance (a usable MIG device).
+  /// kCreateGi: the compute instances created in the new GI (empty: none, no MIG device); kCreateCi: the one
+  /// CI to create.
+  std::vector<PlacedCi> cis;
+  std::vector<std::string> ci_names;  ///< For printing, parallel to `cis` (kDestroyCi: the CI's name).
+  bool enable = false;                ///< kSetMigMode: MIG on or off.
 };
-
 struct InstancePlan {
   GpuIndex gpu;
   std::vector<PlannedOp> ops;  ///< In execution order.
 };
 
-/// One line per op: `create 3g.40gb at slots 4-7 (+ default CI)`, `destroy GI 2 (3g.40gb at slots 4-7)`.
+/// `pid 12 (python), pid 13`.
+std::string ProcessList(const std::vector<nvml::ProcessInfo>& processes);
+
+/// One line per op: `create 3g.40gb at slots 4-7 with CI 3g.40gb`, `destroy GI 2 (3g.40gb at slots 4-7)`.
 std::string DescribeOp(const PlannedOp& op);
+
+/// The op creating a GI of `profile` at `start` with `cis` in it (names filled in from the profile).
+PlannedOp CreateGiOp(const GiProfile& profile, unsigned start, std::vector<PlacedCi> cis);
 
 /// Plans creating `requests` (any order) on the GPU, keeping what exists in place: placements come from the
 /// placement solver, so any order of a feasible set works. Errors: kUnsupported when MIG is not on (with the

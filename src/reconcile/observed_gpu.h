@@ -3,6 +3,7 @@
 
 #include "catalog/gpu_model.h"
 #include "common/result.h"
+#include "layout/diff.h"
 #include "layout/layout.h"
 #include "nvml/device.h"
 #include "nvml/snapshot.h"
@@ -18,9 +19,15 @@ struct ObservedGpu {
 /// The GIs of a snapshot as a layout (one entry per GI, whatever its CIs).
 Layout LayoutOf(const nvml::GpuSnapshot& snapshot);
 
+/// The GIs of a snapshot with their CIs (placements, and busy when processes run on them), for DiffLayouts.
+std::vector<CurrentGi> CurrentInstances(const nvml::GpuSnapshot& snapshot);
+
 /// Observes `device` for planning. The geometry is the built-in model (IdentifyModel, no extra NVML calls)
 /// when it knows the GPU, else ReadGeometry. Errors: NVML failures; kUnsupported when the GPU has no MIG.
 Result<ObservedGpu> ObserveForPlanning(const nvml::Device& device);
+
+/// The built-in model for `device` (by name and PCI id), else what the device answers (ReadGeometry).
+Result<GpuModel> ModelOf(const nvml::Device& device);
 
 /// The built-in model for a snapshot's GPU, or the device's own answers when the catalog does not know it.
 Result<GpuModel> GeometryOf(const nvml::Device& device, const nvml::GpuSnapshot& snapshot);

@@ -1,0 +1,188 @@
+#include "cli/apply_runner.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "integrations/host_blockers.h"
+#include "reconcile/hooks.h"
+#include "reconcile/host_lock.h"
+
+namespace migctl {
+namespace {
+
+const char* OpName(PlannedOp::Kind kind) {
+  switch (kind) {
+    case PlannedOp::Kind::kCreateGi: return "create_gi";
+    case PlannedOp::Kind::kCreateCi: return "create_ci";
+    case PlannedOp::Kind::kDestroyCi: return "destroy_ci";
+    case PlannedOp::Kind::kDestroyGi: return "destroy_gi";
+    case PlannedOp::Kind::kSetMigMode: return "set_mig_mode";
+    case PlannedOp::Kind::kResetGpu: return "reset_gpu";
+  }
+  return "";
+}
+
+bool HasModeSteps(const GpuPlan& plan) {
+  for (const PlannedOp& op : plan.steps.ops)
+    if (op.kind == PlannedOp::Kind::kSetMigMode || op.kind == PlannedOp::Kind::kResetGpu) return true;
+  return false;
+}
+
+/// Probing this host makes sense for real GPUs, or for a simulated machine when a test gives a host root.
+bool ProbeHost(const Context& ctx) {
+  const char* root = std::getenv("MIGCTL_HOST_ROOT");
+  return ctx.options.sim.empty() || (root != nullptr && *root != '\0');
+}
+
+/// Refuses a mode change that a host client would block (unless forced); warns about other MIG managers.
+Status CheckBlockers(const std::vector<integrations::Blocker>& blockers, const std::vector<GpuOutcome>& plans,
+                     bool force) {
+  bool mode_change = false;
+  for (const GpuOutcome& g : plans) mode_change = mode_change || HasModeSteps(g.plan);
+  for (const integrations::Blocker& b : blockers) {
+    if (b.kind == integrations::BlockerKind::kConflict)
+      std::fprintf(stderr, "migctl: warning: %s: %s (%s)\n", b.what.c_str(), b.why.c_str(), b.fix.c_str());
+    if (b.kind == integrations::BlockerKind::kBlocksModeChange && mode_change && !force)
+      return MakeError(ErrorCode::kBusy,
+                       fmt::format("a MIG mode change is needed but the {} holds the GPUs: {}; {} (or pass --force); "
+                                   "nothing was changed",
+                                   b.what, b.why, b.fix));
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Json StepJson(const PlannedOp& op) {
+  Json j = {{"op", OpName(op.kind)}, {"text", DescribeOp(op)}};
+  switch (op.kind) {
+    case PlannedOp::Kind::kSetMigMode:
+    case PlannedOp::Kind::kResetGpu:
+      j["mig_enabled"] = op.enable;
+      return j;
+    default:
+      break;
+  }
+  j["profile"] = op.profile_name;
+  j["profile_id"] = op.profile.value();
+  j["start"] = op.start;
+  j["size"] = op.size;
+  if (op.gi) j["gi"] = op.gi->value();
+  if (op.ci) j["ci"] = op.ci->value();
+  if (!op.cis.empty()) {
+    Json cis = Json::array();
+    for (std::size_t k = 0; k < op.cis.size(); ++k)
+      cis.push_back({{"profile", k < op.ci_names.size() ? op.ci_names[k] : ""},
+                     {"profile_id", op.cis[k].profile.value()},
+                     {"start", op.cis[k].start},
+                     {"size", op.cis[k].size}});
+    j["compute_instances"] = cis;
+  }
+  return j;
+}
+
+Result<int> RunApply(Context& ctx, const std::vector<std::pair<nvml::Device, GpuGoal>>& goals,
+                     const ApplyRunOptions& options, const std::vector<std::string>& warnings) {
+  for (const std::string& w : warnings) std::fprintf(stderr, "migctl: warning: %s\n", w.c_str());
+  // Host blockers and reset support.
+  std::vector<integrations::Blocker> blockers;
+  std::vector<GpuRequest> requests;
+  const bool probe_host = ProbeHost(ctx);
+  const integrations::HostProbe probe = integrations::HostProbe::FromEnvironment();
+  std::vector<std::string> bus_ids;
+  for (const auto& [device, goal] : goals) {
+    GpuRequest r{device, goal, options.plan};
+    if (probe_host) {
+      MIGCTL_ASSIGN_OR_RETURN(nvml::PciInfo pci, device.Pci());
+      MIGCTL_ASSIGN_OR_RETURN(std::optional<bool> reset, probe.PciResetAvailable(pci.bus_id));
+      r.options.reset_supported = reset.value_or(true);
+    }
+    requests.push_back(std::move(r));
+  }
+  if (probe_host) {
+    MIGCTL_ASSIGN_OR_RETURN(blockers, probe.Probe());
+  }
+
+  std::optional<HookRunner> runner;
+  if (options.hooks) runner.emplace(*options.hooks, options.hook_variables);
+  ApplyCallbacks callbacks;
+  if (runner) callbacks.hook = [&](spec::HookPoint point) { return runner->Run(point); };
+  callbacks.preflight = [&](const std::vector<GpuOutcome>& plans) {
+    return CheckBlockers(blockers, plans, options.plan.force);
+  };
+  const bool tty = !ctx.options.json && ::isatty(2);
+  callbacks.progress = [&](const std::string& line) {
+    if (tty) std::fprintf(stderr, "migctl: %s\n", line.c_str());
+  };
+
+  Journal journal(ctx.RunDir());
+  std::optional<HostLock> lock;
+  if (!options.dry_run) {
+    Result<HostLock> held = ctx.LockHost(options.lock_timeout_s);
+    if (!held.ok()) return held.error();
+    lock.emplace(std::move(*held));
+    MIGCTL_ASSIGN_OR_RETURN(std::vector<JournalEntry> interrupted, journal.Entries());
+    for (const JournalEntry& e : interrupted)
+      std::fprintf(stderr,
+                   "migctl: GPU %u (%s) was left half-changed by an interrupted migctl (pid %d, '%s'); this run "
+                   "finishes the job from its current state (the state before is in %s)\n",
+                   e.before.index.value(), e.before.uuid.value().c_str(), e.pid, e.command.c_str(), e.path.c_str());
+  }
+  const auto started = std::chrono::steady_clock::now();
+  MIGCTL_ASSIGN_OR_RETURN(ApplyReport report, Apply(requests, options.dry_run, journal, callbacks, options.command));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  Json gpus = Json::array();
+  std::string text;
+  unsigned changed = 0, unchanged = 0;
+  for (std::size_t k = 0; k < report.gpus.size(); ++k) {
+    const GpuOutcome& g = report.gpus[k];
+    const GpuGoal& goal = requests[k].goal;
+    const unsigned i = goal.gpu.value();
+    Json steps = Json::array();
+    for (const PlannedOp& op : g.plan.steps.ops) steps.push_back(StepJson(op));
+    const char* result = g.plan.empty() ? "unchanged" : options.dry_run ? "planned" : "changed";
+    gpus.push_back({{"index", i},
+                    {"name", g.before.snapshot.name},
+                    {"origin", goal.origin},
+                    {"mig_enabled", goal.mig_enabled},
+                    {"result", result},
+                    {"destroyed", g.plan.destroyed},
+                    {"created", g.plan.created},
+                    {"steps", steps},
+                    {"unfinished", g.plan.unfinished ? Json(*g.plan.unfinished) : Json(nullptr)}});
+    if (g.plan.empty()) {
+      ++unchanged;
+      text += fmt::format("GPU {}: already as asked ({})\n", i, goal.origin);
+    } else {
+      ++changed;
+      text += fmt::format("GPU {} ({}): {} {} instance{}, {} {} ({})\n", i, g.before.snapshot.name,
+                          options.dry_run ? "would destroy" : "destroyed", g.plan.destroyed,
+                          g.plan.destroyed == 1 ? "" : "s", options.dry_run ? "create" : "created", g.plan.created,
+                          goal.origin);
+      for (const PlannedOp& op : g.plan.steps.ops) text += "  " + DescribeOp(op) + "\n";
+    }
+    if (g.plan.unfinished) text += "  NOT FINISHED: " + *g.plan.unfinished + "\n";
+  }
+  if (options.dry_run)
+    text += fmt::format("Dry run: {} GPU{} would change, {} already as asked; nothing was changed.\n", changed,
+                        changed == 1 ? "" : "s", unchanged);
+  else if (changed == 0)
+    text += fmt::format("Nothing to do: {} is already applied.\n", options.what);
+  else
+    text += fmt::format("Applied {}: {} GPU{} changed, {} already as asked ({:.2f} s).\n", options.what, changed,
+                        changed == 1 ? "" : "s", unchanged, seconds);
+  Json doc = {{"dry_run", options.dry_run}, {"changed", report.changed()}, {"seconds", seconds}, {"gpus", gpus},
+              {"warnings", warnings}};
+  ctx.Finish(doc, text);
+  for (const GpuOutcome& g : report.gpus)
+    if (g.plan.unfinished && !options.plan.skip_reset) return kExitFailed;
+  return kExitOk;
+}
+
+}  // namespace migctl

@@ -1,0 +1,30 @@
+// A selected layout of a config file, turned into one goal per GPU of this host.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "nvml/device.h"
+#include "reconcile/gpu_plan.h"
+#include "spec/config.h"
+
+namespace migctl {
+
+struct ConfigGoal {
+  nvml::Device device;
+  GpuGoal goal;
+};
+
+struct ConfigGoals {
+  std::vector<ConfigGoal> gpus;       ///< By index; GPUs the layout does not select are absent (untouched).
+  std::vector<std::string> warnings;  ///< From device matching and profile resolution.
+};
+
+/// Matches `config` (of `file`) to the host's GPUs (spec::AssignDevices) and resolves each GPU's spec in that
+/// GPU's own profiles (spec::TargetInstances). Every error is the config's (kInvalidInput with
+/// `PATH:LINE:COL:`) or NVML's; nothing is changed.
+Result<ConfigGoals> GoalsFromConfig(const std::vector<nvml::Device>& devices, const spec::ConfigFile& file,
+                                    const spec::NamedConfig& config);
+
+}  // namespace migctl

@@ -1,0 +1,106 @@
+// Running the hooks of a hooks file (spec/hooks_file.h) at the points of an apply, as mig-parted does
+// (`ApplyMigConfigWithHooks`): apply-start first (its failure aborts the apply), apply-exit last on success
+// and on failure, pre-apply-mode before a MIG mode change, pre-apply-config before instances change. The
+// caller decides when; this runs one point's commands.
+//
+// Differences from mig-parted, on purpose:
+// - The child gets migctl's PATH (mig-parted gives hooks no PATH at all, so its own hooks call /bin/bash by
+//   absolute path), then the command's `envs`, then the apply's variables; a later one wins. Nothing else of
+//   migctl's environment is passed on.
+// - Hook output goes to migctl's stderr always (mig-parted shows it only with --debug), never to stdout,
+//   which carries --json documents. Stdin is /dev/null.
+// - A command that runs longer than a timeout is stopped (SIGTERM, then SIGKILL after a grace period), so a
+//   hung hook cannot hang a boot-time apply forever.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "spec/hooks_file.h"
+
+namespace migctl {
+
+/// A child process to run to completion.
+struct ChildSpec {
+  /// argv[0] is the program: with a '/', a path (relative to `workdir` when relative); without, looked up in
+  /// migctl's own PATH (as mig-parted's Go exec does).
+  std::vector<std::string> argv;
+  std::vector<std::string> env;          ///< `NAME=value` entries: the child's whole environment.
+  std::string workdir;                   ///< Empty: migctl's working directory.
+  std::chrono::milliseconds timeout{0};  ///< 0: wait forever. Else SIGTERM when it passes...
+  std::chrono::milliseconds grace{0};    ///< ...and SIGKILL this much later if the child still lives.
+};
+
+/// How a child ended.
+struct ChildExit {
+  int exit_status = 0;     ///< When it exited: its status.
+  int signal = 0;          ///< When a signal ended it: the signal, else 0.
+  bool timed_out = false;  ///< We stopped it because `timeout` passed.
+
+  bool success() const { return exit_status == 0 && signal == 0 && !timed_out; }
+  /// `exit status 3`, `killed by signal 9 (Killed)`, `stopped after the 600 s timeout`.
+  std::string Describe() const;
+};
+
+/// Starts a child and waits for it. The real side is RealProcessSpawner(); tests may substitute their own.
+class ProcessSpawner {
+ public:
+  virtual ~ProcessSpawner() = default;
+  /// Runs `spec` until the child is gone (reaped). kNotFound when the program or the workdir does not exist,
+  /// kIo when it cannot be started otherwise. A child that fails is a ChildExit, not an error.
+  virtual Result<ChildExit> Run(const ChildSpec& spec) = 0;
+};
+
+/// posix_spawn in migctl's own process group (Ctrl-C reaches the child too); stdin /dev/null, stdout and
+/// stderr to migctl's stderr; signal mask and dispositions reset to defaults. Thread-safe.
+ProcessSpawner& RealProcessSpawner();
+
+/// What an apply tells its hooks.
+struct ApplyHookSettings {
+  std::string config_file;      ///< -f, as given.
+  std::string selected_config;  ///< -c, the label.
+  std::string hooks_file;       ///< --hooks, as given.
+  bool skip_reset = false;
+  bool mode_only = false;
+};
+
+/// The variables every hook of one apply gets, under mig-parted's names (`MIG_PARTED_CONFIG_FILE`,
+/// `MIG_PARTED_SELECTED_CONFIG`, `MIG_PARTED_HOOKS_FILE`, `MIG_PARTED_SKIP_RESET`,
+/// `MIG_PARTED_MODE_CHANGE_ONLY`; booleans as `true`/`false`, as Go prints them), so mig-parted's hooks
+/// scripts work unchanged, and under ours (`MIGCTL_CONFIG_FILE`, `MIGCTL_SELECTED_CONFIG`,
+/// `MIGCTL_HOOKS_FILE`, `MIGCTL_SKIP_RESET`, `MIGCTL_MODE_ONLY`).
+std::map<std::string, std::string> ApplyHookVariables(const ApplyHookSettings& settings);
+
+struct HookRunOptions {
+  std::chrono::milliseconds timeout = std::chrono::minutes(10);  ///< Per command.
+  std::chrono::milliseconds grace = std::chrono::seconds(10);    ///< Between SIGTERM and SIGKILL.
+  /// PATH given to hooks; empty: migctl's own PATH, or the usual system PATH when migctl has none.
+  std::string path;
+};
+
+/// Runs the hooks of one file. Holds references: `file` and `spawner` must outlive it.
+class HookRunner {
+ public:
+  HookRunner(const spec::HooksFile& file, std::map<std::string, std::string> variables,
+             ProcessSpawner& spawner = RealProcessSpawner(), HookRunOptions options = {});
+
+  /// Runs the commands of `point` in file order, each to completion; stops at the first that cannot be
+  /// started or does not succeed, and returns an error naming the hook, its place in the file, the command
+  /// and how it ended (kNotFound: program or workdir missing; kIo: it failed, was killed or timed out).
+  /// No commands: Ok. Each child also gets `MIGCTL_HOOK=<point name>`.
+  Status Run(spec::HookPoint point) const;
+
+  /// The environment Run gives a command: PATH, then its envs, then the apply's variables and MIGCTL_HOOK.
+  std::vector<std::string> Environment(const spec::HookCommand& command, spec::HookPoint point) const;
+
+ private:
+  const spec::HooksFile& file_;
+  std::map<std::string, std::string> variables_;
+  ProcessSpawner& spawner_;
+  HookRunOptions options_;
+};
+
+}  // namespace migctl

@@ -1,0 +1,269 @@
+#include "reconcile/hooks.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace migctl {
+namespace {
+
+using namespace std::chrono_literals;
+using spec::HookPoint;
+
+::testing::AssertionResult Contains(const std::string& text, std::string_view part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "hooks_test.XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+  std::string Read(const std::string& name) const {
+    std::ifstream in(File(name));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+ private:
+  std::string path_;
+};
+
+spec::HooksFile Parse(const std::string& text) {
+  Result<spec::HooksFile> file = spec::ParseHooksFile(text, "hooks.yaml");
+  EXPECT_TRUE(file.ok()) << file.error().message;
+  return file.ok() ? std::move(file).value() : spec::HooksFile{};
+}
+
+std::map<std::string, std::string> Variables() {
+  return ApplyHookVariables({"/etc/migctl/mig.yaml", "custom", "/etc/migctl/hooks.yaml", false, true});
+}
+
+HookRunOptions Options(std::chrono::milliseconds timeout = 10s, std::chrono::milliseconds grace = 1s) {
+  HookRunOptions options;
+  options.timeout = timeout;
+  options.grace = grace;
+  options.path = "/usr/bin:/bin";
+  return options;
+}
+
+/// Records what it is asked to run and answers `exit`.
+class FakeSpawner : public ProcessSpawner {
+ public:
+  Result<ChildExit> Run(const ChildSpec& spec) override {
+    runs.push_back(spec);
+    return exit;
+  }
+  std::vector<ChildSpec> runs;
+  ChildExit exit;
+};
+
+TEST(ApplyHookVariables, CarriesMigPartedsNamesAndOurs) {
+  std::map<std::string, std::string> v = Variables();
+  EXPECT_EQ(v.at("MIG_PARTED_CONFIG_FILE"), "/etc/migctl/mig.yaml");
+  EXPECT_EQ(v.at("MIG_PARTED_SELECTED_CONFIG"), "custom");
+  EXPECT_EQ(v.at("MIG_PARTED_HOOKS_FILE"), "/etc/migctl/hooks.yaml");
+  EXPECT_EQ(v.at("MIG_PARTED_SKIP_RESET"), "false");
+  EXPECT_EQ(v.at("MIG_PARTED_MODE_CHANGE_ONLY"), "true");
+  EXPECT_EQ(v.at("MIGCTL_CONFIG_FILE"), "/etc/migctl/mig.yaml");
+  EXPECT_EQ(v.at("MIGCTL_SELECTED_CONFIG"), "custom");
+  EXPECT_EQ(v.at("MIGCTL_HOOKS_FILE"), "/etc/migctl/hooks.yaml");
+  EXPECT_EQ(v.at("MIGCTL_SKIP_RESET"), "false");
+  EXPECT_EQ(v.at("MIGCTL_MODE_ONLY"), "true");
+  EXPECT_EQ(v.size(), 10u);
+}
+
+TEST(HookRunner, ChildGetsArgvAndAnEnvironmentWhereTheApplyWins) {
+  spec::HooksFile file = Parse(R"(version: v1
+hooks:
+  pre-apply-config:
+  - command: /usr/bin/systemctl
+    args: [stop, kubelet.service]
+    workdir: /etc
+    envs: {PATH: /opt/bin, FOO: from-hook, MIG_PARTED_SELECTED_CONFIG: from-hook}
+)");
+  FakeSpawner fake;
+  HookRunner runner(file, Variables(), fake, Options(42s, 3s));
+  ASSERT_TRUE(runner.Run(HookPoint::kPreApplyConfig).ok());
+  ASSERT_EQ(fake.runs.size(), 1u);
+  const ChildSpec& child = fake.runs[0];
+  EXPECT_EQ(child.argv, (std::vector<std::string>{"/usr/bin/systemctl", "stop", "kubelet.service"}));
+  EXPECT_EQ(child.workdir, "/etc");
+  EXPECT_EQ(child.timeout, 42s);
+  EXPECT_EQ(child.grace, 3s);
+  EXPECT_EQ(child.env, (std::vector<std::string>{
+                           "FOO=from-hook",
+                           "MIGCTL_CONFIG_FILE=/etc/migctl/mig.yaml",
+                           "MIGCTL_HOOK=pre-apply-config",
+                           "MIGCTL_HOOKS_FILE=/etc/migctl/hooks.yaml",
+                           "MIGCTL_MODE_ONLY=true",
+                           "MIGCTL_SELECTED_CONFIG=custom",
+                           "MIGCTL_SKIP_RESET=false",
+                           "MIG_PARTED_CONFIG_FILE=/etc/migctl/mig.yaml",
+                           "MIG_PARTED_HOOKS_FILE=/etc/migctl/hooks.yaml",
+                           "MIG_PARTED_MODE_CHANGE_ONLY=true",
+                           "MIG_PARTED_SELECTED_CONFIG=custom",
+                           "MIG_PARTED_SKIP_RESET=false",
+                           "PATH=/opt/bin",
+                       }));
+}
+
+TEST(HookRunner, PointWithoutCommandsRunsNothing) {
+  spec::HooksFile file = Parse("version: v1\nhooks:\n  apply-start:\n  - command: /bin/true\n");
+  FakeSpawner fake;
+  HookRunner runner(file, Variables(), fake, Options());
+  EXPECT_TRUE(runner.Run(HookPoint::kApplyExit).ok());
+  EXPECT_TRUE(fake.runs.empty());
+}
+
+TEST(HookRunner, RealChildrenRunInOrderWithOnlyTheEnvironmentWeBuild) {
+  TempDir dir;
+  setenv("MIGCTL_TEST_MUST_NOT_LEAK", "1", 1);
+  spec::HooksFile file = Parse(fmt::format(R"(version: v1
+hooks:
+  apply-start:
+  - command: /bin/sh
+    args: [-c, 'env | sort > "$OUT/env"; echo one >> "$OUT/order"']
+    envs: {{OUT: '{0}'}}
+  - command: sh
+    args: [-c, 'echo two >> "$OUT/order"']
+    envs: {{OUT: '{0}'}}
+)",
+                                           dir.path()));
+  HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+  Status status = runner.Run(HookPoint::kApplyStart);
+  unsetenv("MIGCTL_TEST_MUST_NOT_LEAK");
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_EQ(dir.Read("order"), "one\ntwo\n");
+  std::string env = dir.Read("env");
+  EXPECT_TRUE(Contains(env, "\nPATH=/usr/bin:/bin\n"));
+  EXPECT_TRUE(Contains(env, "MIG_PARTED_SELECTED_CONFIG=custom\n"));
+  EXPECT_TRUE(Contains(env, "MIGCTL_HOOK=apply-start\n"));
+  EXPECT_TRUE(Contains(env, fmt::format("OUT={}\n", dir.path())));
+  EXPECT_EQ(env.find("MIGCTL_TEST_MUST_NOT_LEAK"), std::string::npos) << env;
+  EXPECT_EQ(env.find("HOME="), std::string::npos) << env;
+}
+
+TEST(HookRunner, FirstFailureStopsTheListAndNamesHookCommandAndStatus) {
+  TempDir dir;
+  spec::HooksFile file = Parse(fmt::format(R"(version: v1
+hooks:
+  pre-apply-mode:
+  - command: /bin/sh
+    args: [-c, 'exit 3']
+  - command: /bin/sh
+    args: [-c, 'touch "{}/ran"']
+)",
+                                           dir.path()));
+  HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+  Status status = runner.Run(HookPoint::kPreApplyMode);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kIo);
+  EXPECT_TRUE(Contains(status.error().message,
+                       "hook pre-apply-mode (hooks.yaml:4:5) '/bin/sh -c exit 3' failed: exit status 3"));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("ran")));
+}
+
+TEST(HookRunner, ReportsASignal) {
+  spec::HooksFile file = Parse("hooks:\n  apply-exit:\n  - {command: /bin/sh, args: [-c, 'kill -9 $$']}\n");
+  HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+  Status status = runner.Run(HookPoint::kApplyExit);
+  ASSERT_FALSE(status.ok());
+  EXPECT_TRUE(Contains(status.error().message, "failed: killed by SIGKILL"));
+}
+
+TEST(HookRunner, RunsInWorkdirWhereARelativeProgramIsFound) {
+  TempDir dir;
+  std::ofstream(dir.File("script.sh")) << "#!/bin/sh\npwd > out\n";
+  std::filesystem::permissions(dir.File("script.sh"), std::filesystem::perms::owner_all);
+  spec::HooksFile file =
+      Parse(fmt::format("hooks:\n  apply-start:\n  - {{command: ./script.sh, workdir: '{}'}}\n", dir.path()));
+  HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+  Status status = runner.Run(HookPoint::kApplyStart);
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_EQ(dir.Read("out"), dir.path() + "\n");
+}
+
+TEST(HookRunner, MissingProgramOrWorkdirIsNotFound) {
+  struct Case {
+    std::string yaml;
+    std::string says;
+  };
+  for (const Case& c : {
+           Case{"{command: /nonexistent/prog}", "program /nonexistent/prog not found"},
+           Case{"{command: no-such-program-migctl}", "program no-such-program-migctl not found in PATH"},
+           Case{"{command: /bin/true, workdir: /nonexistent/dir}",
+                "working directory /nonexistent/dir does not exist"},
+       }) {
+    spec::HooksFile file = Parse("hooks:\n  apply-start:\n  - " + c.yaml + "\n");
+    HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+    Status status = runner.Run(HookPoint::kApplyStart);
+    ASSERT_FALSE(status.ok()) << c.yaml;
+    EXPECT_EQ(status.error().code, ErrorCode::kNotFound) << c.yaml;
+    EXPECT_TRUE(Contains(status.error().message, "hook apply-start (hooks.yaml:3:5)"));
+    EXPECT_TRUE(Contains(status.error().message, c.says));
+  }
+}
+
+TEST(HookRunner, HungHookIsStoppedWithSigtermThenSigkill) {
+  for (auto [script, how] : {std::pair{"exec sleep 30", "stopped by SIGTERM"},
+                             std::pair{"trap '' TERM; exec sleep 30", "stopped by SIGKILL"}}) {
+    spec::HooksFile file =
+        Parse(fmt::format("hooks:\n  apply-start:\n  - {{command: /bin/sh, args: [-c, \"{}\"]}}\n", script));
+    HookRunner runner(file, Variables(), RealProcessSpawner(), Options(200ms, 200ms));
+    auto start = std::chrono::steady_clock::now();
+    Status status = runner.Run(HookPoint::kApplyStart);
+    auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(status.ok()) << script;
+    EXPECT_EQ(status.error().code, ErrorCode::kIo);
+    EXPECT_TRUE(
+        Contains(status.error().message, fmt::format("did not finish within 0.2 s: timed out, {}", how)));
+    EXPECT_LT(took, 5s) << script;
+  }
+}
+
+TEST(HookRunner, OutputGoesToStderrStdinIsEmptyAndOurDescriptorsAreClosed) {
+  TempDir dir;
+  int leaked =
+      ::open(dir.File("lock").c_str(), O_CREAT | O_RDWR, 0600);  // no O_CLOEXEC, like a careless lock
+  ASSERT_GE(leaked, 0);
+  ASSERT_EQ(::dup2(leaked, 50), 50);
+  spec::HooksFile file = Parse(R"(hooks:
+  apply-exit:
+  - command: /bin/sh
+    args: [-c, 'echo to-stdout; echo to-stderr >&2; if read line; then exit 7; fi; test ! -e /proc/self/fd/50']
+)");
+  HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+  std::fflush(stdout);
+  std::fflush(stderr);
+  int saved_out = ::dup(1), saved_err = ::dup(2);
+  int out = ::open(dir.File("stdout").c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+  int err = ::open(dir.File("stderr").c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+  ::dup2(out, 1);
+  ::dup2(err, 2);
+  Status status = runner.Run(HookPoint::kApplyExit);
+  ::dup2(saved_out, 1);
+  ::dup2(saved_err, 2);
+  for (int fd : {saved_out, saved_err, out, err, leaked, 50}) ::close(fd);
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_EQ(dir.Read("stdout"), "");
+  EXPECT_EQ(dir.Read("stderr"), "to-stdout\nto-stderr\n");
+}
+
+}  // namespace
+}  // namespace migctl
