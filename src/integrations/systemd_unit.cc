@@ -372,8 +372,10 @@ Result<ServiceStatus> ServiceInstaller::Status() const {
             fmt::format("the boot apply will fail: {}; {}", hooks.error().message, kReinstall));
     }
     if (!s.migctl.empty() && ::access(Path(s.migctl).c_str(), X_OK) != 0)
-      s.problems.push_back(fmt::format("the unit runs {}, which is not an executable: {} --migctl PATH",
-                                       s.migctl, kReinstall));
+      s.problems.push_back(fmt::format(
+          "the unit runs {}, which is not an executable{}: reinstall with 'migctl service install --migctl "
+          "PATH'",
+          s.migctl, live() ? "" : " under " + Root()));
     if (live()) {
       MIGCTL_ASSIGN_OR_RETURN(int active, systemctl_->Run({"is-active", "--quiet", kServiceUnitName}));
       MIGCTL_ASSIGN_OR_RETURN(int failed, systemctl_->Run({"is-failed", "--quiet", kServiceUnitName}));

@@ -119,7 +119,9 @@ Result<GpuPlan> PlanGpu(const ObservedGpu& gpu, const GpuGoal& goal, const PlanO
                        fmt::format("{}: {} ({}); in use: {}. Stop those processes, or pass --force; nothing was "
                                    "changed",
                                    where, diff.error().message, goal.origin, BusyInstances(s)));
-    return diff.error().WithContext(where + ": ");
+    Error e = diff.error().WithContext(where + ": ");
+    e.message += fmt::format(" ({})", goal.origin);
+    return e;
   }
   if (on) {
     if (!pending_on) ops.push_back({.kind = PlannedOp::Kind::kSetMigMode, .enable = true});  // cancel a disable

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -729,6 +730,10 @@ Result<YAML::Node> LoadYaml(const ConfigReader& reader, std::string_view text) {
   try {
     MIGCTL_RETURN_IF_ERROR(CheckDocuments(reader, text));
     return YAML::Load(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    return reader.Fail(PosOf(e.mark), fmt::format("not valid YAML: lists and maps nest more than {} deep; a "
+                                                  "config nests at most 8",
+                                                  e.depth()));
   } catch (const YAML::Exception& e) {
     SourcePos pos = PosOf(e.mark);
     if (std::optional<size_t> tab = FindIndentTab(text, pos.line))

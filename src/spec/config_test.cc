@@ -485,10 +485,16 @@ TEST(ParseConfigErrors, HugeInputIsRejectedBeforeParsing) {
 }
 
 TEST(ParseConfigErrors, DeepNestingIsAnErrorNotACrash) {
-  std::string deep = "version: v1\nmig-configs: " + std::string(100000, '[');
-  auto file = Parse(deep);
-  ASSERT_FALSE(file.ok());
-  EXPECT_TRUE(file.error().message.starts_with("t.yaml:")) << file.error().message;
+  // yaml-cpp's depth guard throws; its position is not where the depth was passed, so only the text is
+  // checked.
+  for (std::string deep : {"version: v1\nmig-configs: " + std::string(100000, '['),
+                           "version: v1\nmig-configs: " + std::string(5000, '[') + std::string(5000, ']')}) {
+    auto file = Parse(deep);
+    ASSERT_FALSE(file.ok());
+    EXPECT_TRUE(file.error().message.starts_with("t.yaml:")) << file.error().message;
+    EXPECT_NE(file.error().message.find("lists and maps nest more than 500 deep"), std::string::npos)
+        << file.error().message;
+  }
 }
 
 TEST(ParseConfigErrors, AliasBombIsCutShort) {
