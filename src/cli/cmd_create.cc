@@ -21,6 +21,13 @@ struct CreateArgs {
 
 Result<int> RunCreate(Context& ctx, const CreateArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
+  // Lock first, so the plan (and a rollback to the state it saw) is not overtaken by another migctl.
+  std::optional<HostLock> lock;
+  if (!args.dry_run) {
+    Result<HostLock> held = ctx.LockHost();
+    if (!held.ok()) return held.error();
+    lock.emplace(std::move(*held));
+  }
   // Plan every GPU before touching any: bad input changes nothing.
   struct Planned {
     nvml::Device device;
@@ -33,12 +40,6 @@ Result<int> RunCreate(Context& ctx, const CreateArgs& args) {
     MIGCTL_ASSIGN_OR_RETURN(std::vector<ProfileId> requests, ParseProfiles(gpu.geometry, args.profiles));
     MIGCTL_ASSIGN_OR_RETURN(InstancePlan plan, PlanCreate(gpu, requests, !args.no_ci));
     plans.push_back({device, std::move(gpu), std::move(plan)});
-  }
-  std::optional<HostLock> lock;
-  if (!args.dry_run) {
-    Result<HostLock> held = ctx.LockHost();
-    if (!held.ok()) return held.error();
-    lock.emplace(std::move(*held));
   }
   Journal journal(ctx.RunDir());
   Json gpus = Json::array();
