@@ -32,7 +32,7 @@ build() {
 demo() {
   build
   local m="$BUILD_DIR/migctl" state="$BUILD_DIR/demo/dgx.json"
-  mkdir -p "$BUILD_DIR/demo" && rm -f "$state" "$state.lock"
+  mkdir -p "$BUILD_DIR/demo" && rm -rf "$state" "$state.lock" "$state.migctl"
   run() { echo; echo "\$ migctl $*"; "$m" "$@"; }
   run sim init "$state" a100-80gb:8
   run --sim "$state" status -i 0
@@ -44,6 +44,10 @@ demo() {
   run --sim "$state" create -i 0 1g.10gb 1g.10gb 2g.20gb 3g.40gb
   run --sim "$state" status -i 0,1
   run --sim "$state" destroy -i 0 --all
+  run --sim "$state" apply -f examples/a100-80gb-x4.yaml -c custom-config --dry-run
+  run --sim "$state" apply -f examples/a100-80gb-x4.yaml -c custom-config
+  run --sim "$state" assert -f examples/a100-80gb-x4.yaml -c custom-config
+  run --sim "$state" apply -f examples/a100-80gb-x4.yaml -c custom-config
 }
 
 case "${1:-}" in

@@ -130,6 +130,7 @@ Result<DeviceAssignment> AssignDevices(const ConfigFile& file, const NamedConfig
   std::map<unsigned, std::pair<const MigConfigSpec*, SourcePos>> claims;  // By GPU index.
   for (const MigConfigSpec& spec : config.specs) {
     bool filter_matches =
+        spec.device_filters.empty() ||
         std::any_of(gpus.begin(), gpus.end(), [&](const HostGpu& g) { return PassesFilter(spec, g); });
     if (!filter_matches) {
       assignment.warnings.push_back(

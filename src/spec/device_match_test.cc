@@ -207,6 +207,12 @@ TEST(AssignDevices, LayoutThatSelectsNothingIsAnErrorListingTheHost) {
   ExpectError(Assign(file, {}), "3:3", "this host has no GPUs");
 }
 
+TEST(AssignDevices, AllOnAHostWithoutGpusIsAnError) {
+  ConfigFile file = Config("    - devices: all\n      mig-enabled: false\n");
+  auto result = Assign(file, {});
+  ExpectError(result, "3:3", "layout 'l' selects no GPU of this host");
+}
+
 TEST(AssignDevices, SpecWithAnEmptyDeviceListIsSkippedWithAWarning) {
   ConfigFile file = Config(R"(    - devices: []
       mig-enabled: false
