@@ -15,9 +15,12 @@ namespace {
 constexpr int kExitDifferent = 3;
 
 /// The mutating NVML calls of an apply, as the simulator counts them for MIGSIM_FAULTS.
-const std::vector<std::string> kMutatingCalls = {
-    "nvmlComputeInstanceDestroy", "nvmlGpuInstanceDestroy", "nvmlDeviceSetMigMode", "migsimDeviceReset",
-    "nvmlDeviceCreateGpuInstanceWithPlacement", "nvmlGpuInstanceCreateComputeInstanceWithPlacement"};
+const std::vector<std::string> kMutatingCalls = {"nvmlComputeInstanceDestroy",
+                                                 "nvmlGpuInstanceDestroy",
+                                                 "nvmlDeviceSetMigMode",
+                                                 "migsimDeviceReset",
+                                                 "nvmlDeviceCreateGpuInstanceWithPlacement",
+                                                 "nvmlGpuInstanceCreateComputeInstanceWithPlacement"};
 
 class Apply : public E2e {
  protected:
@@ -49,8 +52,8 @@ std::string PlacementsConfig(const std::string& label, const std::vector<Json>& 
   for (std::size_t i = 0; i < layouts.size(); ++i) {
     text += "    - devices: [" + std::to_string(i) + "]\n      mig-enabled: true\n      mig-instances:\n";
     for (const Json& p : layouts[i]) {
-      text += "        - profile: \"" + p["profile"].get<std::string>() + "\"\n          start: " +
-              std::to_string(p["start"].get<int>()) + "\n";
+      text += "        - profile: \"" + p["profile"].get<std::string>() +
+              "\"\n          start: " + std::to_string(p["start"].get<int>()) + "\n";
     }
   }
   return text;
@@ -60,9 +63,11 @@ std::string PlacementsConfig(const std::string& label, const std::vector<Json>& 
 std::string CountsConfig(const std::string& label, const Json& profiles) {
   std::map<std::string, int> counts;
   for (const Json& p : profiles) ++counts[p.get<std::string>()];
-  std::string text = "version: v1\nmig-configs:\n  " + label + ":\n    - devices: all\n      mig-enabled: true\n"
+  std::string text = "version: v1\nmig-configs:\n  " + label +
+                     ":\n    - devices: all\n      mig-enabled: true\n"
                      "      mig-devices:\n";
-  for (const auto& [name, count] : counts) text += "        \"" + name + "\": " + std::to_string(count) + "\n";
+  for (const auto& [name, count] : counts)
+    text += "        \"" + name + "\": " + std::to_string(count) + "\n";
   return text;
 }
 
@@ -163,10 +168,11 @@ TEST_F(Apply, TheTeamsCustomConfigAppliesOnceAndThenNothingChanges) {
   ASSERT_EQ(first.exit_code, 0) << first;
   EXPECT_EQ(first.OutJson()["changed"], true);
   Json status = Status();
-  std::vector<std::multiset<std::string>> want = {{"3g.40gb", "3g.40gb"},
-                                                  {"2g.20gb", "2g.20gb", "2g.20gb", "1g.10gb"},
-                                                  {"2g.20gb", "2g.20gb", "2g.20gb", "1g.10gb"},
-                                                  {"1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb"}};
+  std::vector<std::multiset<std::string>> want = {
+      {"3g.40gb", "3g.40gb"},
+      {"2g.20gb", "2g.20gb", "2g.20gb", "1g.10gb"},
+      {"2g.20gb", "2g.20gb", "2g.20gb", "1g.10gb"},
+      {"1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb"}};
   for (int g = 0; g < 4; ++g) {
     std::multiset<std::string> names;
     for (const Json& i : status["gpus"][g]["instances"]) names.insert(i["profile"].get<std::string>());
@@ -180,7 +186,8 @@ TEST_F(Apply, TheTeamsCustomConfigAppliesOnceAndThenNothingChanges) {
   Outcome text = RunRaw({"--sim", state_, "apply", "-f", file, "-c", "custom-config"});
   EXPECT_NE(text.out.find("Nothing to do"), std::string::npos) << text;
   // Every published layout applies and asserts.
-  for (const char* label : {"all-1g.10gb", "all-2g.20gb", "all-3g.40gb", "all-7g.80gb", "all-disabled", "custom-config"}) {
+  for (const char* label :
+       {"all-1g.10gb", "all-2g.20gb", "all-3g.40gb", "all-7g.80gb", "all-disabled", "custom-config"}) {
     Outcome o = ApplyConfig(file, label);
     ASSERT_EQ(o.exit_code, 0) << label << "\n" << o;
     EXPECT_EQ(Migctl({"assert", "-f", file, "-c", label}).exit_code, 0) << label;
@@ -190,9 +197,10 @@ TEST_F(Apply, TheTeamsCustomConfigAppliesOnceAndThenNothingChanges) {
 
 TEST_F(Apply, OnlyTheGpusThatMustChangeModeAreReset) {
   InitMachine("a100-80gb:3");
-  const std::string file = Config("m.yaml",
-                                  "version: v1\nmig-configs:\n  one:\n    - devices: [1]\n      mig-enabled: true\n"
-                                  "      mig-devices: {\"7g.80gb\": 1}\n");
+  const std::string file =
+      Config("m.yaml",
+             "version: v1\nmig-configs:\n  one:\n    - devices: [1]\n      mig-enabled: true\n"
+             "      mig-devices: {\"7g.80gb\": 1}\n");
   Json report = MustJson({"apply", "-f", file, "-c", "one"});
   ASSERT_EQ(report["gpus"].size(), 1u) << "GPUs the layout does not name are left alone";
   Json machine = Status();
@@ -203,9 +211,10 @@ TEST_F(Apply, OnlyTheGpusThatMustChangeModeAreReset) {
 
 TEST_F(Apply, SkipResetLeavesAmperePendingAndSaysSo) {
   InitMachine("a100-80gb:1,h100-80gb:1");
-  const std::string file = Config("m.yaml",
-                                  "version: v1\nmig-configs:\n  on:\n    - devices: all\n      mig-enabled: true\n"
-                                  "      mig-devices: {}\n");
+  const std::string file =
+      Config("m.yaml",
+             "version: v1\nmig-configs:\n  on:\n    - devices: all\n      mig-enabled: true\n"
+             "      mig-devices: {}\n");
   Outcome o = ApplyConfig(file, "on", {"--skip-reset"});
   ASSERT_EQ(o.exit_code, 0) << o;
   Json report = o.OutJson();
@@ -222,12 +231,13 @@ TEST_F(Apply, SkipResetLeavesAmperePendingAndSaysSo) {
 
 TEST_F(Apply, BusyInstancesSurviveAndAnApplyThatWouldDestroyOneIsRefused) {
   InitMachine("a100-80gb:1");
-  const std::string file = Config("m.yaml",
-                                  "version: v1\nmig-configs:\n"
-                                  "  two:\n    - devices: all\n      mig-enabled: true\n      mig-devices: {\"3g.40gb\": 2}\n"
-                                  "  mixed:\n    - devices: all\n      mig-enabled: true\n"
-                                  "      mig-devices: {\"3g.40gb\": 1, \"2g.20gb\": 1, \"1g.10gb\": 2}\n"
-                                  "  whole:\n    - devices: all\n      mig-enabled: true\n      mig-devices: {\"7g.80gb\": 1}\n");
+  const std::string file =
+      Config("m.yaml",
+             "version: v1\nmig-configs:\n"
+             "  two:\n    - devices: all\n      mig-enabled: true\n      mig-devices: {\"3g.40gb\": 2}\n"
+             "  mixed:\n    - devices: all\n      mig-enabled: true\n"
+             "      mig-devices: {\"3g.40gb\": 1, \"2g.20gb\": 1, \"1g.10gb\": 2}\n"
+             "  whole:\n    - devices: all\n      mig-enabled: true\n      mig-devices: {\"7g.80gb\": 1}\n");
   ASSERT_EQ(ApplyConfig(file, "two").exit_code, 0);
   Json instances = Instances(0);
   ASSERT_EQ(instances.size(), 2u);
@@ -236,7 +246,8 @@ TEST_F(Apply, BusyInstancesSurviveAndAnApplyThatWouldDestroyOneIsRefused) {
             std::to_string(busy["ci"].get<int>()), "--pid", "4321", "--name", "train.py"});
   const std::string before = ReadFile(state_);
   Outcome refused = ApplyConfig(file, "whole");
-  ExpectOneLineError(refused, kExitFailed, {"GPU 0", "pid 4321 (train.py)", "--force", "nothing was changed"});
+  ExpectOneLineError(refused, kExitFailed,
+                     {"GPU 0", "pid 4321 (train.py)", "--force", "nothing was changed"});
   EXPECT_EQ(ReadFile(state_), before);
   Outcome dry = ApplyConfig(file, "whole", {"--dry-run"});
   EXPECT_EQ(dry.exit_code, kExitFailed) << "the dry run shows the same refusal";
@@ -255,13 +266,14 @@ class FaultTransition : public Apply {
  protected:
   void SetUpTransition() {
     InitMachine("a100-80gb:1");
-    file_ = Config("m.yaml",
-                   "version: v1\nmig-configs:\n"
-                   "  from:\n    - devices: all\n      mig-enabled: true\n"
-                   "      mig-devices: {\"2g.20gb\": 3, \"1g.10gb\": 1}\n"
-                   "  to:\n    - devices: all\n      mig-enabled: true\n"
-                   "      mig-devices: {\"2c.3g.40gb\": 1, \"1c.3g.40gb\": 1, \"1g.10gb\": 2, \"2g.20gb\": 1}\n"
-                   "  off:\n    - devices: all\n      mig-enabled: false\n");
+    file_ =
+        Config("m.yaml",
+               "version: v1\nmig-configs:\n"
+               "  from:\n    - devices: all\n      mig-enabled: true\n"
+               "      mig-devices: {\"2g.20gb\": 3, \"1g.10gb\": 1}\n"
+               "  to:\n    - devices: all\n      mig-enabled: true\n"
+               "      mig-devices: {\"2c.3g.40gb\": 1, \"1c.3g.40gb\": 1, \"1g.10gb\": 2, \"2g.20gb\": 1}\n"
+               "  off:\n    - devices: all\n      mig-enabled: false\n");
   }
   /// How often each mutating function is called going from `from` to `to`: counted from the dry run.
   std::map<std::string, int> CallsOf(const std::string& from, const std::string& to) {
@@ -286,18 +298,21 @@ class FaultTransition : public Apply {
 
 TEST_F(FaultTransition, AFaultAtEveryMutatingCallPutsTheGpuBack) {
   SetUpTransition();
-  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{{"from", "to"}, {"off", "to"}, {"to", "off"}}) {
+  for (const auto& [from, to] :
+       std::vector<std::pair<std::string, std::string>>{{"from", "to"}, {"off", "to"}, {"to", "off"}}) {
     std::map<std::string, int> calls = CallsOf(from, to);
     int injected = 0;
     for (const auto& [function, count] : calls) {
       for (int n = 1; n <= count; ++n) {
         ASSERT_EQ(ApplyConfig(file_, from).exit_code, 0);
         const Json original = Checkpoint();
-        Outcome o = ApplyConfig(file_, to, {}, {{"MIGSIM_FAULTS", function + "@" + std::to_string(n) + "=UNKNOWN"}});
+        Outcome o =
+            ApplyConfig(file_, to, {}, {{"MIGSIM_FAULTS", function + "@" + std::to_string(n) + "=UNKNOWN"}});
         EXPECT_EQ(o.exit_code, kExitFailed) << from << "->" << to << " " << function << "@" << n << "\n" << o;
         EXPECT_NE(o.err.find("put back"), std::string::npos) << o;
         EXPECT_EQ(Checkpoint(), original) << from << "->" << to << " fault at " << function << "@" << n;
-        EXPECT_FALSE(fs::exists(RunDir() + "/gpu-" + original["gpus"][0]["uuid"].get<std::string>() + ".json"));
+        EXPECT_FALSE(
+            fs::exists(RunDir() + "/gpu-" + original["gpus"][0]["uuid"].get<std::string>() + ".json"));
         ++injected;
       }
     }
@@ -313,12 +328,14 @@ TEST_F(FaultTransition, ACrashAtEveryMutatingCallConvergesOnTheNextRun) {
   for (const auto& [function, count] : calls) {
     for (int n = 1; n <= count; ++n) {
       ASSERT_EQ(ApplyConfig(file_, "from").exit_code, 0);
-      Outcome crashed = ApplyConfig(file_, "to", {}, {{"MIGSIM_FAULTS", function + "@" + std::to_string(n) + "=CRASH"}});
+      Outcome crashed =
+          ApplyConfig(file_, "to", {}, {{"MIGSIM_FAULTS", function + "@" + std::to_string(n) + "=CRASH"}});
       EXPECT_NE(crashed.exit_code, 0) << function << "@" << n;
       Outcome rerun = ApplyConfig(file_, "to");
       ASSERT_EQ(rerun.exit_code, 0) << function << "@" << n << "\n" << rerun;
       EXPECT_EQ(Migctl({"assert", "-f", file_, "-c", "to"}).exit_code, 0);
-      EXPECT_TRUE(fs::is_empty(RunDir()) || !fs::exists(RunDir() + "/gpu-" + target["gpus"][0]["uuid"].get<std::string>() + ".json"))
+      EXPECT_TRUE(fs::is_empty(RunDir()) ||
+                  !fs::exists(RunDir() + "/gpu-" + target["gpus"][0]["uuid"].get<std::string>() + ".json"))
           << "the journal entry is resolved";
     }
   }
@@ -327,13 +344,16 @@ TEST_F(FaultTransition, ACrashAtEveryMutatingCallConvergesOnTheNextRun) {
 TEST_F(FaultTransition, SigkillAtRandomPointsThenARerunConverges) {
   SetUpTransition();
   std::mt19937 random(20261121);
-  const Env slow = {{"MIGSIM_LATENCY", "nvmlDeviceCreateGpuInstanceWithPlacement=20ms,nvmlGpuInstanceDestroy=10ms,"
-                                       "nvmlComputeInstanceDestroy=5ms,nvmlGpuInstanceCreateComputeInstanceWithPlacement=10ms"}};
+  const Env slow = {
+      {"MIGSIM_LATENCY",
+       "nvmlDeviceCreateGpuInstanceWithPlacement=20ms,nvmlGpuInstanceDestroy=10ms,"
+       "nvmlComputeInstanceDestroy=5ms,nvmlGpuInstanceCreateComputeInstanceWithPlacement=10ms"}};
   for (int round = 0; round < 12; ++round) {
     const std::string from = round % 2 == 0 ? "from" : "off";
     ASSERT_EQ(ApplyConfig(file_, from).exit_code, 0);
     Child child = StartMigctl({"apply", "-f", file_, "-c", "to"}, slow);
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 120)(random)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 120)(random)));
     kill(child.pid(), SIGKILL);
     child.Wait();
     Outcome rerun = ApplyConfig(file_, "to");
@@ -345,7 +365,8 @@ TEST_F(FaultTransition, SigkillAtRandomPointsThenARerunConverges) {
 TEST_F(FaultTransition, TwoAppliesAtOnceSerialize) {
   SetUpTransition();
   ASSERT_EQ(ApplyConfig(file_, "from").exit_code, 0);
-  const Env slow = {{"MIGSIM_LATENCY", "nvmlDeviceCreateGpuInstanceWithPlacement=40ms,nvmlGpuInstanceDestroy=20ms"}};
+  const Env slow = {
+      {"MIGSIM_LATENCY", "nvmlDeviceCreateGpuInstanceWithPlacement=40ms,nvmlGpuInstanceDestroy=20ms"}};
   Child first = StartMigctl({"apply", "-f", file_, "-c", "to"}, slow);
   std::this_thread::sleep_for(std::chrono::milliseconds(60));
   Outcome impatient = ApplyConfig(file_, "from", {"--lock-timeout", "0"});
@@ -355,7 +376,8 @@ TEST_F(FaultTransition, TwoAppliesAtOnceSerialize) {
   Outcome b = second.Wait();
   EXPECT_EQ(a.exit_code, 0) << a;
   EXPECT_EQ(b.exit_code, 0) << b;
-  EXPECT_EQ(Migctl({"assert", "-f", file_, "-c", "from"}).exit_code, 0) << "the second apply ran after the first";
+  EXPECT_EQ(Migctl({"assert", "-f", file_, "-c", "from"}).exit_code, 0)
+      << "the second apply ran after the first";
 }
 
 TEST_F(Apply, MalformedConfigsAreRefusedWithTheirPositionAndChangeNothing) {
@@ -388,18 +410,23 @@ TEST_F(Apply, WhatMigPartedGetsSilentlyWrongIsAnError) {
     std::vector<std::string> needles;
   };
   const std::vector<Case> cases = {
-      {"unknown profile for this GPU", "    - devices: all\n      mig-enabled: true\n      mig-devices: {\"2g.10gb\": 3}\n",
+      {"unknown profile for this GPU",
+       "    - devices: all\n      mig-enabled: true\n      mig-devices: {\"2g.10gb\": 3}\n",
        {"m.yaml:6:", "GPU 0", "2g.10gb", "1g.10gb"}},
-      {"GPU that does not exist", "    - devices: [0, 5]\n      mig-enabled: true\n      mig-devices: {\"1g.10gb\": 1}\n",
+      {"GPU that does not exist",
+       "    - devices: [0, 5]\n      mig-enabled: true\n      mig-devices: {\"1g.10gb\": 1}\n",
        {"m.yaml:", "5"}},
       {"overlapping selections",
        "    - devices: all\n      mig-enabled: true\n      mig-devices: {\"1g.10gb\": 1}\n"
        "    - devices: [1]\n      mig-enabled: false\n",
        {"m.yaml:", "1"}},
-      {"layout that cannot fit", "    - devices: all\n      mig-enabled: true\n      mig-devices: {\"4g.40gb\": 1, \"3g.40gb\": 1, \"1g.10gb\": 1}\n",
+      {"layout that cannot fit",
+       "    - devices: all\n      mig-enabled: true\n      mig-devices: {\"4g.40gb\": 1, \"3g.40gb\": 1, "
+       "\"1g.10gb\": 1}\n",
        {"GPU 0", "m.yaml:"}},
       {"filter that matches nothing",
-       "    - device-filter: \"0x233010DE\"\n      devices: all\n      mig-enabled: true\n      mig-devices: {\"1g.10gb\": 1}\n",
+       "    - device-filter: \"0x233010DE\"\n      devices: all\n      mig-enabled: true\n      mig-devices: "
+       "{\"1g.10gb\": 1}\n",
        {"m.yaml:"}},
   };
   const std::string before = ReadFile(state_);
@@ -409,19 +436,22 @@ TEST_F(Apply, WhatMigPartedGetsSilentlyWrongIsAnError) {
     EXPECT_NE(o.exit_code, 0) << c.name << "\n" << o;
     ASSERT_FALSE(Lines(o.err).empty()) << c.name;
     const std::string last = Lines(o.err).back();
-    for (const std::string& n : c.needles) EXPECT_NE(last.find(n), std::string::npos) << c.name << ": " << n << "\n" << o;
+    for (const std::string& n : c.needles)
+      EXPECT_NE(last.find(n), std::string::npos) << c.name << ": " << n << "\n" << o;
     EXPECT_EQ(ReadFile(state_), before) << c.name;
   }
 }
 
 TEST_F(Apply, ExportAndCheckpointGiveBackTheExactState) {
   InitMachine("a100-80gb:2");
-  const std::string file = Config("m.yaml",
-                                  "version: v1\nmig-configs:\n  x:\n    - devices: [0]\n      mig-enabled: true\n"
-                                  "      mig-instances:\n        - profile: 3g.40gb\n          start: 4\n"
-                                  "          compute-instances: [1c.3g.40gb, 2c.3g.40gb]\n"
-                                  "        - profile: 1g.10gb\n          start: 2\n          compute-instances: []\n"
-                                  "    - devices: [1]\n      mig-enabled: true\n      mig-devices: {\"1c.3g.40gb\": 3, \"2g.20gb\": 1}\n");
+  const std::string file =
+      Config("m.yaml",
+             "version: v1\nmig-configs:\n  x:\n    - devices: [0]\n      mig-enabled: true\n"
+             "      mig-instances:\n        - profile: 3g.40gb\n          start: 4\n"
+             "          compute-instances: [1c.3g.40gb, 2c.3g.40gb]\n"
+             "        - profile: 1g.10gb\n          start: 2\n          compute-instances: []\n"
+             "    - devices: [1]\n      mig-enabled: true\n      mig-devices: {\"1c.3g.40gb\": 3, "
+             "\"2g.20gb\": 1}\n");
   Outcome applied = ApplyConfig(file, "x");
   ASSERT_EQ(applied.exit_code, 0) << applied;
   const Json state = Checkpoint();
@@ -431,7 +461,8 @@ TEST_F(Apply, ExportAndCheckpointGiveBackTheExactState) {
   const std::string saved = (dir_ / "state.json").string();
   MustJson({"checkpoint", "-o", saved});
   // Wipe, then put back both ways.
-  const std::string off = Config("off.yaml", "version: v1\nmig-configs:\n  off:\n    - devices: all\n      mig-enabled: false\n");
+  const std::string off =
+      Config("off.yaml", "version: v1\nmig-configs:\n  off:\n    - devices: all\n      mig-enabled: false\n");
   ASSERT_EQ(ApplyConfig(off, "off").exit_code, 0);
   Outcome from_export = ApplyConfig(exported, "current");
   ASSERT_EQ(from_export.exit_code, 0) << from_export << ReadFile(exported);
@@ -446,21 +477,60 @@ TEST_F(Apply, ExportAndCheckpointGiveBackTheExactState) {
 TEST_F(Apply, HooksRunInMigPartedsOrderWithTheCallersPath) {
   InitMachine("a100-80gb:1");
   const std::string log = (dir_ / "hooks.log").string();
-  const std::string hooks = Config("hooks.yaml",
-                                   "version: v1\nhooks:\n"
-                                   "  apply-start:\n    - command: sh\n      args: [\"-c\", \"echo start $MIG_PARTED_SELECTED_CONFIG >> " + log + "\"]\n"
-                                   "  pre-apply-mode:\n    - command: sh\n      args: [\"-c\", \"echo mode >> " + log + "\"]\n"
-                                   "  pre-apply-config:\n    - command: sh\n      args: [\"-c\", \"echo config $GREETING >> " + log + "\"]\n"
-                                   "      envs: {GREETING: hello}\n"
-                                   "  apply-exit:\n    - command: sh\n      args: [\"-c\", \"echo exit >> " + log + "\"]\n");
-  const std::string file = Config("m.yaml", "version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n"
-                                            "      mig-devices: {\"7g.80gb\": 1}\n");
+  const std::string hooks = Config(
+      "hooks.yaml",
+      "version: v1\nhooks:\n"
+      "  apply-start:\n    - command: sh\n      args: [\"-c\", \"echo start $MIG_PARTED_SELECTED_CONFIG >> " +
+          log +
+          "\"]\n"
+          "  pre-apply-mode:\n    - command: sh\n      args: [\"-c\", \"echo mode >> " +
+          log +
+          "\"]\n"
+          "  pre-apply-config:\n    - command: sh\n      args: [\"-c\", \"echo config $GREETING >> " +
+          log +
+          "\"]\n"
+          "      envs: {GREETING: hello}\n"
+          "  apply-exit:\n    - command: sh\n      args: [\"-c\", \"echo exit >> " +
+          log + "\"]\n");
+  const std::string file =
+      Config("m.yaml",
+             "version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n"
+             "      mig-devices: {\"7g.80gb\": 1}\n");
   Outcome o = ApplyConfig(file, "x", {"--hooks", hooks});
   ASSERT_EQ(o.exit_code, 0) << o;
   EXPECT_EQ(ReadFile(log), "start x\nmode\nconfig hello\nexit\n");
   fs::remove(log);
   ASSERT_EQ(ApplyConfig(file, "x", {"--hooks", hooks}).exit_code, 0);
   EXPECT_EQ(ReadFile(log), "start x\nexit\n") << "nothing to change: only the start and exit hooks";
+}
+
+TEST_F(Apply, ServiceInstallsAVerifiedUnitThatAppliesTheLayoutAtBoot) {
+  const std::string root = (dir_ / "root").string();
+  fs::create_directories(root);
+  const std::string config = std::string(MIGCTL_SOURCE_DIR) + "/examples/a100-80gb-x4.yaml";
+  Outcome bad = RunRaw({"service", "install", "-f", config, "-c", "no-such-layout", "--root", root});
+  EXPECT_EQ(bad.exit_code, kExitUsage) << bad;
+  EXPECT_FALSE(fs::exists(root + "/etc/systemd/system/migctl-apply.service"))
+      << "nothing written for a bad label";
+  Outcome installed = RunRaw({"service", "install", "-f", config, "-c", "custom-config", "--root", root});
+  ASSERT_EQ(installed.exit_code, 0) << installed;
+  const std::string unit = root + "/etc/systemd/system/migctl-apply.service";
+  const std::string text = ReadFile(unit);
+  EXPECT_NE(text.find("apply -f /etc/migctl/mig.yaml -c custom-config"), std::string::npos) << text;
+  EXPECT_NE(text.find("Type=oneshot"), std::string::npos);
+  EXPECT_TRUE(fs::is_symlink(root + "/etc/systemd/system/multi-user.target.wants/migctl-apply.service"));
+  EXPECT_EQ(ReadFile(root + "/etc/migctl/mig.yaml"), ReadFile(config));
+  if (fs::exists("/usr/bin/systemd-analyze")) {
+    Outcome verify = Start("/usr/bin/systemd-analyze", {"verify", unit}).Wait();
+    EXPECT_EQ(verify.exit_code, 0) << verify;
+  }
+  Json status = Json::parse(RunRaw({"--json", "service", "status", "--root", root}).out);
+  EXPECT_EQ(status["installed"], true);
+  EXPECT_EQ(status["enabled"], true);
+  EXPECT_EQ(status["label"], "custom-config");
+  ASSERT_EQ(RunRaw({"service", "uninstall", "--root", root}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(unit));
+  EXPECT_EQ(Json::parse(RunRaw({"--json", "service", "status", "--root", root}).out)["installed"], false);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// The harness of the end-to-end tests: runs the real migctl binary (MIGCTL_BINARY) against a simulated machine
-// in a fresh temporary directory per test, hermetically (no MIGSIM_/MIGCTL_ variables leak in).
+// The harness of the end-to-end tests: runs the real migctl binary (MIGCTL_BINARY) against a simulated
+// machine in a fresh temporary directory per test, hermetically (no MIGSIM_/MIGCTL_ variables leak in).
 #pragma once
 
 #include <fcntl.h>

@@ -17,20 +17,20 @@ namespace {
 
 const char* OpName(PlannedOp::Kind kind) {
   switch (kind) {
-    case PlannedOp::Kind::kCreateGi: return "create_gi";
-    case PlannedOp::Kind::kCreateCi: return "create_ci";
-    case PlannedOp::Kind::kDestroyCi: return "destroy_ci";
-    case PlannedOp::Kind::kDestroyGi: return "destroy_gi";
-    case PlannedOp::Kind::kSetMigMode: return "set_mig_mode";
-    case PlannedOp::Kind::kResetGpu: return "reset_gpu";
+    case PlannedOp::Kind::kCreateGi:
+      return "create_gi";
+    case PlannedOp::Kind::kCreateCi:
+      return "create_ci";
+    case PlannedOp::Kind::kDestroyCi:
+      return "destroy_ci";
+    case PlannedOp::Kind::kDestroyGi:
+      return "destroy_gi";
+    case PlannedOp::Kind::kSetMigMode:
+      return "set_mig_mode";
+    case PlannedOp::Kind::kResetGpu:
+      return "reset_gpu";
   }
   return "";
-}
-
-bool HasModeSteps(const GpuPlan& plan) {
-  for (const PlannedOp& op : plan.steps.ops)
-    if (op.kind == PlannedOp::Kind::kSetMigMode || op.kind == PlannedOp::Kind::kResetGpu) return true;
-  return false;
 }
 
 /// Probing this host makes sense for real GPUs, or for a simulated machine when a test gives a host root.
@@ -43,15 +43,16 @@ bool ProbeHost(const Context& ctx) {
 Status CheckBlockers(const std::vector<integrations::Blocker>& blockers, const std::vector<GpuOutcome>& plans,
                      bool force) {
   bool mode_change = false;
-  for (const GpuOutcome& g : plans) mode_change = mode_change || HasModeSteps(g.plan);
+  for (const GpuOutcome& g : plans) mode_change = mode_change || g.plan.ChangesMode();
   for (const integrations::Blocker& b : blockers) {
     if (b.kind == integrations::BlockerKind::kConflict)
       std::fprintf(stderr, "migctl: warning: %s: %s (%s)\n", b.what.c_str(), b.why.c_str(), b.fix.c_str());
     if (b.kind == integrations::BlockerKind::kBlocksModeChange && mode_change && !force)
-      return MakeError(ErrorCode::kBusy,
-                       fmt::format("a MIG mode change is needed but the {} holds the GPUs: {}; {} (or pass --force); "
-                                   "nothing was changed",
-                                   b.what, b.why, b.fix));
+      return MakeError(
+          ErrorCode::kBusy,
+          fmt::format("a MIG mode change is needed but the {} holds the GPUs: {}; {} (or pass --force); "
+                      "nothing was changed",
+                      b.what, b.why, b.fix));
   }
   return Ok();
 }
@@ -128,13 +129,15 @@ Result<int> RunApply(Context& ctx, const std::vector<std::pair<nvml::Device, Gpu
     lock.emplace(std::move(*held));
     MIGCTL_ASSIGN_OR_RETURN(std::vector<JournalEntry> interrupted, journal.Entries());
     for (const JournalEntry& e : interrupted)
-      std::fprintf(stderr,
-                   "migctl: GPU %u (%s) was left half-changed by an interrupted migctl (pid %d, '%s'); this run "
-                   "finishes the job from its current state (the state before is in %s)\n",
-                   e.before.index.value(), e.before.uuid.value().c_str(), e.pid, e.command.c_str(), e.path.c_str());
+      std::fprintf(
+          stderr,
+          "migctl: GPU %u (%s) was left half-changed by an interrupted migctl (pid %d, '%s'); this run "
+          "finishes the job from its current state (the state before is in %s)\n",
+          e.before.index.value(), e.before.uuid.value().c_str(), e.pid, e.command.c_str(), e.path.c_str());
   }
   const auto started = std::chrono::steady_clock::now();
-  MIGCTL_ASSIGN_OR_RETURN(ApplyReport report, Apply(requests, options.dry_run, journal, callbacks, options.command));
+  MIGCTL_ASSIGN_OR_RETURN(ApplyReport report,
+                          Apply(requests, options.dry_run, journal, callbacks, options.command));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   Json gpus = Json::array();
@@ -163,21 +166,24 @@ Result<int> RunApply(Context& ctx, const std::vector<std::pair<nvml::Device, Gpu
       ++changed;
       text += fmt::format("GPU {} ({}): {} {} instance{}, {} {} ({})\n", i, g.before.snapshot.name,
                           options.dry_run ? "would destroy" : "destroyed", g.plan.destroyed,
-                          g.plan.destroyed == 1 ? "" : "s", options.dry_run ? "create" : "created", g.plan.created,
-                          goal.origin);
+                          g.plan.destroyed == 1 ? "" : "s", options.dry_run ? "create" : "created",
+                          g.plan.created, goal.origin);
       for (const PlannedOp& op : g.plan.steps.ops) text += "  " + DescribeOp(op) + "\n";
     }
     if (g.plan.unfinished) text += "  NOT FINISHED: " + *g.plan.unfinished + "\n";
   }
   if (options.dry_run)
-    text += fmt::format("Dry run: {} GPU{} would change, {} already as asked; nothing was changed.\n", changed,
-                        changed == 1 ? "" : "s", unchanged);
+    text += fmt::format("Dry run: {} GPU{} would change, {} already as asked; nothing was changed.\n",
+                        changed, changed == 1 ? "" : "s", unchanged);
   else if (changed == 0)
     text += fmt::format("Nothing to do: {} is already applied.\n", options.what);
   else
-    text += fmt::format("Applied {}: {} GPU{} changed, {} already as asked ({:.2f} s).\n", options.what, changed,
-                        changed == 1 ? "" : "s", unchanged, seconds);
-  Json doc = {{"dry_run", options.dry_run}, {"changed", report.changed()}, {"seconds", seconds}, {"gpus", gpus},
+    text += fmt::format("Applied {}: {} GPU{} changed, {} already as asked ({:.2f} s).\n", options.what,
+                        changed, changed == 1 ? "" : "s", unchanged, seconds);
+  Json doc = {{"dry_run", options.dry_run},
+              {"changed", report.changed()},
+              {"seconds", seconds},
+              {"gpus", gpus},
               {"warnings", warnings}};
   ctx.Finish(doc, text);
   for (const GpuOutcome& g : report.gpus)

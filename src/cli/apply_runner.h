@@ -15,12 +15,12 @@ namespace migctl {
 
 struct ApplyRunOptions {
   bool dry_run = false;
-  PlanOptions plan;                        ///< force, skip_reset, mode_only (reset_supported is probed).
-  std::optional<spec::HooksFile> hooks;    ///< --hooks, parsed.
+  PlanOptions plan;                      ///< force, skip_reset, mode_only (reset_supported is probed).
+  std::optional<spec::HooksFile> hooks;  ///< --hooks, parsed.
   std::map<std::string, std::string> hook_variables;
   double lock_timeout_s = 300;
-  std::string command;   ///< For the journal: `apply -f mig.yaml -c custom-config`.
-  std::string what;      ///< For messages: `'custom-config'`, `the checkpoint state.json`.
+  std::string command;  ///< For the journal: `apply -f mig.yaml -c custom-config`.
+  std::string what;     ///< For messages: `'custom-config'`, `the checkpoint state.json`.
 };
 
 /// Applies `goals` (device + goal each) and prints the result. `warnings` go to stderr (and into --json).

@@ -49,8 +49,8 @@ Result<int> RunApplyCommand(Context& ctx, const ApplyArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(ConfigGoals goals, Goals(ctx, loaded));
   options.dry_run = args.dry_run;
   options.plan = {.force = args.force, .skip_reset = args.skip_reset, .mode_only = args.mode_only};
-  options.hook_variables = ApplyHookVariables({args.file, loaded.config->label, args.hooks, args.skip_reset,
-                                               args.mode_only});
+  options.hook_variables =
+      ApplyHookVariables({args.file, loaded.config->label, args.hooks, args.skip_reset, args.mode_only});
   options.lock_timeout_s = args.lock_timeout;
   options.command = fmt::format("apply -f {} -c {}", args.file, loaded.config->label);
   options.what = fmt::format("'{}'", loaded.config->label);
@@ -79,7 +79,8 @@ Result<int> RunAssertCommand(Context& ctx, const ApplyArgs& args) {
     const unsigned i = g.goal.gpu.value();
     Json steps = Json::array();
     for (const PlannedOp& op : differences) steps.push_back(StepJson(op));
-    gpus.push_back({{"index", i}, {"origin", g.goal.origin}, {"applied", differences.empty()}, {"steps", steps}});
+    gpus.push_back(
+        {{"index", i}, {"origin", g.goal.origin}, {"applied", differences.empty()}, {"steps", steps}});
     if (differences.empty()) {
       text += fmt::format("GPU {}: as asked ({})\n", i, g.goal.origin);
       continue;
@@ -89,8 +90,8 @@ Result<int> RunAssertCommand(Context& ctx, const ApplyArgs& args) {
     for (const PlannedOp& op : differences) text += "  " + DescribeOp(op) + "\n";
   }
   text += applied ? fmt::format("'{}' is applied.\n", loaded.config->label)
-                  : fmt::format("'{}' is not applied: run 'migctl apply -f {} -c {}'.\n", loaded.config->label,
-                                args.file, loaded.config->label);
+                  : fmt::format("'{}' is not applied: run 'migctl apply -f {} -c {}'.\n",
+                                loaded.config->label, args.file, loaded.config->label);
   ctx.Finish({{"applied", applied}, {"config", loaded.config->label}, {"gpus", gpus}}, text);
   return applied ? kExitOk : kExitDifferent;
 }
@@ -108,38 +109,50 @@ void AddConfigOptions(CLI::App* cmd, ApplyArgs& args) {
 
 void AddApplyCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<ApplyArgs>();
-  CLI::App* cmd = app.add_subcommand("apply", "Apply a layout from a mig-parted config, changing only what must");
+  CLI::App* cmd =
+      app.add_subcommand("apply", "Apply a layout from a mig-parted config, changing only what must");
   cmd->footer(
-      "Plans every selected GPU first (bad profiles, layouts that cannot fit, busy instances: refused before any\n"
-      "change), keeps instances that the layout can keep where they are, destroys only the rest and creates the\n"
-      "missing ones at explicit placements. Each GPU changes all or nothing: a failed step puts it back as it was.\n"
+      "Plans every selected GPU first (bad profiles, layouts that cannot fit, busy instances: refused before "
+      "any\n"
+      "change), keeps instances that the layout can keep where they are, destroys only the rest and creates "
+      "the\n"
+      "missing ones at explicit placements. Each GPU changes all or nothing: a failed step puts it back as "
+      "it was.\n"
       "MIG mode changes touch only the GPUs that need one (Ampere: reset of that GPU; Hopper+: when idle).\n"
       "Examples:\n"
       "  migctl apply -f examples/a100-80gb-x4.yaml -c custom-config --dry-run\n"
       "  migctl apply -f mig.yaml -c all-1g.10gb --hooks hooks.yaml\n"
       "  migctl --json apply -f mig.yaml -c all-disabled");
   AddConfigOptions(cmd, *args);
-  cmd->add_option("-k,--hooks,--hooks-file", args->hooks, "mig-parted hooks file (apply-start, pre-apply-mode, ...)")
+  cmd->add_option("-k,--hooks,--hooks-file", args->hooks,
+                  "mig-parted hooks file (apply-start, pre-apply-mode, ...)")
       ->envname("MIG_PARTED_HOOKS_FILE");
   cmd->add_flag("--dry-run", args->dry_run, "Print the steps and change nothing");
-  cmd->add_flag("--force", args->force,
-                "Plan destroying busy instances and mode changes on busy GPUs anyway (the driver still refuses to "
-                "destroy an instance with live processes; the GPU is then put back)");
-  cmd->add_flag("-s,--skip-reset", args->skip_reset, "Leave Ampere mode changes pending instead of resetting the GPU")
+  cmd->add_flag(
+      "--force", args->force,
+      "Plan destroying busy instances and mode changes on busy GPUs anyway (the driver still refuses to "
+      "destroy an instance with live processes; the GPU is then put back)");
+  cmd->add_flag("-s,--skip-reset", args->skip_reset,
+                "Leave Ampere mode changes pending instead of resetting the GPU")
       ->envname("MIG_PARTED_SKIP_RESET");
-  cmd->add_option("--lock-timeout", args->lock_timeout, "Seconds to wait for another apply on this host (default 300)");
+  cmd->add_option("--lock-timeout", args->lock_timeout,
+                  "Seconds to wait for another apply on this host (default 300)");
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunApplyCommand(ctx, *args); }; });
 }
 
 void AddAssertCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<ApplyArgs>();
-  CLI::App* cmd = app.add_subcommand("assert", "Check that a layout is applied (exit 0), or show the differences (exit 3)");
+  CLI::App* cmd = app.add_subcommand(
+      "assert", "Check that a layout is applied (exit 0), or show the differences (exit 3)");
   cmd->footer(
-      "Placement matters only where the config fixes it (mig-instances with start); a plain mig-parted layout is\n"
+      "Placement matters only where the config fixes it (mig-instances with start); a plain mig-parted "
+      "layout is\n"
       "applied when every GPU has the asked instances, wherever they are.\n"
-      "Examples:\n  migctl assert -f mig.yaml -c custom-config\n  migctl assert -f mig.yaml -c custom-config -a");
+      "Examples:\n  migctl assert -f mig.yaml -c custom-config\n  migctl assert -f mig.yaml -c custom-config "
+      "-a");
   AddConfigOptions(cmd, *args);
-  cmd->add_flag("-a,--valid-config", args->valid_config, "Only check that the file parses and has the layout");
+  cmd->add_flag("-a,--valid-config", args->valid_config,
+                "Only check that the file parses and has the layout");
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunAssertCommand(ctx, *args); }; });
 }
 

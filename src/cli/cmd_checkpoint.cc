@@ -1,5 +1,5 @@
-// `migctl checkpoint` and `migctl restore`: the exact MIG state (mode, placements, CI grouping) saved to a file
-// and put back, through the same planner and transaction as apply.
+// `migctl checkpoint` and `migctl restore`: the exact MIG state (mode, placements, CI grouping) saved to a
+// file and put back, through the same planner and transaction as apply.
 #include <fmt/format.h>
 
 #include "cli/apply_runner.h"
@@ -58,7 +58,8 @@ Result<int> RunRestore(Context& ctx, const RestoreArgs& args) {
       return MakeError(ErrorCode::kNotFound,
                        fmt::format("{}: GPU {} ({}) is not on this host; nothing was changed", args.file,
                                    g.uuid.value(), g.name));
-    goals.emplace_back(*found, g.Goal(found->index(), fmt::format("{} (GPU {})", args.file, g.index.value())));
+    goals.emplace_back(*found,
+                       g.Goal(found->index(), fmt::format("{} (GPU {})", args.file, g.index.value())));
   }
   ApplyRunOptions options;
   options.dry_run = args.dry_run;
@@ -73,7 +74,8 @@ Result<int> RunRestore(Context& ctx, const RestoreArgs& args) {
 
 void AddCheckpointCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<CheckpointArgs>();
-  CLI::App* cmd = app.add_subcommand("checkpoint", "Save the exact MIG state (mode, placements, CI grouping) to a file");
+  CLI::App* cmd =
+      app.add_subcommand("checkpoint", "Save the exact MIG state (mode, placements, CI grouping) to a file");
   cmd->footer("Example:\n  migctl checkpoint -o state.json   # later: migctl restore state.json");
   cmd->add_option("-o,--output,-f,--checkpoint-file", args->output, "File to write (default: stdout)");
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunCheckpoint(ctx, *args); }; });
@@ -81,9 +83,11 @@ void AddCheckpointCommand(CLI::App& app, Context& ctx) {
 
 void AddRestoreCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<RestoreArgs>();
-  CLI::App* cmd = app.add_subcommand("restore", "Put back a state saved by 'migctl checkpoint' (GPUs found by UUID)");
+  CLI::App* cmd =
+      app.add_subcommand("restore", "Put back a state saved by 'migctl checkpoint' (GPUs found by UUID)");
   cmd->footer(
-      "Every GI and CI goes back to its saved placement; instances already in place are kept. A journal entry\n"
+      "Every GI and CI goes back to its saved placement; instances already in place are kept. A journal "
+      "entry\n"
       "left by an interrupted apply (under the run directory) is a checkpoint too.\n"
       "Examples:\n  migctl restore state.json --dry-run\n  migctl restore state.json");
   cmd->add_option("file", args->file, "Checkpoint file")->required();

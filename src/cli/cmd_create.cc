@@ -6,8 +6,8 @@
 #include "nvml/device.h"
 #include "reconcile/executor.h"
 #include "reconcile/host_lock.h"
-#include "reconcile/transaction.h"
 #include "reconcile/instance_plan.h"
+#include "reconcile/transaction.h"
 
 namespace migctl {
 namespace {

@@ -30,14 +30,15 @@ Result<int> RunExport(Context& ctx, const ExportArgs& args) {
       const GiProfile* profile = gpu->geometry.FindProfile(gi.profile);
       const CiProfile* default_ci = profile ? profile->DefaultCiProfile() : nullptr;
       for (const CheckpointCi& ci : gi.cis) e.cis.push_back({ci.name, ci.start});
-      e.default_ci_only = gi.cis.size() == 1 && default_ci && gi.cis[0].profile == default_ci->id && gi.cis[0].start == 0;
+      e.default_ci_only =
+          gi.cis.size() == 1 && default_ci && gi.cis[0].profile == default_ci->id && gi.cis[0].start == 0;
       out.instances.push_back(std::move(e));
     }
     gpus.push_back(std::move(out));
   }
-  spec::ExportResult result =
-      spec::ExportConfig(gpus, args.label, args.format == "json" ? spec::ExportFormat::kJson : spec::ExportFormat::kYaml,
-                         args.counts ? spec::ExportStyle::kCounts : spec::ExportStyle::kPlacements);
+  spec::ExportResult result = spec::ExportConfig(
+      gpus, args.label, args.format == "json" ? spec::ExportFormat::kJson : spec::ExportFormat::kYaml,
+      args.counts ? spec::ExportStyle::kCounts : spec::ExportStyle::kPlacements);
   for (const std::string& w : result.warnings) std::fprintf(stderr, "migctl: warning: %s\n", w.c_str());
   ctx.Print(result.text);
   return kExitOk;
@@ -49,7 +50,8 @@ void AddExportCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<ExportArgs>();
   CLI::App* cmd = app.add_subcommand("export", "Print the current MIG state as a config (placements kept)");
   cmd->footer(
-      "By default placements and CI grouping are kept (the mig-instances extension), so 'migctl apply' of the\n"
+      "By default placements and CI grouping are kept (the mig-instances extension), so 'migctl apply' of "
+      "the\n"
       "output recreates this state exactly; --counts writes plain mig-parted counts (mig-devices) instead.\n"
       "Examples:\n  migctl export > mig.yaml\n  migctl export --counts -l backup -o json");
   cmd->add_option("-o,--output-format,--format", args->format, "yaml or json")

@@ -86,11 +86,12 @@ std::string Context::RunDir() const {
 }
 
 Result<HostLock> Context::LockHost(double timeout_s) const {
-  return HostLock::Acquire(RunDir(), std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000)), [](int pid) {
-    if (!::isatty(2)) return;  // a note for people; scripts get the outcome
-    std::fprintf(stderr, "migctl: waiting for another migctl%s to finish changing GPUs\n",
-                 pid > 0 ? fmt::format(" (pid {})", pid).c_str() : "");
-  });
+  return HostLock::Acquire(
+      RunDir(), std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000)), [](int pid) {
+        if (!::isatty(2)) return;  // a note for people; scripts get the outcome
+        std::fprintf(stderr, "migctl: waiting for another migctl%s to finish changing GPUs\n",
+                     pid > 0 ? fmt::format(" (pid {})", pid).c_str() : "");
+      });
 }
 
 void Context::Print(const std::string& text) const { std::fwrite(text.data(), 1, text.size(), stdout); }

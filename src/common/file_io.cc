@@ -87,7 +87,8 @@ Status MakeDirectories(const std::string& path) {
   for (std::size_t pos = 1; pos <= path.size(); ++pos) {
     if (pos != path.size() && path[pos] != '/') continue;
     std::string prefix = path.substr(0, pos);
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) return IoError("cannot create directory", prefix);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      return IoError("cannot create directory", prefix);
   }
   return Ok();
 }

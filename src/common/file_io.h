@@ -10,7 +10,8 @@
 namespace migctl {
 
 /// Writes `text` to a temporary file beside `path` and renames it over `path`, so readers see the old or the
-/// new content, never a mix. With `durable`, the data is fsync'ed before the rename (journals). kIo on failure.
+/// new content, never a mix. With `durable`, the data is fsync'ed before the rename (journals). kIo on
+/// failure.
 Status WriteFileAtomically(const std::string& path, const std::string& text, bool durable = false);
 
 /// The whole content of `path`. kNotFound when it does not exist, kIo otherwise.

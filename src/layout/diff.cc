@@ -68,12 +68,13 @@ unsigned LayoutDiff::CreateCount() const {
 }
 
 bool LayoutDiff::empty() const {
-  return destroyed.empty() && created.empty() &&
-         std::all_of(kept.begin(), kept.end(),
-                     [](const KeptGi& k) { return k.destroy_cis.empty() && k.create_cis.empty(); });
+  return destroyed.empty() && created.empty() && std::all_of(kept.begin(), kept.end(), [](const KeptGi& k) {
+           return k.destroy_cis.empty() && k.create_cis.empty();
+         });
 }
 
-Result<std::vector<PlacedCi>> PlaceComputeInstances(const GiProfile& gi, const std::vector<PlacedCi>& existing,
+Result<std::vector<PlacedCi>> PlaceComputeInstances(const GiProfile& gi,
+                                                    const std::vector<PlacedCi>& existing,
                                                     const std::vector<CiTarget>& cis) {
   SliceMask occupied = 0;
   CiSearch search{gi, {}, {}, {}, std::vector<unsigned>(cis.size(), 0)};
@@ -90,8 +91,8 @@ Result<std::vector<PlacedCi>> PlaceComputeInstances(const GiProfile& gi, const s
       std::string offered;
       for (const CiProfile& c : gi.ci_profiles) offered += (offered.empty() ? "" : ", ") + c.name;
       return MakeError(ErrorCode::kInvalidInput,
-                       fmt::format("a {} GPU instance has no compute-instance profile {}; it offers {}", gi.name,
-                                   cis[i].profile.value(), offered));
+                       fmt::format("a {} GPU instance has no compute-instance profile {}; it offers {}",
+                                   gi.name, cis[i].profile.value(), offered));
     }
     if (!cis[i].start) {
       free.push_back(i);
@@ -99,8 +100,9 @@ Result<std::vector<PlacedCi>> PlaceComputeInstances(const GiProfile& gi, const s
     }
     const unsigned s = *cis[i].start;
     if (std::find(p->starts.begin(), p->starts.end(), s) == p->starts.end())
-      return MakeError(ErrorCode::kInvalidInput,
-                       fmt::format("{} cannot start at compute slice {} of a {} GPU instance", p->name, s, gi.name));
+      return MakeError(
+          ErrorCode::kInvalidInput,
+          fmt::format("{} cannot start at compute slice {} of a {} GPU instance", p->name, s, gi.name));
     SliceMask m = SlicesOf(s, p->compute_slices);
     if (m & occupied)
       return MakeError(ErrorCode::kInfeasible, fmt::format("{} at compute slice {} overlaps another compute "
@@ -122,10 +124,11 @@ Result<std::vector<PlacedCi>> PlaceComputeInstances(const GiProfile& gi, const s
     unsigned slices = 0;
     for (const CiTarget& c : cis) slices += FindCi(gi, c.profile)->compute_slices;
     for (const PlacedCi& e : existing) slices += FindCi(gi, e.profile)->compute_slices;
-    return MakeError(ErrorCode::kInfeasible,
-                     fmt::format("the compute instances do not fit in a {} GPU instance ({} compute slices asked, "
-                                 "{} available, or a per-instance limit reached)",
-                                 gi.name, slices, gi.compute_slices));
+    return MakeError(
+        ErrorCode::kInfeasible,
+        fmt::format("the compute instances do not fit in a {} GPU instance ({} compute slices asked, "
+                    "{} available, or a per-instance limit reached)",
+                    gi.name, slices, gi.compute_slices));
   }
   std::vector<PlacedCi> placed;
   for (std::size_t i = 0; i < cis.size(); ++i)
@@ -142,7 +145,8 @@ struct CiChange {
   std::vector<PlacedCi> create;
 };
 
-CiChange BestCiChange(const GiProfile& gi, const CurrentGi& cur, const GiTarget& tgt, bool allow_destroy_busy) {
+CiChange BestCiChange(const GiProfile& gi, const CurrentGi& cur, const GiTarget& tgt,
+                      bool allow_destroy_busy) {
   CiChange best;
   const std::size_t n = cur.cis.size();
   std::vector<int> match(n, -1);  // target CI index kept by each current CI, -1: destroyed
@@ -252,7 +256,8 @@ struct GiSearch {
     std::vector<std::size_t> options;
     for (std::size_t t = 0; t < target.size(); ++t) {
       if (taken[t] || pair[i][t].cost == kImpossible) continue;
-      bool duplicate = std::any_of(options.begin(), options.end(), [&](std::size_t o) { return target[o] == target[t]; });
+      bool duplicate =
+          std::any_of(options.begin(), options.end(), [&](std::size_t o) { return target[o] == target[t]; });
       if (!duplicate) options.push_back(t);
     }
     std::stable_sort(options.begin(), options.end(),
@@ -270,7 +275,13 @@ struct GiSearch {
 
 std::optional<LayoutDiff> SearchDiff(const GpuModel& model, const std::vector<CurrentGi>& current,
                                      const std::vector<GiTarget>& target, bool allow_destroy_busy) {
-  GiSearch s{model, current, target, allow_destroy_busy, {}, {}, std::vector<int>(current.size(), -1),
+  GiSearch s{model,
+             current,
+             target,
+             allow_destroy_busy,
+             {},
+             {},
+             std::vector<int>(current.size(), -1),
              std::vector<bool>(target.size(), false)};
   for (const GiTarget& t : target) s.fresh_cost.push_back(1 + static_cast<unsigned>(t.cis.size()));
   for (const CurrentGi& c : current) {
@@ -299,8 +310,8 @@ Result<LayoutDiff> DiffLayouts(const GpuModel& model, const std::vector<CurrentG
   for (const GiTarget& t : target) {
     const GiProfile* p = model.FindProfile(t.profile);
     if (p == nullptr)
-      return MakeError(ErrorCode::kInvalidInput,
-                       fmt::format("{} has no GPU instance profile {}", model.product_name, t.profile.value()));
+      return MakeError(ErrorCode::kInvalidInput, fmt::format("{} has no GPU instance profile {}",
+                                                             model.product_name, t.profile.value()));
     MIGCTL_RETURN_IF_ERROR(PlaceComputeInstances(*p, {}, t.cis));
     if (t.start)
       fixed.push_back({t.profile, *t.start});
@@ -315,13 +326,14 @@ Result<LayoutDiff> DiffLayouts(const GpuModel& model, const std::vector<CurrentG
   std::string victims;
   if (forced) {
     for (std::size_t i : forced->destroyed)
-      if (current[i].busy()) victims += fmt::format("{}GI {}", victims.empty() ? "" : ", ", current[i].id.value());
+      if (current[i].busy())
+        victims += fmt::format("{}GI {}", victims.empty() ? "" : ", ", current[i].id.value());
     for (const KeptGi& k : forced->kept)
       for (CiId ci : k.destroy_cis)
         for (const CurrentCi& c : current[k.current].cis)
           if (c.id == ci && c.busy)
-            victims += fmt::format("{}GI {} CI {}", victims.empty() ? "" : ", ", current[k.current].id.value(),
-                                   ci.value());
+            victims += fmt::format("{}GI {} CI {}", victims.empty() ? "" : ", ",
+                                   current[k.current].id.value(), ci.value());
   }
   return MakeError(ErrorCode::kBusy, fmt::format("the target needs busy instances destroyed ({})", victims));
 }

@@ -52,10 +52,10 @@ struct PlacedCi {
 
 /// A GPU instance that stays, and what changes inside it.
 struct KeptGi {
-  std::size_t current = 0;            ///< Index into the current GIs.
-  std::size_t target = 0;             ///< Index into the target GIs it serves.
-  std::vector<CiId> destroy_cis;      ///< Its CIs the target does not keep.
-  std::vector<PlacedCi> create_cis;   ///< CIs to add to it.
+  std::size_t current = 0;           ///< Index into the current GIs.
+  std::size_t target = 0;            ///< Index into the target GIs it serves.
+  std::vector<CiId> destroy_cis;     ///< Its CIs the target does not keep.
+  std::vector<PlacedCi> create_cis;  ///< CIs to add to it.
 };
 
 /// A GPU instance to create, with its compute instances.
@@ -78,13 +78,13 @@ struct LayoutDiff {
 };
 
 /// Computes the diff that destroys plus creates the fewest instances (GIs and CIs), keeping GIs in place
-/// where a target GI of the same profile (and, if the target fixes one, the same start) can be served by them;
-/// the new GIs get the placements that leave the most room (SolvePlacements), and every new CI an explicit
-/// start. A busy CI (and so its GI) is never destroyed unless `allow_destroy_busy`.
-/// Errors: kInvalidInput for a profile, CI profile or start the model does not have; kInfeasible when the
-/// target cannot fit even on an empty GPU (the solver's reason), or a GI's CIs cannot fit in it; kBusy when
-/// every diff would destroy a busy instance (the message names the GI/CI ids; callers add the processes).
-/// Cost: a branch-and-bound over the current GIs (at most 2^7 leaves on a 7-slice GPU), microseconds.
+/// where a target GI of the same profile (and, if the target fixes one, the same start) can be served by
+/// them; the new GIs get the placements that leave the most room (SolvePlacements), and every new CI an
+/// explicit start. A busy CI (and so its GI) is never destroyed unless `allow_destroy_busy`. Errors:
+/// kInvalidInput for a profile, CI profile or start the model does not have; kInfeasible when the target
+/// cannot fit even on an empty GPU (the solver's reason), or a GI's CIs cannot fit in it; kBusy when every
+/// diff would destroy a busy instance (the message names the GI/CI ids; callers add the processes). Cost: a
+/// branch-and-bound over the current GIs (at most 2^7 leaves on a 7-slice GPU), microseconds.
 Result<LayoutDiff> DiffLayouts(const GpuModel& model, const std::vector<CurrentGi>& current,
                                const std::vector<GiTarget>& target, bool allow_destroy_busy);
 
@@ -92,7 +92,8 @@ Result<LayoutDiff> DiffLayouts(const GpuModel& model, const std::vector<CurrentG
 /// Returns the placed CIs in request order, lowest starts first. Errors: kInvalidInput for a CI profile the
 /// GI profile lacks or a start it does not allow; kInfeasible when they do not fit (compute slices or the
 /// per-GI instance limit).
-Result<std::vector<PlacedCi>> PlaceComputeInstances(const GiProfile& profile, const std::vector<PlacedCi>& existing,
+Result<std::vector<PlacedCi>> PlaceComputeInstances(const GiProfile& profile,
+                                                    const std::vector<PlacedCi>& existing,
                                                     const std::vector<CiTarget>& cis);
 
 }  // namespace migctl

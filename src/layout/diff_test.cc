@@ -26,7 +26,8 @@ std::vector<CurrentGi> Current(const GpuModel& m, const Layout& layout) {
 
 std::vector<GiTarget> Target(const GpuModel& m, const std::vector<unsigned>& profiles) {
   std::vector<GiTarget> out;
-  for (unsigned p : profiles) out.push_back({ProfileId(p), std::nullopt, {{DefaultCi(m, ProfileId(p)), std::nullopt}}});
+  for (unsigned p : profiles)
+    out.push_back({ProfileId(p), std::nullopt, {{DefaultCi(m, ProfileId(p)), std::nullopt}}});
   return out;
 }
 

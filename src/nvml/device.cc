@@ -275,10 +275,11 @@ Result<ComputeInstance> GpuInstance::CreateComputeInstance(CiProfileId profile, 
   nvmlComputeInstance_t handle = nullptr;
   MIGCTL_NVML_CALL(*library_,
                    Describe(where_,
-                            fmt::format("creating a CI of profile {} at {}:{}", profile.value(), placement.start,
-                                        placement.size),
+                            fmt::format("creating a CI of profile {} at {}:{}", profile.value(),
+                                        placement.start, placement.size),
                             "nvmlGpuInstanceCreateComputeInstanceWithPlacement"),
-                   nvmlGpuInstanceCreateComputeInstanceWithPlacement, handle_, profile.value(), &raw, &handle);
+                   nvmlGpuInstanceCreateComputeInstanceWithPlacement, handle_, profile.value(), &raw,
+                   &handle);
   return Wrap(handle);
 }
 

@@ -35,9 +35,9 @@ struct MemoryInfo {
 };
 
 struct PciInfo {
-  std::string bus_id;      ///< `00000000:19:00.0`.
-  unsigned device_id = 0;  ///< PCI device id, e.g. 0x2330 (upper 16 bits of NVML's pciDeviceId).
-  unsigned vendor_id = 0;  ///< 0x10DE for NVIDIA.
+  std::string bus_id;                ///< `00000000:19:00.0`.
+  unsigned device_id = 0;            ///< PCI device id, e.g. 0x2330 (upper 16 bits of NVML's pciDeviceId).
+  unsigned vendor_id = 0;            ///< 0x10DE for NVIDIA.
   unsigned subsystem_device_id = 0;  ///< Upper 16 bits of NVML's pciSubSystemId.
   unsigned subsystem_vendor_id = 0;  ///< Lower 16 bits.
 };

@@ -5,18 +5,6 @@
 namespace migctl {
 namespace {
 
-bool HasModeSteps(const GpuPlan& plan) {
-  for (const PlannedOp& op : plan.steps.ops)
-    if (op.kind == PlannedOp::Kind::kSetMigMode || op.kind == PlannedOp::Kind::kResetGpu) return true;
-  return false;
-}
-
-bool HasInstanceSteps(const GpuPlan& plan) {
-  for (const PlannedOp& op : plan.steps.ops)
-    if (op.kind != PlannedOp::Kind::kSetMigMode && op.kind != PlannedOp::Kind::kResetGpu) return true;
-  return false;
-}
-
 Result<std::vector<GpuOutcome>> PlanAll(const std::vector<GpuRequest>& requests, bool force_for_validation) {
   std::vector<GpuOutcome> out;
   for (const GpuRequest& r : requests) {
@@ -43,8 +31,8 @@ Result<ApplyReport> ChangeAll(const std::vector<GpuRequest>& requests, Journal& 
   MIGCTL_RETURN_IF_ERROR(hook(spec::HookPoint::kApplyStart));
   bool mode = false, config = false;
   for (const GpuOutcome& g : first_pass) {
-    mode = mode || HasModeSteps(g.plan);
-    config = config || HasInstanceSteps(g.plan);
+    mode = mode || g.plan.ChangesMode();
+    config = config || g.plan.ChangesInstances();
   }
   if (mode) MIGCTL_RETURN_IF_ERROR(hook(spec::HookPoint::kPreApplyMode));
   if (config) MIGCTL_RETURN_IF_ERROR(hook(spec::HookPoint::kPreApplyConfig));
@@ -61,7 +49,8 @@ Result<ApplyReport> ChangeAll(const std::vector<GpuRequest>& requests, Journal& 
       continue;
     }
     if (progress)
-      progress(fmt::format("GPU {}: {} step{}", index, g.plan.steps.ops.size(), g.plan.steps.ops.size() == 1 ? "" : "s"));
+      progress(fmt::format("GPU {}: {} step{}", index, g.plan.steps.ops.size(),
+                           g.plan.steps.ops.size() == 1 ? "" : "s"));
     Result<GpuChange> change = ChangeGpuAtomically(requests[k].device, g.before, g.plan, journal, command,
                                                    requests[k].options.reset_supported);
     if (!change.ok()) {
@@ -69,7 +58,9 @@ Result<ApplyReport> ChangeAll(const std::vector<GpuRequest>& requests, Journal& 
       for (std::size_t j = k + 1; j < requests.size(); ++j)
         if (!report.gpus[j].plan.empty()) untouched.push_back(requests[j].device.index().value());
       std::string where;
-      if (!done.empty()) where += fmt::format("; GPU {} changed before stay{} changed", IndexList(done), done.size() == 1 ? "s" : "");
+      if (!done.empty())
+        where += fmt::format("; GPU {} changed before stay{} changed", IndexList(done),
+                             done.size() == 1 ? "s" : "");
       if (!untouched.empty()) where += fmt::format("; GPU {} not touched", IndexList(untouched));
       Error e = change.error();
       e.message += where;
@@ -85,11 +76,12 @@ Result<ApplyReport> ChangeAll(const std::vector<GpuRequest>& requests, Journal& 
     MIGCTL_ASSIGN_OR_RETURN(ObservedGpu after, ObserveForPlanning(requests[k].device));
     MIGCTL_ASSIGN_OR_RETURN(GpuPlan again, PlanGpu(after, requests[k].goal, requests[k].options));
     if (!again.empty())
-      return MakeError(ErrorCode::kInternal,
-                       fmt::format("GPU {} does not match its goal after apply ({} step{} still to do, first: {}); "
-                                   "please report this with 'migctl status --json'",
-                                   requests[k].device.index().value(), again.steps.ops.size(),
-                                   again.steps.ops.size() == 1 ? "" : "s", DescribeOp(again.steps.ops[0])));
+      return MakeError(
+          ErrorCode::kInternal,
+          fmt::format("GPU {} does not match its goal after apply ({} step{} still to do, first: {}); "
+                      "please report this with 'migctl status --json'",
+                      requests[k].device.index().value(), again.steps.ops.size(),
+                      again.steps.ops.size() == 1 ? "" : "s", DescribeOp(again.steps.ops[0])));
   }
   return report;
 }

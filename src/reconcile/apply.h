@@ -50,7 +50,8 @@ struct ApplyReport {
 /// Brings every requested GPU to its goal.
 /// 1. Observes and plans every GPU; a goal that is invalid or cannot fit fails here, before any change.
 ///    With `dry_run` the plans (busy instances refused as in a real run) are the result.
-/// 2. Runs `preflight`, then `apply-start`; then `pre-apply-mode` if some GPU changes mode and `pre-apply-config` if some GPU
+/// 2. Runs `preflight`, then `apply-start`; then `pre-apply-mode` if some GPU changes mode and
+/// `pre-apply-config` if some GPU
 ///    changes instances; `apply-exit` runs at the end whatever happened (its failure is reported only when
 ///    nothing else failed), as mig-parted does.
 /// 3. Observes and plans again (hooks may have stopped GPU clients), refusing busy instances unless forced.

@@ -46,7 +46,10 @@ std::string CheckpointToJson(const Checkpoint& checkpoint, const std::string& ex
     for (const CheckpointGi& gi : g.instances) {
       Json cis = Json::array();
       for (const CheckpointCi& ci : gi.cis)
-        cis.push_back({{"profile_id", ci.profile.value()}, {"profile", ci.name}, {"start", ci.start}, {"size", ci.size}});
+        cis.push_back({{"profile_id", ci.profile.value()},
+                       {"profile", ci.name},
+                       {"start", ci.start},
+                       {"size", ci.size}});
       gis.push_back({{"profile_id", gi.profile.value()},
                      {"profile", gi.name},
                      {"start", gi.start},
@@ -72,16 +75,23 @@ Result<Checkpoint> ParseCheckpoint(std::string_view text, std::string_view path)
   if (doc.is_discarded() || !doc.is_object()) return corrupt("malformed JSON");
   if (!doc.contains("version") || !doc["version"].is_number_integer()) return corrupt("no version");
   if (doc["version"] != 1)
-    return corrupt(fmt::format("version {} is not known to this migctl (it reads version 1)", doc["version"].dump()));
+    return corrupt(
+        fmt::format("version {} is not known to this migctl (it reads version 1)", doc["version"].dump()));
   if (!doc.contains("gpus") || !doc["gpus"].is_array()) return corrupt("no 'gpus' list");
   Checkpoint out;
   try {
     for (const Json& g : doc["gpus"]) {
-      GpuCheckpoint c{GpuIndex(g.at("index").get<unsigned>()), GpuUuid(g.at("uuid").get<std::string>()),
-                      g.value("name", ""), g.at("mig_enabled").get<bool>(), {}};
+      GpuCheckpoint c{GpuIndex(g.at("index").get<unsigned>()),
+                      GpuUuid(g.at("uuid").get<std::string>()),
+                      g.value("name", ""),
+                      g.at("mig_enabled").get<bool>(),
+                      {}};
       for (const Json& gi : g.at("gpu_instances")) {
-        CheckpointGi out_gi{ProfileId(gi.at("profile_id").get<unsigned>()), gi.value("profile", ""),
-                            gi.at("start").get<unsigned>(), gi.value("size", 0u), {}};
+        CheckpointGi out_gi{ProfileId(gi.at("profile_id").get<unsigned>()),
+                            gi.value("profile", ""),
+                            gi.at("start").get<unsigned>(),
+                            gi.value("size", 0u),
+                            {}};
         for (const Json& ci : gi.at("compute_instances"))
           out_gi.cis.push_back({CiProfileId(ci.at("profile_id").get<unsigned>()), ci.value("profile", ""),
                                 ci.at("start").get<unsigned>(), ci.value("size", 0u)});

@@ -16,8 +16,14 @@ Result<ConfigGoals> GoalsFromConfig(const std::vector<nvml::Device>& devices, co
     MIGCTL_ASSIGN_OR_RETURN(nvml::PciInfo pci, d.Pci());
     Result<nvml::MigMode> mig = d.GetMigMode();
     if (!mig.ok() && mig.error().code != ErrorCode::kUnsupported) return mig.error();
-    spec::HostGpu gpu{d.index(), uuid, pci.bus_id, static_cast<std::uint16_t>(pci.device_id),
-                      static_cast<std::uint16_t>(pci.vendor_id), std::nullopt, std::nullopt, mig.ok()};
+    spec::HostGpu gpu{d.index(),
+                      uuid,
+                      pci.bus_id,
+                      static_cast<std::uint16_t>(pci.device_id),
+                      static_cast<std::uint16_t>(pci.vendor_id),
+                      std::nullopt,
+                      std::nullopt,
+                      mig.ok()};
     if (pci.subsystem_device_id != 0 || pci.subsystem_vendor_id != 0) {
       gpu.subsystem_device_id = static_cast<std::uint16_t>(pci.subsystem_device_id);
       gpu.subsystem_vendor_id = static_cast<std::uint16_t>(pci.subsystem_vendor_id);
@@ -30,7 +36,8 @@ Result<ConfigGoals> GoalsFromConfig(const std::vector<nvml::Device>& devices, co
   for (const spec::GpuAssignment& a : assignment.gpus) {
     const nvml::Device& device = devices[a.gpu.value()];
     const spec::MigConfigSpec& s = *a.spec;
-    const std::string origin = fmt::format("{}:{}:{} ({})", file.path, s.pos.line, s.pos.column, config.label);
+    const std::string origin =
+        fmt::format("{}:{}:{} ({})", file.path, s.pos.line, s.pos.column, config.label);
     GpuGoal goal{a.gpu, s.mig_enabled, {}, origin};
     if (s.mig_enabled) {
       MIGCTL_ASSIGN_OR_RETURN(GpuModel model, ModelOf(device));

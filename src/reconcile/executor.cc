@@ -11,8 +11,9 @@ namespace {
 Error RaceOrError(const Error& error) {
   if (error.code != ErrorCode::kInfeasible) return error;
   return Error{ErrorCode::kBusy,
-               error.message + ": the GPU changed since migctl looked at it (another process creating "
-                               "instances?); run the command again",
+               error.message +
+                   ": the GPU changed since migctl looked at it (another process creating "
+                   "instances?); run the command again",
                error.nvml_return};
 }
 
@@ -24,7 +25,8 @@ Result<ExecutedOp> Execute(const nvml::Device& device, const PlannedOp& op) {
       if (!gi.ok()) return RaceOrError(gi.error());
       done.gi = gi->info().id;
       for (const PlacedCi& c : op.cis) {
-        Result<nvml::ComputeInstance> ci = gi->CreateComputeInstance(c.profile, nvml::Placement{c.start, c.size});
+        Result<nvml::ComputeInstance> ci =
+            gi->CreateComputeInstance(c.profile, nvml::Placement{c.start, c.size});
         if (!ci.ok()) return RaceOrError(ci.error());
         done.cis.push_back(ci->info().id);
       }
@@ -33,7 +35,8 @@ Result<ExecutedOp> Execute(const nvml::Device& device, const PlannedOp& op) {
     case PlannedOp::Kind::kCreateCi: {
       MIGCTL_ASSIGN_OR_RETURN(nvml::GpuInstance gi, device.GpuInstanceById(*op.gi));
       for (const PlacedCi& c : op.cis) {
-        Result<nvml::ComputeInstance> ci = gi.CreateComputeInstance(c.profile, nvml::Placement{c.start, c.size});
+        Result<nvml::ComputeInstance> ci =
+            gi.CreateComputeInstance(c.profile, nvml::Placement{c.start, c.size});
         if (!ci.ok()) return RaceOrError(ci.error());
         done.cis.push_back(ci->info().id);
       }
@@ -54,18 +57,20 @@ Result<ExecutedOp> Execute(const nvml::Device& device, const PlannedOp& op) {
     case PlannedOp::Kind::kSetMigMode: {
       MIGCTL_ASSIGN_OR_RETURN(nvml::MigModeActivation activation, device.SetMigMode(op.enable));
       if (activation == nvml::MigModeActivation::kPendingInUse)
-        return MakeError(ErrorCode::kBusy,
-                         fmt::format("GPU {}: MIG mode change left pending: the GPU is in use; stop its clients and "
-                                     "run the command again",
-                                     device.index().value()));
+        return MakeError(
+            ErrorCode::kBusy,
+            fmt::format("GPU {}: MIG mode change left pending: the GPU is in use; stop its clients and "
+                        "run the command again",
+                        device.index().value()));
       return done;
     }
     case PlannedOp::Kind::kResetGpu: {
       MIGCTL_RETURN_IF_ERROR(ResetGpu(device));
       MIGCTL_ASSIGN_OR_RETURN(nvml::MigMode mode, device.GetMigMode());
       if (mode.current != op.enable)
-        return MakeError(ErrorCode::kNvml, fmt::format("GPU {}: the reset did not turn MIG {}; reboot the host",
-                                                       device.index().value(), op.enable ? "on" : "off"));
+        return MakeError(ErrorCode::kNvml,
+                         fmt::format("GPU {}: the reset did not turn MIG {}; reboot the host",
+                                     device.index().value(), op.enable ? "on" : "off"));
       return done;
     }
   }

@@ -1,5 +1,7 @@
 #include "reconcile/gpu_plan.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace migctl {
@@ -8,7 +10,8 @@ namespace {
 /// Processes anywhere on the GPU: on the whole GPU and on every MIG device.
 std::vector<nvml::ProcessInfo> AllProcesses(const nvml::GpuSnapshot& s) {
   std::vector<nvml::ProcessInfo> out = s.processes;
-  for (const nvml::InstanceSnapshot& i : s.instances) out.insert(out.end(), i.processes.begin(), i.processes.end());
+  for (const nvml::InstanceSnapshot& i : s.instances)
+    out.insert(out.end(), i.processes.begin(), i.processes.end());
   return out;
 }
 
@@ -16,14 +19,16 @@ std::string BusyInstances(const nvml::GpuSnapshot& s) {
   std::string out;
   for (const nvml::InstanceSnapshot& i : s.instances)
     if (!i.processes.empty())
-      out += fmt::format("{}GI {} CI {} ({}@{}): {}", out.empty() ? "" : "; ", i.gi.value(),
-                         i.ci ? i.ci->value() : 0, i.profile_name, i.placement.start, ProcessList(i.processes));
+      out +=
+          fmt::format("{}GI {} CI {} ({}@{}): {}", out.empty() ? "" : "; ", i.gi.value(),
+                      i.ci ? i.ci->value() : 0, i.profile_name, i.placement.start, ProcessList(i.processes));
   return out;
 }
 
-/// Steps that turn the diff into NVML calls: CIs and GIs first (destroys never fail for room), then creations.
-void AddDiffSteps(const ObservedGpu& gpu, const std::vector<CurrentGi>& current, const std::vector<GiTarget>& target,
-                  const LayoutDiff& diff, GpuPlan* plan) {
+/// Steps that turn the diff into NVML calls: CIs and GIs first (destroys never fail for room), then
+/// creations.
+void AddDiffSteps(const ObservedGpu& gpu, const std::vector<CurrentGi>& current,
+                  const std::vector<GiTarget>& target, const LayoutDiff& diff, GpuPlan* plan) {
   auto& ops = plan->steps.ops;
   auto gi_op = [&](PlannedOp::Kind kind, const CurrentGi& g) {
     const GiProfile* p = gpu.geometry.FindProfile(g.profile);
@@ -64,6 +69,18 @@ void AddDiffSteps(const ObservedGpu& gpu, const std::vector<CurrentGi>& current,
 
 }  // namespace
 
+bool GpuPlan::ChangesMode() const {
+  return std::any_of(steps.ops.begin(), steps.ops.end(), [](const PlannedOp& op) {
+    return op.kind == PlannedOp::Kind::kSetMigMode || op.kind == PlannedOp::Kind::kResetGpu;
+  });
+}
+
+bool GpuPlan::ChangesInstances() const {
+  return std::any_of(steps.ops.begin(), steps.ops.end(), [](const PlannedOp& op) {
+    return op.kind != PlannedOp::Kind::kSetMigMode && op.kind != PlannedOp::Kind::kResetGpu;
+  });
+}
+
 Result<GpuPlan> PlanGpu(const ObservedGpu& gpu, const GpuGoal& goal, const PlanOptions& options) {
   const nvml::GpuSnapshot& s = gpu.snapshot;
   const unsigned index = s.index.value();
@@ -72,7 +89,8 @@ Result<GpuPlan> PlanGpu(const ObservedGpu& gpu, const GpuGoal& goal, const PlanO
   plan.steps.gpu = s.index;
   if (!s.mig) {
     if (!goal.mig_enabled) return plan;
-    return MakeError(ErrorCode::kUnsupported, fmt::format("{} does not support MIG ({})", where, goal.origin));
+    return MakeError(ErrorCode::kUnsupported,
+                     fmt::format("{} does not support MIG ({})", where, goal.origin));
   }
   const bool on = s.mig->current;
   const bool pending_on = s.mig->pending;
@@ -89,7 +107,8 @@ Result<GpuPlan> PlanGpu(const ObservedGpu& gpu, const GpuGoal& goal, const PlanO
   if (!goal.mig_enabled) {
     if (on) {
       if (!current.empty()) {
-        if (!processes.empty() && !options.force) return busy_error("turning MIG off destroys every instance");
+        if (!processes.empty() && !options.force)
+          return busy_error("turning MIG off destroys every instance");
         LayoutDiff all_go;
         for (std::size_t i = 0; i < current.size(); ++i) all_go.destroyed.push_back(i);
         AddDiffSteps(gpu, current, {}, all_go, &plan);
@@ -103,7 +122,8 @@ Result<GpuPlan> PlanGpu(const ObservedGpu& gpu, const GpuGoal& goal, const PlanO
       if (options.skip_reset)
         plan.unfinished = fmt::format("{}: MIG off is pending until a reset (--skip-reset)", where);
       else if (!options.reset_supported)
-        plan.unfinished = fmt::format("{}: MIG off is pending; this host cannot reset the GPU: reboot", where);
+        plan.unfinished =
+            fmt::format("{}: MIG off is pending; this host cannot reset the GPU: reboot", where);
       else
         ops.push_back({.kind = PlannedOp::Kind::kResetGpu, .enable = false});
     }
@@ -115,16 +135,18 @@ Result<GpuPlan> PlanGpu(const ObservedGpu& gpu, const GpuGoal& goal, const PlanO
   Result<LayoutDiff> diff = DiffLayouts(gpu.geometry, base, goal.instances, options.force);
   if (!diff.ok()) {
     if (diff.error().code == ErrorCode::kBusy)
-      return MakeError(ErrorCode::kBusy,
-                       fmt::format("{}: {} ({}); in use: {}. Stop those processes, or pass --force; nothing was "
-                                   "changed",
-                                   where, diff.error().message, goal.origin, BusyInstances(s)));
+      return MakeError(
+          ErrorCode::kBusy,
+          fmt::format("{}: {} ({}); in use: {}. Stop those processes, or pass --force; nothing was "
+                      "changed",
+                      where, diff.error().message, goal.origin, BusyInstances(s)));
     Error e = diff.error().WithContext(where + ": ");
     e.message += fmt::format(" ({})", goal.origin);
     return e;
   }
   if (on) {
-    if (!pending_on) ops.push_back({.kind = PlannedOp::Kind::kSetMigMode, .enable = true});  // cancel a disable
+    if (!pending_on)
+      ops.push_back({.kind = PlannedOp::Kind::kSetMigMode, .enable = true});  // cancel a disable
     if (!options.mode_only) AddDiffSteps(gpu, base, goal.instances, *diff, &plan);
     return plan;
   }
@@ -132,13 +154,14 @@ Result<GpuPlan> PlanGpu(const ObservedGpu& gpu, const GpuGoal& goal, const PlanO
   if (!pending_on) ops.push_back({.kind = PlannedOp::Kind::kSetMigMode, .enable = true});
   if (gpu.geometry.ModeChangeNeedsReset()) {
     if (options.skip_reset) {
-      plan.unfinished = fmt::format("{}: MIG on is pending until a reset (--skip-reset); run apply again after it",
-                                    where);
+      plan.unfinished =
+          fmt::format("{}: MIG on is pending until a reset (--skip-reset); run apply again after it", where);
       return plan;
     }
     if (!options.reset_supported) {
       plan.unfinished = fmt::format(
-          "{}: MIG on is pending and this host cannot reset the GPU (a VM without reset support?): reboot, then "
+          "{}: MIG on is pending and this host cannot reset the GPU (a VM without reset support?): reboot, "
+          "then "
           "run apply again",
           where);
       return plan;

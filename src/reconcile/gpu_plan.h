@@ -24,17 +24,22 @@ struct GpuGoal {
 struct PlanOptions {
   bool force = false;       ///< Plan destroying busy instances and changing the mode of busy GPUs anyway.
   bool skip_reset = false;  ///< Leave an Ampere mode change pending instead of resetting the GPU.
-  bool mode_only = false;   ///< Change MIG mode only; leave instances alone (except those a disable needs gone).
+  bool mode_only =
+      false;  ///< Change MIG mode only; leave instances alone (except those a disable needs gone).
   bool reset_supported = true;  ///< The host can reset this GPU (false in VMs without reset: reboot needed).
 };
 
 struct GpuPlan {
-  InstancePlan steps;  ///< In execution order; empty when the GPU already matches.
+  InstancePlan steps;      ///< In execution order; empty when the GPU already matches.
   unsigned destroyed = 0;  ///< Instances (GIs and CIs) the steps destroy.
   unsigned created = 0;    ///< Instances the steps create.
   /// Set when the goal cannot be reached by this apply: the reason and what to do (reset skipped, reboot).
   std::optional<std::string> unfinished;
   bool empty() const { return steps.ops.empty(); }
+  /// Whether a step changes or activates MIG mode (mode, reset).
+  bool ChangesMode() const;
+  /// Whether a step creates or destroys instances.
+  bool ChangesInstances() const;
 };
 
 /// Plans the steps from `gpu` to `goal` with the fewest instances destroyed and created (DiffLayouts), MIG

@@ -27,7 +27,8 @@ ObservedGpu Gpu(const char* model, nvml::MigMode mode, std::vector<PlacedInstanc
     i.ci = CiId(0);
     i.ci_profile = profile->DefaultCiProfile()->id;
     i.ci_placement = nvml::Placement{0, profile->compute_slices};
-    if (std::find(busy_gis.begin(), busy_gis.end(), id) != busy_gis.end()) i.processes = {{4242, "python", 100}};
+    if (std::find(busy_gis.begin(), busy_gis.end(), id) != busy_gis.end())
+      i.processes = {{4242, "python", 100}};
     gpu.snapshot.instances.push_back(i);
     ++id;
   }
@@ -38,7 +39,8 @@ ObservedGpu Gpu(const char* model, nvml::MigMode mode, std::vector<PlacedInstanc
 GpuGoal Goal(const GpuModel& m, bool enabled, std::vector<unsigned> profiles) {
   GpuGoal goal{GpuIndex(0), enabled, {}, "test.yaml:3:7"};
   for (unsigned p : profiles)
-    goal.instances.push_back({ProfileId(p), std::nullopt, {{m.FindProfile(ProfileId(p))->DefaultCiProfile()->id, {}}}});
+    goal.instances.push_back(
+        {ProfileId(p), std::nullopt, {{m.FindProfile(ProfileId(p))->DefaultCiProfile()->id, {}}}});
   return goal;
 }
 
@@ -52,7 +54,8 @@ TEST(PlanGpu, AmpereEnableResetsOnlyThisGpuThenCreates) {
   ObservedGpu gpu = Gpu("a100-80gb", {false, false});
   Result<GpuPlan> plan = PlanGpu(gpu, Goal(gpu.geometry, true, {9, 9}), {});
   ASSERT_TRUE(plan.ok()) << plan.error().message;
-  EXPECT_EQ(Kinds(*plan), (std::vector<Kind>{Kind::kSetMigMode, Kind::kResetGpu, Kind::kCreateGi, Kind::kCreateGi}));
+  EXPECT_EQ(Kinds(*plan),
+            (std::vector<Kind>{Kind::kSetMigMode, Kind::kResetGpu, Kind::kCreateGi, Kind::kCreateGi}));
   EXPECT_EQ(plan->created, 4u);  // two GIs, two CIs
   EXPECT_FALSE(plan->unfinished);
 }
@@ -79,7 +82,8 @@ TEST(PlanGpu, SkipResetOrNoResetSupportLeavesTheModePendingAndSaysSo) {
 
 TEST(PlanGpu, AnInvalidLayoutFailsEvenWhenTheModeIsPending) {
   ObservedGpu gpu = Gpu("a100-80gb", {false, false});
-  Result<GpuPlan> plan = PlanGpu(gpu, Goal(gpu.geometry, true, {5, 9, 19}), {.skip_reset = true});  // 4g+3g+1g
+  Result<GpuPlan> plan =
+      PlanGpu(gpu, Goal(gpu.geometry, true, {5, 9, 19}), {.skip_reset = true});  // 4g+3g+1g
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.error().code, ErrorCode::kInfeasible);
   EXPECT_EQ(plan.error().message.rfind("GPU 0 (", 0), 0u) << plan.error().message;
@@ -117,8 +121,8 @@ TEST(PlanGpu, DisablingDestroysEverythingFirst) {
   ObservedGpu gpu = Gpu("h100-80gb", {true, true}, {{ProfileId(9), 0}, {ProfileId(19), 4}});
   Result<GpuPlan> plan = PlanGpu(gpu, Goal(gpu.geometry, false, {}), {});
   ASSERT_TRUE(plan.ok()) << plan.error().message;
-  EXPECT_EQ(Kinds(*plan), (std::vector<Kind>{Kind::kDestroyCi, Kind::kDestroyGi, Kind::kDestroyCi, Kind::kDestroyGi,
-                                             Kind::kSetMigMode}));
+  EXPECT_EQ(Kinds(*plan), (std::vector<Kind>{Kind::kDestroyCi, Kind::kDestroyGi, Kind::kDestroyCi,
+                                             Kind::kDestroyGi, Kind::kSetMigMode}));
   EXPECT_EQ(plan->destroyed, 4u);
 }
 

@@ -22,9 +22,10 @@ Status ResetWithNvidiaSmi(unsigned index) {
                      fmt::format("GPU {}: cannot run nvidia-smi to reset it: {}", index, std::strerror(rc)));
   int status = 0;
   if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return MakeError(ErrorCode::kNvml, fmt::format("GPU {}: 'nvidia-smi -r -i {}' failed (status {}); a VM without "
-                                                   "reset support needs a reboot",
-                                                   index, index, status));
+    return MakeError(ErrorCode::kNvml,
+                     fmt::format("GPU {}: 'nvidia-smi -r -i {}' failed (status {}); a VM without "
+                                 "reset support needs a reboot",
+                                 index, index, status));
   return Ok();
 }
 
@@ -32,7 +33,8 @@ Status ResetWithNvidiaSmi(unsigned index) {
 
 Status ResetGpu(const nvml::Device& device) {
   Status reset = device.Reset();
-  if (!reset.ok() && reset.error().code == ErrorCode::kUnsupported) return ResetWithNvidiaSmi(device.index().value());
+  if (!reset.ok() && reset.error().code == ErrorCode::kUnsupported)
+    return ResetWithNvidiaSmi(device.index().value());
   return reset;
 }
 

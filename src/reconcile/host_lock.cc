@@ -35,10 +35,11 @@ Result<HostLock> HostLock::Acquire(const std::string& run_dir, std::chrono::mill
     if (lock.error().code != ErrorCode::kBusy) return lock.error();
     const int holder = HolderPid(owner);
     if (std::chrono::steady_clock::now() >= deadline)
-      return MakeError(ErrorCode::kBusy,
-                       fmt::format("another migctl{} is changing this host's GPUs (lock {}); wait for it to finish "
-                                   "or raise --lock-timeout",
-                                   holder > 0 ? fmt::format(" (pid {})", holder) : "", path));
+      return MakeError(
+          ErrorCode::kBusy,
+          fmt::format("another migctl{} is changing this host's GPUs (lock {}); wait for it to finish "
+                      "or raise --lock-timeout",
+                      holder > 0 ? fmt::format(" (pid {})", holder) : "", path));
     if (!told && on_wait) on_wait(holder);
     told = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

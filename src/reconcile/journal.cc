@@ -18,7 +18,8 @@ namespace {
 Result<JournalEntry> Load(const std::string& path) {
   MIGCTL_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   MIGCTL_ASSIGN_OR_RETURN(Checkpoint c, ParseCheckpoint(text, path));
-  if (c.gpus.size() != 1) return MakeError(ErrorCode::kCorrupt, path + ": a journal entry holds exactly one GPU");
+  if (c.gpus.size() != 1)
+    return MakeError(ErrorCode::kCorrupt, path + ": a journal entry holds exactly one GPU");
   JournalEntry entry{path, c.gpus[0], 0, ""};
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.contains("journal") && doc["journal"].is_object()) {
@@ -38,7 +39,8 @@ Result<JournalEntry> Journal::Begin(const GpuCheckpoint& before, const std::stri
   MIGCTL_RETURN_IF_ERROR(MakeDirectories(dir_));
   const std::string path = PathFor(before.uuid);
   nlohmann::json meta = {{"pid", ::getpid()}, {"command", command}};
-  MIGCTL_RETURN_IF_ERROR(WriteFileAtomically(path, CheckpointToJson({{before}}, "journal", meta.dump()), true));
+  MIGCTL_RETURN_IF_ERROR(
+      WriteFileAtomically(path, CheckpointToJson({{before}}, "journal", meta.dump()), true));
   return JournalEntry{path, before, ::getpid(), command};
 }
 
@@ -71,7 +73,8 @@ Result<std::vector<JournalEntry>> Journal::Entries() const {
 Status Journal::End(const GpuUuid& uuid) {
   const std::string path = PathFor(uuid);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-    return MakeError(ErrorCode::kIo, fmt::format("cannot remove journal entry {}: {}", path, std::strerror(errno)));
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("cannot remove journal entry {}: {}", path, std::strerror(errno)));
   return Ok();
 }
 

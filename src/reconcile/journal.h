@@ -20,14 +20,16 @@ struct JournalEntry {
   std::string command;  ///< What it was doing: `apply -c custom-config`.
 };
 
-/// One directory of entries, one file per GPU (`gpu-<uuid>.json`). Not thread-safe; callers hold the host lock.
+/// One directory of entries, one file per GPU (`gpu-<uuid>.json`). Not thread-safe; callers hold the host
+/// lock.
 class Journal {
  public:
   explicit Journal(std::string dir) : dir_(std::move(dir)) {}
   const std::string& dir() const { return dir_; }
 
   /// Records `before` for its GPU unless an entry for that GPU already exists (an interrupted run's: that one
-  /// is the state to go back to). Returns the entry in force. Written durably (fsync, rename). kIo on failure.
+  /// is the state to go back to). Returns the entry in force. Written durably (fsync, rename). kIo on
+  /// failure.
   Result<JournalEntry> Begin(const GpuCheckpoint& before, const std::string& command);
   /// The entry for `uuid`, if any. kCorrupt for an unreadable one.
   Result<std::optional<JournalEntry>> Find(const GpuUuid& uuid) const;

@@ -16,8 +16,9 @@ Result<std::size_t> RollBack(const nvml::Device& device, const JournalEntry& ent
 
 }  // namespace
 
-Result<GpuChange> ChangeGpuAtomically(const nvml::Device& device, const ObservedGpu& before, const GpuPlan& plan,
-                                      Journal& journal, const std::string& command, bool reset_supported) {
+Result<GpuChange> ChangeGpuAtomically(const nvml::Device& device, const ObservedGpu& before,
+                                      const GpuPlan& plan, Journal& journal, const std::string& command,
+                                      bool reset_supported) {
   const GpuUuid& uuid = before.snapshot.uuid;
   MIGCTL_ASSIGN_OR_RETURN(std::optional<JournalEntry> earlier, journal.Find(uuid));
   MIGCTL_ASSIGN_OR_RETURN(JournalEntry entry, journal.Begin(CheckpointOf(before), command));
@@ -29,15 +30,16 @@ Result<GpuChange> ChangeGpuAtomically(const nvml::Device& device, const Observed
   Error error = done.error();
   Result<std::size_t> undone = RollBack(device, entry, reset_supported);
   if (!undone.ok())
-    return Error{error.code,
-                 fmt::format("{}; putting GPU {} back failed too ({}): its state before is saved in {}: run "
-                             "'migctl restore {}'",
-                             error.message, device.index().value(), undone.error().message, entry.path, entry.path),
-                 error.nvml_return};
+    return Error{
+        error.code,
+        fmt::format("{}; putting GPU {} back failed too ({}): its state before is saved in {}: run "
+                    "'migctl restore {}'",
+                    error.message, device.index().value(), undone.error().message, entry.path, entry.path),
+        error.nvml_return};
   MIGCTL_RETURN_IF_ERROR(journal.End(uuid));
   return Error{error.code,
-               fmt::format("{}; GPU {} was put back as it was ({} step{})", error.message, device.index().value(),
-                           *undone, *undone == 1 ? "" : "s"),
+               fmt::format("{}; GPU {} was put back as it was ({} step{})", error.message,
+                           device.index().value(), *undone, *undone == 1 ? "" : "s"),
                error.nvml_return};
 }
 

@@ -21,10 +21,11 @@ struct GpuChange {
 
 /// Runs `plan` on `device` (observed as `before`) under a journal entry. On success the entry is removed. On
 /// failure the GPU is re-observed and planned back to the journalled state (mode, every GI and CI at its
-/// placement; new GI/CI ids and MIG UUIDs are the driver's choice), the entry is removed when that worked, and
-/// the original error is returned with what the rollback did; when the rollback fails too, the entry stays
-/// and the message says `migctl restore ENTRY`. Precondition: the caller holds the host lock.
-Result<GpuChange> ChangeGpuAtomically(const nvml::Device& device, const ObservedGpu& before, const GpuPlan& plan,
-                                      Journal& journal, const std::string& command, bool reset_supported);
+/// placement; new GI/CI ids and MIG UUIDs are the driver's choice), the entry is removed when that worked,
+/// and the original error is returned with what the rollback did; when the rollback fails too, the entry
+/// stays and the message says `migctl restore ENTRY`. Precondition: the caller holds the host lock.
+Result<GpuChange> ChangeGpuAtomically(const nvml::Device& device, const ObservedGpu& before,
+                                      const GpuPlan& plan, Journal& journal, const std::string& command,
+                                      bool reset_supported);
 
 }  // namespace migctl

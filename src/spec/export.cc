@@ -3,8 +3,8 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 namespace migctl::spec {
 namespace {
@@ -18,9 +18,10 @@ Json GpuContent(const ExportGpu& gpu, ExportStyle style, std::vector<std::string
     std::map<std::string, unsigned> counts;
     for (const ExportGi& gi : gpu.instances) {
       if (gi.cis.empty())
-        warnings->push_back(fmt::format("GPU {}: GPU instance {}@{} has no compute instance; a count config cannot "
-                                        "express it (left out)",
-                                        gpu.index.value(), gi.name, gi.start));
+        warnings->push_back(
+            fmt::format("GPU {}: GPU instance {}@{} has no compute instance; a count config cannot "
+                        "express it (left out)",
+                        gpu.index.value(), gi.name, gi.start));
       for (const ExportCi& ci : gi.cis) ++counts[ci.name];
     }
     Json devices = Json::object();

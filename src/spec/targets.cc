@@ -14,8 +14,9 @@ struct Where {
   GpuIndex gpu;
 
   Error Fail(const SourcePos& pos, const std::string& what) const {
-    return MakeError(ErrorCode::kInvalidInput, fmt::format("{}:{}:{}: GPU {} ({}): {}", file.path, pos.line,
-                                                           pos.column, gpu.value(), model.product_name, what));
+    return MakeError(ErrorCode::kInvalidInput,
+                     fmt::format("{}:{}:{}: GPU {} ({}): {}", file.path, pos.line, pos.column, gpu.value(),
+                                 model.product_name, what));
   }
 };
 
@@ -44,19 +45,22 @@ Result<const GiProfile*> ResolveGi(const Where& w, const ProfileName& name, cons
   for (const GiProfile& p : w.model.gi_profiles) {
     unsigned gb = 0;
     std::string suffix;
-    if (!SplitName(p.name, &gb, &suffix) || p.compute_slices != name.gi_slices || suffix != wanted_suffix) continue;
+    if (!SplitName(p.name, &gb, &suffix) || p.compute_slices != name.gi_slices || suffix != wanted_suffix)
+      continue;
     if (gb + 1 == name.memory_gb || name.memory_gb + 1 == gb) near = near == nullptr ? &p : nullptr;
   }
   if (near != nullptr) {
-    warnings->push_back(fmt::format("{}:{}:{}: GPU {}: '{}' is named '{}' by this driver; using {}", w.file.path,
-                                    pos.line, pos.column, w.gpu.value(), name.gi_name, near->name, near->name));
+    warnings->push_back(fmt::format("{}:{}:{}: GPU {}: '{}' is named '{}' by this driver; using {}",
+                                    w.file.path, pos.line, pos.column, w.gpu.value(), name.gi_name,
+                                    near->name, near->name));
     return near;
   }
-  return w.Fail(pos, fmt::format("no profile '{}' on this GPU; it has {}", name.gi_name, ProfileList(w.model)));
+  return w.Fail(pos,
+                fmt::format("no profile '{}' on this GPU; it has {}", name.gi_name, ProfileList(w.model)));
 }
 
-Result<CiProfileId> ResolveCi(const Where& w, const GiProfile& gi, unsigned ci_slices, const std::string& text,
-                              const SourcePos& pos) {
+Result<CiProfileId> ResolveCi(const Where& w, const GiProfile& gi, unsigned ci_slices,
+                              const std::string& text, const SourcePos& pos) {
   if (ci_slices == gi.compute_slices) {
     if (const CiProfile* d = gi.DefaultCiProfile()) return d->id;
   }
@@ -64,8 +68,8 @@ Result<CiProfileId> ResolveCi(const Where& w, const GiProfile& gi, unsigned ci_s
     if (c.compute_slices == ci_slices) return c.id;
   std::string offered;
   for (const CiProfile& c : gi.ci_profiles) offered += (offered.empty() ? "" : ", ") + c.name;
-  return w.Fail(pos, fmt::format("'{}': a {} GPU instance has no {}-slice compute instance; it offers {}", text,
-                                 gi.name, ci_slices, offered));
+  return w.Fail(pos, fmt::format("'{}': a {} GPU instance has no {}-slice compute instance; it offers {}",
+                                 text, gi.name, ci_slices, offered));
 }
 
 Result<SpecTarget> FromCounts(const Where& w, const MigConfigSpec& spec) {
@@ -113,16 +117,18 @@ Result<SpecTarget> FromInstances(const Where& w, const MigConfigSpec& spec) {
     if (inst.start && std::find(gi->starts.begin(), gi->starts.end(), *inst.start) == gi->starts.end()) {
       std::string starts;
       for (unsigned s : gi->starts) starts += (starts.empty() ? "" : ", ") + std::to_string(s);
-      return w.Fail(inst.pos,
-                    fmt::format("{} cannot start at slot {}; it can start at {}", gi->name, *inst.start, starts));
+      return w.Fail(inst.pos, fmt::format("{} cannot start at slot {}; it can start at {}", gi->name,
+                                          *inst.start, starts));
     }
     GiTarget target{gi->id, inst.start, {}};
     if (!inst.compute_instances) {
-      MIGCTL_ASSIGN_OR_RETURN(CiProfileId ci, ResolveCi(w, *gi, gi->compute_slices, inst.profile.text, inst.pos));
+      MIGCTL_ASSIGN_OR_RETURN(CiProfileId ci,
+                              ResolveCi(w, *gi, gi->compute_slices, inst.profile.text, inst.pos));
       target.cis.push_back({ci, std::nullopt});
     } else {
       for (const CiSpec& c : *inst.compute_instances) {
-        MIGCTL_ASSIGN_OR_RETURN(CiProfileId ci, ResolveCi(w, *gi, c.profile.ci_slices, c.profile.text, c.pos));
+        MIGCTL_ASSIGN_OR_RETURN(CiProfileId ci,
+                                ResolveCi(w, *gi, c.profile.ci_slices, c.profile.text, c.pos));
         target.cis.push_back({ci, c.start});
       }
     }

@@ -15,7 +15,8 @@ namespace migctl::spec {
 
 struct SpecTarget {
   std::vector<GiTarget> instances;
-  std::vector<std::string> warnings;  ///< e.g. a drifted profile name that was matched (`7g.79gb` → `7g.80gb`).
+  std::vector<std::string>
+      warnings;  ///< e.g. a drifted profile name that was matched (`7g.79gb` → `7g.80gb`).
 };
 
 /// The GPU instances `spec` asks for on GPU `gpu` of `model`.
