@@ -502,6 +502,22 @@ TEST_F(Apply, HooksRunInMigPartedsOrderWithTheCallersPath) {
   fs::remove(log);
   ASSERT_EQ(ApplyConfig(file, "x", {"--hooks", hooks}).exit_code, 0);
   EXPECT_EQ(ReadFile(log), "start x\nexit\n") << "nothing to change: only the start and exit hooks";
+  // A failing apply-start stops the apply before anything changes, and apply-exit is not run.
+  fs::remove(log);
+  const std::string failing =
+      Config("failing.yaml",
+             "version: v1\nhooks:\n  apply-start:\n    - command: sh\n"
+             "      args: [\"-c\", \"exit 4\"]\n"
+             "  apply-exit:\n    - command: sh\n      args: [\"-c\", \"echo exit >> " +
+                 log + "\"]\n");
+  const std::string off =
+      Config("off.yaml", "version: v1\nmig-configs:\n  off:\n    - devices: all\n      mig-enabled: false\n");
+  const std::string before = ReadFile(state_);
+  Outcome stopped = ApplyConfig(off, "off", {"--hooks", failing});
+  EXPECT_EQ(stopped.exit_code, kExitFailed) << stopped;
+  EXPECT_NE(stopped.err.find("apply-start"), std::string::npos) << stopped;
+  EXPECT_EQ(ReadFile(state_), before);
+  EXPECT_FALSE(fs::exists(log));
 }
 
 TEST_F(Apply, ServiceInstallsAVerifiedUnitThatAppliesTheLayoutAtBoot) {

@@ -28,7 +28,6 @@ Result<ApplyReport> ChangeAll(const std::vector<GpuRequest>& requests, Journal& 
                               const std::vector<GpuOutcome>& first_pass) {
   auto hook = [&](spec::HookPoint point) { return callbacks.hook ? callbacks.hook(point) : Ok(); };
   const auto& progress = callbacks.progress;
-  MIGCTL_RETURN_IF_ERROR(hook(spec::HookPoint::kApplyStart));
   bool mode = false, config = false;
   for (const GpuOutcome& g : first_pass) {
     mode = mode || g.plan.ChangesMode();
@@ -111,6 +110,8 @@ Result<ApplyReport> Apply(const std::vector<GpuRequest>& requests, bool dry_run,
   // the hooks, which may stop GPU clients.
   MIGCTL_ASSIGN_OR_RETURN(std::vector<GpuOutcome> first_pass, PlanAll(requests, true));
   if (callbacks.preflight) MIGCTL_RETURN_IF_ERROR(callbacks.preflight(first_pass));
+  // As mig-parted: apply-exit is armed only once apply-start succeeded.
+  if (callbacks.hook) MIGCTL_RETURN_IF_ERROR(callbacks.hook(spec::HookPoint::kApplyStart));
   Result<ApplyReport> report = ChangeAll(requests, journal, callbacks, command, first_pass);
   Status exit = callbacks.hook ? callbacks.hook(spec::HookPoint::kApplyExit) : Ok();
   if (!report.ok()) return report;

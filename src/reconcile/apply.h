@@ -52,8 +52,8 @@ struct ApplyReport {
 ///    With `dry_run` the plans (busy instances refused as in a real run) are the result.
 /// 2. Runs `preflight`, then `apply-start`; then `pre-apply-mode` if some GPU changes mode and
 /// `pre-apply-config` if some GPU
-///    changes instances; `apply-exit` runs at the end whatever happened (its failure is reported only when
-///    nothing else failed), as mig-parted does.
+///    changes instances; once apply-start succeeded, `apply-exit` runs at the end whatever happened (its
+///    failure is reported only when nothing else failed), as mig-parted does.
 /// 3. Observes and plans again (hooks may have stopped GPU clients), refusing busy instances unless forced.
 /// 4. Changes each GPU with ChangeGpuAtomically, in index order; the first failure stops the run: GPUs done
 ///    stay done, the failed one is put back, later ones are untouched, and the error says which is which.
