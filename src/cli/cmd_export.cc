@@ -37,7 +37,8 @@ Result<int> RunExport(Context& ctx, const ExportArgs& args) {
     gpus.push_back(std::move(out));
   }
   spec::ExportResult result = spec::ExportConfig(
-      gpus, args.label, args.format == "json" ? spec::ExportFormat::kJson : spec::ExportFormat::kYaml,
+      gpus, args.label,
+      args.format == "json" || ctx.options.json ? spec::ExportFormat::kJson : spec::ExportFormat::kYaml,
       args.counts ? spec::ExportStyle::kCounts : spec::ExportStyle::kPlacements);
   for (const std::string& w : result.warnings) std::fprintf(stderr, "migctl: warning: %s\n", w.c_str());
   ctx.Print(result.text);
@@ -54,7 +55,7 @@ void AddExportCommand(CLI::App& app, Context& ctx) {
       "the\n"
       "output recreates this state exactly; --counts writes plain mig-parted counts (mig-devices) instead.\n"
       "Examples:\n  migctl export > mig.yaml\n  migctl export --counts -l backup -o json");
-  cmd->add_option("-o,--output-format,--format", args->format, "yaml or json")
+  cmd->add_option("-o,--output-format,--format", args->format, "yaml or json (--json implies json)")
       ->check(CLI::IsMember({"yaml", "json"}))
       ->envname("MIG_PARTED_OUTPUT_FORMAT");
   cmd->add_option("-l,--config-label", args->label, "Name of the layout in the output (default 'current')")

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "nvml/device.h"
 #include "nvml/snapshot.h"
+#include "reconcile/instance_plan.h"
 
 namespace migctl {
 namespace {
@@ -13,14 +14,11 @@ struct ModeArgs {
   std::string gpus;
 };
 
+/// Every process on the GPU, whole-GPU and per MIG device: `pid 12 (python), pid 13`.
 std::string Busy(const nvml::GpuSnapshot& g) {
-  std::vector<unsigned> pids;
-  for (const auto& p : g.processes) pids.push_back(p.pid);
-  for (const auto& i : g.instances)
-    for (const auto& p : i.processes) pids.push_back(p.pid);
-  std::string out;
-  for (unsigned pid : pids) out += (out.empty() ? "" : ", ") + std::to_string(pid);
-  return out;
+  std::vector<nvml::ProcessInfo> all = g.processes;
+  for (const auto& i : g.instances) all.insert(all.end(), i.processes.begin(), i.processes.end());
+  return ProcessList(all);
 }
 
 Result<int> RunMode(Context& ctx, const ModeArgs& args) {
@@ -49,7 +47,7 @@ Result<int> RunMode(Context& ctx, const ModeArgs& args) {
                                    i, g.instances.size(), i));
     if (std::string pids = Busy(g); !pids.empty())
       return MakeError(ErrorCode::kBusy,
-                       fmt::format("GPU {} runs processes (pid {}): stop them first; nothing was "
+                       fmt::format("GPU {} runs processes ({}): stop them first; nothing was "
                                    "changed",
                                    i, pids));
     todo.emplace_back(device, std::move(g));
