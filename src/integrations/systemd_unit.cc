@@ -1,9 +1,7 @@
 #include "integrations/systemd_unit.h"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -15,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/child_process.h"
 #include "common/file_io.h"
 #include "spec/config.h"
 #include "spec/hooks_file.h"
@@ -99,35 +98,23 @@ class SpawnedSystemctl final : public Systemctl {
     words.insert(words.end(), args.begin(), args.end());
     const char* path = std::getenv("PATH");
     std::string env = fmt::format("PATH={}", path != nullptr && *path != '\0' ? path : kSystemPath);
-    std::vector<char*> argv;
-    for (std::string& w : words) argv.push_back(w.data());
-    argv.push_back(nullptr);
-    char* envp[] = {env.data(), nullptr};
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
-    posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-    pid_t pid = 0;
-    const int rc = posix_spawnp(&pid, "systemctl", &actions, nullptr, argv.data(), envp);
-    posix_spawn_file_actions_destroy(&actions);
+    ChildOptions options;
+    options.argv = words;
+    options.env = {env};
+    options.stdout_fd = STDERR_FILENO;
+    options.own_process_group = false;
+    options.die_with_parent = false;
+    Result<ChildExit> exit = RunChild(options, std::chrono::milliseconds(0), std::chrono::milliseconds(0));
     const std::string line = fmt::format("'systemctl {}'", fmt::join(args, " "));
-    if (rc == ENOENT)
+    if (!exit.ok() && exit.error().code == ErrorCode::kNotFound)
       return MakeError(ErrorCode::kNotFound,
                        "systemctl not found in PATH: is this a systemd host? (or use --root DIR)");
-    if (rc != 0) return MakeError(ErrorCode::kIo, fmt::format("cannot run {}: {}", line, std::strerror(rc)));
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-      if (errno != EINTR)
-        return MakeError(ErrorCode::kIo, fmt::format("cannot wait for {}: {}", line, std::strerror(errno)));
-    }
-    if (!WIFEXITED(status))
-      return MakeError(ErrorCode::kIo, fmt::format("{} was killed by signal {}", line, WTERMSIG(status)));
-    return WEXITSTATUS(status);
+    if (!exit.ok())
+      return MakeError(ErrorCode::kIo, fmt::format("cannot run {}: {}", line, exit.error().message));
+    if (exit->signal != 0) return MakeError(ErrorCode::kIo, fmt::format("{} was {}", line, exit->Describe()));
+    return exit->exit_status;
   }
 };
-
 /// Runs systemctl and turns a non-zero exit into an error that says what state things are left in.
 Status RunSystemctl(Systemctl& systemctl, const std::vector<std::string>& args, std::string_view aftermath) {
   MIGCTL_ASSIGN_OR_RETURN(int status, systemctl.Run(args));

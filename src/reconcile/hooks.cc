@@ -1,17 +1,8 @@
 #include "reconcile/hooks.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -21,104 +12,24 @@ namespace migctl {
 namespace {
 
 using std::chrono::milliseconds;
-using std::chrono::steady_clock;
 
 constexpr const char* kSystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-std::string SignalName(int signal) {
-  const char* abbrev = sigabbrev_np(signal);
-  return abbrev != nullptr ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", signal);
-}
-
 std::string Seconds(milliseconds d) { return fmt::format("{:g} s", static_cast<double>(d.count()) / 1000); }
 
-/// Owns posix_spawn's attribute and file-action objects.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
-
-class PosixSpawner final : public ProcessSpawner {
+/// Runs hooks through common/child_process: stdin /dev/null, stdout to migctl's stderr, in migctl's own
+/// process group (Ctrl-C reaches the hook too), no descriptors of migctl's passed on.
+class ChildProcessSpawner final : public ProcessSpawner {
  public:
   Result<ChildExit> Run(const ChildSpec& spec) override {
-    if (spec.argv.empty() || spec.argv[0].empty())
-      return MakeError(ErrorCode::kInternal, "no program to run");
-    if (!spec.workdir.empty()) {
-      struct stat st {};
-      if (::stat(spec.workdir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-        return MakeError(ErrorCode::kNotFound,
-                         fmt::format("working directory {} does not exist", spec.workdir));
-    }
-    SpawnSetup setup;
-    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&setup.actions, STDERR_FILENO, STDOUT_FILENO);
-    // Descriptors migctl holds (a lock file, a journal) must not outlive it in a hook's background child.
-    posix_spawn_file_actions_addclosefrom_np(&setup.actions, STDERR_FILENO + 1);
-    if (!spec.workdir.empty()) posix_spawn_file_actions_addchdir_np(&setup.actions, spec.workdir.c_str());
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&setup.attr, &none);
-    posix_spawnattr_setsigdefault(&setup.attr, &all);
-    posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-    std::vector<char*> argv, envp;
-    for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const std::string& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-
-    pid_t pid = 0;
-    const bool search = spec.argv[0].find('/') == std::string::npos;
-    int rc = search ? posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data())
-                    : posix_spawn(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
-    if (rc == ENOENT)
-      return MakeError(ErrorCode::kNotFound,
-                       fmt::format("program {} not found{}", spec.argv[0], search ? " in PATH" : ""));
-    if (rc != 0)
-      return MakeError(ErrorCode::kIo, fmt::format("cannot start {}: {}", spec.argv[0], strerror(rc)));
-    return Wait(pid, spec);
-  }
-
- private:
-  /// Waits for `pid`, stopping it when its time is up. Polls: a portable wait with a timeout for one child
-  /// that neither blocks signals process-wide nor needs pidfd support.
-  static Result<ChildExit> Wait(pid_t pid, const ChildSpec& spec) {
-    enum class Stage { kRunning, kTerminated, kKilled } stage = Stage::kRunning;
-    ChildExit exit;
-    steady_clock::time_point deadline = steady_clock::now() + spec.timeout;
-    const bool limited = spec.timeout.count() > 0;
-    int status = 0;
-    for (;;) {
-      const bool block = !limited || stage == Stage::kKilled;
-      pid_t r = ::waitpid(pid, &status, block ? 0 : WNOHANG);
-      if (r == pid) break;
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0)
-        return MakeError(ErrorCode::kIo, fmt::format("cannot wait for pid {}: {}", pid, strerror(errno)));
-      steady_clock::time_point now = steady_clock::now();
-      if (now >= deadline) {
-        exit.timed_out = true;
-        ::kill(pid, stage == Stage::kRunning ? SIGTERM : SIGKILL);
-        stage = stage == Stage::kRunning ? Stage::kTerminated : Stage::kKilled;
-        deadline = now + spec.grace;
-        continue;
-      }
-      std::this_thread::sleep_for(std::min<steady_clock::duration>(deadline - now, milliseconds(20)));
-    }
-    if (WIFEXITED(status)) exit.exit_status = WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
-    return exit;
+    ChildOptions options;
+    options.argv = spec.argv;
+    options.env = spec.env;
+    options.workdir = spec.workdir;
+    options.stdout_fd = STDERR_FILENO;
+    options.own_process_group = false;
+    options.die_with_parent = false;
+    return RunChild(options, spec.timeout, spec.grace);
   }
 };
 
@@ -130,15 +41,8 @@ std::string CommandLine(const spec::HookCommand& command) {
 
 }  // namespace
 
-std::string ChildExit::Describe() const {
-  if (timed_out)
-    return signal != 0 ? fmt::format("timed out, stopped by {}", SignalName(signal)) : "timed out";
-  if (signal != 0) return fmt::format("killed by {}", SignalName(signal));
-  return fmt::format("exit status {}", exit_status);
-}
-
 ProcessSpawner& RealProcessSpawner() {
-  static PosixSpawner spawner;
+  static ChildProcessSpawner spawner;
   return spawner;
 }
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/child_process.h"
 #include "common/result.h"
 #include "spec/hooks_file.h"
 
@@ -32,17 +33,6 @@ struct ChildSpec {
   std::string workdir;                   ///< Empty: migctl's working directory.
   std::chrono::milliseconds timeout{0};  ///< 0: wait forever. Else SIGTERM when it passes...
   std::chrono::milliseconds grace{0};    ///< ...and SIGKILL this much later if the child still lives.
-};
-
-/// How a child ended.
-struct ChildExit {
-  int exit_status = 0;     ///< When it exited: its status.
-  int signal = 0;          ///< When a signal ended it: the signal, else 0.
-  bool timed_out = false;  ///< We stopped it because `timeout` passed.
-
-  bool success() const { return exit_status == 0 && signal == 0 && !timed_out; }
-  /// `exit status 3`, `killed by signal 9 (Killed)`, `stopped after the 600 s timeout`.
-  std::string Describe() const;
 };
 
 /// Starts a child and waits for it. The real side is RealProcessSpawner(); tests may substitute their own.

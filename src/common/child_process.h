@@ -1,0 +1,95 @@
+// Child processes, explicitly: the caller builds the whole environment and the argv (no shell), chooses
+// where stdin/stdout/stderr go and which descriptors (lease locks) the child inherits; the child gets its own
+// process group (so a stop reaches its whole tree) and, optionally, SIGTERM when migctl dies. Stopping is
+// SIGTERM, then SIGKILL after a grace period; a Child is reaped by whoever waits for it.
+//
+// Real side only: tests substitute programs (a fake `nvidia-cuda-mps-control`, a probe task), not this
+// class, so the code path under test is the one that runs on a GPU host. Thread-safety: none; one thread
+// starts, waits for and signals its children.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace migctl {
+
+/// How a child ended.
+struct ChildExit {
+  int exit_status = 0;     ///< When it exited: its status.
+  int signal = 0;          ///< When a signal ended it: the signal, else 0.
+  bool timed_out = false;  ///< We stopped it because its time was up.
+
+  bool success() const { return exit_status == 0 && signal == 0 && !timed_out; }
+  /// `exit status 3`, `killed by SIGKILL`, `timed out, stopped by SIGTERM`.
+  std::string Describe() const;
+};
+
+/// `SIGTERM`, `SIGKILL`, or `signal 99` for one without a name.
+std::string SignalName(int signal);
+
+struct ChildOptions {
+  /// argv[0] is the program: with a '/', a path (relative to `workdir` when relative); without, looked up in
+  /// the PATH of `env` (else migctl's own PATH).
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  ///< `NAME=value` entries: the child's whole environment.
+  std::string workdir;           ///< Empty: migctl's working directory.
+  int stdin_fd = -1;             ///< -1: /dev/null. Else this descriptor becomes the child's stdin.
+  int stdout_fd = -1;            ///< -1: migctl's stdout. Else this descriptor becomes the child's stdout.
+  int stderr_fd = -1;            ///< -1: migctl's stderr. Else this descriptor becomes the child's stderr.
+  /// Descriptors the child keeps open under the same numbers (e.g. a lease's flock). Every other descriptor
+  /// except 0-2 is closed in the child.
+  std::vector<int> inherit_fds;
+  bool own_process_group =
+      true;                     ///< setpgid(0, 0): terminal Ctrl-C does not reach it; Stop reaches its tree.
+  bool die_with_parent = true;  ///< SIGTERM when migctl dies (Linux PR_SET_PDEATHSIG), even by SIGKILL.
+};
+
+/// A started child. Move-only; destroying a Child that still runs does not stop it (call Stop and Wait).
+class Child {
+ public:
+  /// Starts a child. Errors, with nothing left running: kNotFound when the program or the workdir does not
+  /// exist (or is not executable), kIo for any other failure to start (fork, exec).
+  static Result<Child> Start(const ChildOptions& options);
+
+  Child(Child&& other) noexcept;
+  Child& operator=(Child&& other) noexcept;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() = default;
+
+  pid_t pid() const { return pid_; }
+  bool running() const { return !exit_.has_value(); }
+  /// How it ended, once reaped.
+  const std::optional<ChildExit>& exit() const { return exit_; }
+
+  /// Reaps the child if it has ended, without blocking. Returns its exit once reaped, else nullopt.
+  std::optional<ChildExit> Poll();
+  /// Blocks until the child ends and reaps it.
+  ChildExit Wait();
+  /// Records `status` from a waitpid the caller made itself (a supervisor that reaps with waitpid(-1)).
+  void Reaped(int status);
+  /// Sends `signal` to the child's process group (or the child alone without one). No effect once reaped.
+  void Signal(int signal) const;
+  /// Marks the run as stopped for running past its time, so the exit reads `timed out`.
+  void MarkTimedOut() { timed_out_ = true; }
+
+ private:
+  Child(pid_t pid, bool group) : pid_(pid), group_(group) {}
+  pid_t pid_ = -1;
+  bool group_ = false;
+  bool timed_out_ = false;
+  std::optional<ChildExit> exit_;
+};
+
+/// Runs a child to completion: after `timeout` (0: none) SIGTERM to its group, after `grace` more SIGKILL.
+/// Errors as Child::Start; a child that fails is a ChildExit, not an error.
+Result<ChildExit> RunChild(const ChildOptions& options, std::chrono::milliseconds timeout,
+                           std::chrono::milliseconds grace);
+
+}  // namespace migctl
