@@ -179,9 +179,14 @@ Result<Child> Child::Start(const ChildOptions& options) {
   Child child(pid, options.own_process_group);
   if (n != static_cast<ssize_t>(sizeof failure)) return child;  // exec succeeded: the pipe closed.
   child.Wait();
+  if (failure.stage == 1 && failure.error == ENOENT)
+    return MakeError(ErrorCode::kNotFound, fmt::format("program {} not found", options.argv[0]));
+  if (failure.stage == 1 && (failure.error == EACCES || failure.error == ENOEXEC))
+    return MakeError(ErrorCode::kNotFound,
+                     fmt::format("program {} is not an executable file: {}", options.argv[0],
+                                 strerror(failure.error)));
   const char* what = failure.stage == 0 ? "chdir" : failure.stage == 1 ? "exec" : "set up descriptors";
-  const bool missing = failure.error == ENOENT || failure.error == EACCES || failure.error == ENOEXEC;
-  return MakeError(missing ? ErrorCode::kNotFound : ErrorCode::kIo,
+  return MakeError(ErrorCode::kIo,
                    fmt::format("cannot start {}: {}: {}", options.argv[0], what, strerror(failure.error)));
 }
 
