@@ -24,5 +24,7 @@ void AddAssertCommand(CLI::App& app, Context& ctx);
 void AddExportCommand(CLI::App& app, Context& ctx);
 void AddCheckpointCommand(CLI::App& app, Context& ctx);
 void AddRestoreCommand(CLI::App& app, Context& ctx);
+void AddMpsCommand(CLI::App& app, Context& ctx);
+void AddRunCommand(CLI::App& app, Context& ctx);
 
 }  // namespace migctl

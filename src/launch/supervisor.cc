@@ -1,0 +1,422 @@
+#include "launch/supervisor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <deque>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/child_process.h"
+
+namespace migctl {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+using std::chrono::system_clock;
+
+constexpr size_t kTailKeep = 64 * 1024;  ///< Bytes of a task's stdout kept for its last line.
+constexpr milliseconds kLeaseRetry{50};
+constexpr milliseconds kWaitReport{1000};
+
+volatile sig_atomic_t g_stop_signal = 0;
+int g_wake_fd = -1;
+
+void OnSignal(int signal) {
+  const int saved = errno;
+  if (signal != SIGCHLD) g_stop_signal = signal;
+  const char c = 0;
+  [[maybe_unused]] ssize_t n = ::write(g_wake_fd, &c, 1);
+  errno = saved;
+}
+
+/// While alive: SIGINT, SIGTERM, SIGHUP and SIGCHLD wake the poll loop through a self-pipe; the previous
+/// dispositions come back after.
+class SignalScope {
+ public:
+  static Result<SignalScope*> Install(SignalScope* scope) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
+      return MakeError(ErrorCode::kIo, fmt::format("cannot make a pipe: {}", strerror(errno)));
+    scope->read_fd_ = fds[0];
+    scope->write_fd_ = fds[1];
+    g_wake_fd = fds[1];
+    g_stop_signal = 0;
+    struct sigaction action {};
+    action.sa_handler = OnSignal;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &action, &scope->saved_[i]);
+    return scope;
+  }
+  ~SignalScope() {
+    if (read_fd_ < 0) return;
+    for (size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &saved_[i], nullptr);
+    g_wake_fd = -1;
+    ::close(read_fd_);
+    ::close(write_fd_);
+  }
+  int read_fd() const { return read_fd_; }
+  void Drain() const {
+    char buf[256];
+    while (::read(read_fd_, buf, sizeof buf) > 0) {
+    }
+  }
+
+ private:
+  static constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+  int read_fd_ = -1, write_fd_ = -1;
+  std::array<struct sigaction, 4> saved_{};
+};
+
+struct Queued {
+  const Task* task;
+  unsigned attempt;
+};
+
+struct Running {
+  const Task* task = nullptr;
+  unsigned attempt = 1;
+  std::optional<Child> child;  ///< Set once started.
+  int out_fd = -1;  ///< Read end of the child's stdout.
+  int log_fd = -1;
+  std::string log_path;
+  std::string tail;     ///< The last bytes of stdout (for the last line).
+  std::string partial;  ///< An unfinished stdout line being forwarded.
+  system_clock::time_point start;
+  steady_clock::time_point started;
+  std::optional<steady_clock::time_point> deadline;  ///< SIGTERM when it passes.
+  std::optional<steady_clock::time_point> kill_at;   ///< SIGKILL when it passes (after a SIGTERM).
+  std::string stop_reason;                           ///< Set when we stopped it (not for a timeout).
+};
+
+struct Slot {
+  const Worker* worker = nullptr;
+  std::optional<Running> running;
+  steady_clock::time_point next_try{};  ///< When a busy lease is tried again.
+  std::optional<steady_clock::time_point> waiting_since;
+  bool waiting_reported = false;
+};
+
+void CloseFd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+std::vector<std::string> ChildEnvironment(const std::vector<std::string>& base, const Worker& worker,
+                                          const Task& task, unsigned attempt) {
+  static const std::set<std::string> kOurs = {"CUDA_VISIBLE_DEVICES", "MIGCTL_WORKER",  "MIGCTL_DEVICE",
+                                              "MIGCTL_GPU",           "MIGCTL_PROFILE", "MIGCTL_TASK_ID",
+                                              "MIGCTL_ATTEMPT"};
+  std::vector<std::string> env;
+  env.reserve(base.size() + 8 + worker.env.size());
+  for (const std::string& e : base)
+    if (!kOurs.contains(e.substr(0, e.find('=')))) env.push_back(e);
+  env.push_back("CUDA_VISIBLE_DEVICES=" + worker.device);
+  env.push_back(fmt::format("MIGCTL_WORKER={}", worker.index));
+  env.push_back("MIGCTL_DEVICE=" + worker.device);
+  env.push_back(fmt::format("MIGCTL_GPU={}", worker.gpu.value()));
+  env.push_back("MIGCTL_PROFILE=" + worker.profile);
+  env.push_back(fmt::format("MIGCTL_TASK_ID={}", task.id));
+  env.push_back(fmt::format("MIGCTL_ATTEMPT={}", attempt));
+  env.insert(env.end(), worker.env.begin(), worker.env.end());
+  return env;
+}
+
+class Pool {
+ public:
+  Pool(const std::vector<Worker>& workers, const std::vector<Task>& tasks, LeaseTable& leases,
+       const SupervisorOptions& options, RunObserver& observer)
+      : leases_(leases), options_(options), observer_(observer) {
+    for (const Worker& w : workers) slots_.push_back(Slot{&w});
+    for (const Task& t : tasks) queue_.push_back({&t, 1});
+  }
+
+  Result<RunSummary> Run() {
+    SignalScope scope;
+    MIGCTL_RETURN_IF_ERROR(SignalScope::Install(&scope));
+    Status status = Loop(scope);
+    if (!status.ok()) {
+      Stop("migctl cannot go on: " + status.error().message);
+      while (AnyRunning()) {
+        ::usleep(10000);
+        ReapAndEnforce(steady_clock::now());
+      }
+      return status.error();
+    }
+    summary_.not_run = static_cast<unsigned>(queue_.size());
+    return summary_;
+  }
+
+ private:
+  bool AnyRunning() const {
+    return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.running.has_value(); });
+  }
+
+  Status Loop(const SignalScope& scope) {
+    for (;;) {
+      if (g_stop_signal != 0 && summary_.signal == 0) {
+        summary_.signal = g_stop_signal;
+        Stop(fmt::format("interrupted by {}", SignalName(g_stop_signal)));
+      }
+      const steady_clock::time_point now = steady_clock::now();
+      if (summary_.stopped.empty()) MIGCTL_RETURN_IF_ERROR(Dispatch(now));
+      if (!AnyRunning() && (queue_.empty() || !summary_.stopped.empty())) return Ok();
+
+      std::vector<pollfd> fds = {{scope.read_fd(), POLLIN, 0}};
+      std::vector<Slot*> owners = {nullptr};
+      for (Slot& slot : slots_)
+        if (slot.running && slot.running->out_fd >= 0) {
+          fds.push_back({slot.running->out_fd, POLLIN, 0});
+          owners.push_back(&slot);
+        }
+      const int wait_ms = static_cast<int>(NextWakeup(now).count());
+      if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR)
+        return MakeError(ErrorCode::kIo, fmt::format("poll failed: {}", strerror(errno)));
+      scope.Drain();
+      for (size_t i = 1; i < fds.size(); ++i)
+        if (fds[i].revents != 0) ReadOutput(*owners[i]->running, *owners[i]->worker);
+      ReapAndEnforce(steady_clock::now());
+    }
+  }
+
+  /// Starts a task on every free worker that has one it can hold and can take its lease.
+  Status Dispatch(steady_clock::time_point now) {
+    for (Slot& slot : slots_) {
+      if (slot.running || now < slot.next_try || queue_.empty()) continue;
+      auto it = std::find_if(queue_.begin(), queue_.end(),
+                             [&](const Queued& q) { return slot.worker->CanHold(q.task->needs); });
+      if (it == queue_.end()) continue;
+      MIGCTL_ASSIGN_OR_RETURN(std::optional<Lease> lease, leases_.TryAcquire(slot.worker->lease_key));
+      if (!lease) {
+        if (!slot.waiting_since) slot.waiting_since = now;
+        if (!slot.waiting_reported && now - *slot.waiting_since >= kWaitReport) {
+          observer_.OnWaiting(*slot.worker, leases_.Holder(slot.worker->lease_key));
+          slot.waiting_reported = true;
+        }
+        slot.next_try = now + kLeaseRetry;
+        continue;
+      }
+      slot.waiting_since.reset();
+      slot.waiting_reported = false;
+      const Queued job = *it;
+      queue_.erase(it);
+      Start(slot, job, *lease);
+      // The child holds the lease now (or never started); ours closes either way.
+    }
+    return Ok();
+  }
+
+  void Start(Slot& slot, const Queued& job, Lease& lease) {
+    const Worker& worker = *slot.worker;
+    Running run;
+    run.task = job.task;
+    run.attempt = job.attempt;
+    run.start = system_clock::now();
+    run.started = steady_clock::now();
+    int out[2] = {-1, -1};
+    std::string failure;
+    if (::pipe2(out, O_CLOEXEC) != 0) failure = fmt::format("cannot make a pipe: {}", strerror(errno));
+    if (failure.empty() && !options_.logs_dir.empty()) {
+      run.log_path = fmt::format("{}/task-{}.log", options_.logs_dir, job.task->id);
+      run.log_fd = ::open(run.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (run.log_fd < 0) failure = fmt::format("cannot open {}: {}", run.log_path, strerror(errno));
+    }
+    if (failure.empty()) {
+      ChildOptions child;
+      child.argv = job.task->argv;
+      child.env = ChildEnvironment(options_.env, worker, *job.task, job.attempt);
+      child.workdir = options_.workdir;
+      child.stdout_fd = out[1];
+      child.stderr_fd = run.log_fd;
+      child.inherit_fds = {lease.fd()};
+      observer_.OnStart(*job.task, worker, job.attempt);
+      Result<Child> started = Child::Start(child);
+      if (started.ok()) {
+        lease.SetHolder(started->pid());
+        run.child.emplace(std::move(*started));
+      } else {
+        failure = started.error().message;
+      }
+    }
+    CloseFd(out[1]);
+    lease.Release();
+    if (!failure.empty()) {
+      CloseFd(out[0]);
+      CloseFd(run.log_fd);
+      TaskResult result = BaseResult(run, worker);
+      result.status = TaskStatus::kNotStarted;
+      result.error = failure;
+      Finish(job.task, std::move(result), /*retryable=*/false);
+      return;
+    }
+    ::fcntl(out[0], F_SETFL, O_NONBLOCK);
+    run.out_fd = out[0];
+    if (options_.timeout.count() > 0) run.deadline = run.started + options_.timeout;
+    slot.running = std::move(run);
+  }
+
+  /// Reads what a child wrote to stdout without blocking: into its log (or forwarded line by line) and its
+  /// tail. Closes the pipe at end of file.
+  void ReadOutput(Running& run, const Worker& worker) {
+    char buf[16384];
+    for (;;) {
+      const ssize_t n = ::read(run.out_fd, buf, sizeof buf);
+      if (n > 0) {
+        const std::string_view chunk(buf, static_cast<size_t>(n));
+        if (run.log_fd >= 0) {
+          [[maybe_unused]] ssize_t w = ::write(run.log_fd, chunk.data(), chunk.size());
+        } else {
+          Forward(run, worker, chunk);
+        }
+        run.tail.append(chunk);
+        if (run.tail.size() > 2 * kTailKeep) run.tail.erase(0, run.tail.size() - kTailKeep);
+        continue;
+      }
+      if (n == 0) CloseFd(run.out_fd);
+      if (n < 0 && errno == EINTR) continue;
+      return;
+    }
+  }
+
+  void Forward(Running& run, const Worker& worker, std::string_view chunk) {
+    run.partial.append(chunk);
+    size_t begin = 0;
+    for (size_t nl; (nl = run.partial.find('\n', begin)) != std::string::npos; begin = nl + 1)
+      observer_.OnOutput(*run.task, worker, std::string_view(run.partial).substr(begin, nl - begin));
+    run.partial.erase(0, begin);
+  }
+
+  /// Reaps children that ended and signals those past their time.
+  void ReapAndEnforce(steady_clock::time_point now) {
+    for (Slot& slot : slots_) {
+      if (!slot.running) continue;
+      Running& run = *slot.running;
+      if (std::optional<ChildExit> exit = run.child->Poll()) {
+        if (run.out_fd >= 0) ReadOutput(run, *slot.worker);  // what is left; a grandchild may keep it open
+        CloseFd(run.out_fd);
+        CloseFd(run.log_fd);
+        if (!run.partial.empty()) observer_.OnOutput(*run.task, *slot.worker, run.partial);
+        TaskResult result = BaseResult(run, *slot.worker);
+        result.duration_s = std::chrono::duration<double>(now - run.started).count();
+        result.exit_status = exit->signal == 0 ? std::optional<int>(exit->exit_status) : std::nullopt;
+        if (exit->signal != 0) result.signal = exit->signal;
+        result.output = JsonFromLastLine(run.tail).value_or(Json());
+        if (exit->success())
+          result.status = TaskStatus::kOk;
+        else if (exit->timed_out)
+          result.status = TaskStatus::kTimedOut;
+        else if (exit->signal != 0)
+          result.status = TaskStatus::kKilled;
+        else
+          result.status = TaskStatus::kFailed;
+        if (exit->timed_out)
+          result.error = fmt::format("no result within the {:g} s timeout: {}",
+                                     std::chrono::duration<double>(options_.timeout).count(), exit->Describe());
+        else if (!run.stop_reason.empty())
+          result.error = "stopped: " + run.stop_reason;
+        const Task* task = run.task;
+        const bool retryable = run.stop_reason.empty();
+        slot.running.reset();
+        Finish(task, std::move(result), retryable);
+        continue;
+      }
+      if (run.deadline && now >= *run.deadline) {
+        run.child->MarkTimedOut();
+        run.child->Signal(SIGTERM);
+        run.deadline.reset();
+        run.kill_at = now + options_.grace;
+      } else if (run.kill_at && now >= *run.kill_at) {
+        run.child->Signal(SIGKILL);
+        run.kill_at.reset();
+      }
+    }
+  }
+
+  TaskResult BaseResult(const Running& run, const Worker& worker) const {
+    TaskResult r;
+    r.task = run.task->id;
+    r.attempt = run.attempt;
+    r.command = run.task->command;
+    r.params = run.task->params;
+    r.worker = worker.index;
+    r.device = worker.device;
+    r.gpu = worker.gpu.value();
+    r.profile = worker.profile;
+    r.start = run.start;
+    r.log = run.log_path;
+    return r;
+  }
+
+  /// Reports an attempt's result and decides what follows: a retry, the next task, or a stop.
+  void Finish(const Task* task, TaskResult result, bool retryable) {
+    const bool ok = result.status == TaskStatus::kOk;
+    const bool retry = !ok && retryable && summary_.stopped.empty() && result.attempt <= options_.retries;
+    result.final = !retry;
+    observer_.OnResult(result);
+    if (retry) {
+      queue_.push_back({task, result.attempt + 1});
+      return;
+    }
+    if (ok) {
+      ++summary_.succeeded;
+      return;
+    }
+    ++summary_.failed;
+    if (options_.fail_fast && summary_.stopped.empty())
+      Stop(fmt::format("--fail-fast: task {} {}", result.task,
+                       result.status == TaskStatus::kNotStarted ? "could not start" : "failed"));
+  }
+
+  /// Stops the run: no new tasks; every child gets SIGTERM now and SIGKILL after the grace period.
+  void Stop(const std::string& why) {
+    if (!summary_.stopped.empty()) return;
+    summary_.stopped = why;
+    observer_.OnStopping(why);
+    const steady_clock::time_point now = steady_clock::now();
+    for (Slot& slot : slots_) {
+      if (!slot.running) continue;
+      slot.running->stop_reason = why;
+      slot.running->child->Signal(SIGTERM);
+      slot.running->deadline.reset();
+      slot.running->kill_at = now + options_.grace;
+    }
+  }
+
+  milliseconds NextWakeup(steady_clock::time_point now) const {
+    steady_clock::time_point next = now + milliseconds(1000);
+    for (const Slot& slot : slots_) {
+      if (slot.running) {
+        if (slot.running->deadline) next = std::min(next, *slot.running->deadline);
+        if (slot.running->kill_at) next = std::min(next, *slot.running->kill_at);
+      } else if (!queue_.empty() && summary_.stopped.empty()) {
+        next = std::min(next, slot.next_try);
+      }
+    }
+    return std::max(milliseconds(0), std::chrono::ceil<milliseconds>(next - now));
+  }
+
+  LeaseTable& leases_;
+  const SupervisorOptions& options_;
+  RunObserver& observer_;
+  std::vector<Slot> slots_;
+  std::deque<Queued> queue_;
+  RunSummary summary_;
+};
+
+}  // namespace
+
+Result<RunSummary> RunTasks(const std::vector<Worker>& workers, const std::vector<Task>& tasks,
+                            LeaseTable& leases, const SupervisorOptions& options, RunObserver& observer) {
+  Pool pool(workers, tasks, leases, options, observer);
+  return pool.Run();
+}
+
+}  // namespace migctl

@@ -1,0 +1,171 @@
+#include "mps/control_client.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "common/child_process.h"
+
+namespace migctl::mps {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr const char* kSystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+std::string OwnPath() {
+  const char* path = std::getenv("PATH");
+  return path != nullptr && *path != '\0' ? path : kSystemPath;
+}
+
+bool IsExecutableFile(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+/// `program` itself when it has a '/', else its first executable match in migctl's PATH.
+std::optional<std::string> Locate(const std::string& program) {
+  if (program.find('/') != std::string::npos)
+    return IsExecutableFile(program) ? std::optional(program) : std::nullopt;
+  std::istringstream dirs(OwnPath());
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+    if (IsExecutableFile(candidate)) return candidate;
+  }
+  return std::nullopt;
+}
+
+/// An anonymous in-memory file: the child's stdin, stdout or stderr, readable after it exits without the
+/// deadlock a full pipe could cause.
+class MemFile {
+ public:
+  static Result<MemFile> Create(const char* name) {
+    int fd = ::memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0)
+      return MakeError(ErrorCode::kIo, fmt::format("cannot create a memory file: {}", std::strerror(errno)));
+    return MemFile(fd);
+  }
+  MemFile(MemFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  MemFile(const MemFile&) = delete;
+  MemFile& operator=(const MemFile&) = delete;
+  MemFile& operator=(MemFile&&) = delete;
+  ~MemFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  int fd() const { return fd_; }
+  bool Write(std::string_view text) const {
+    return ::pwrite(fd_, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size());
+  }
+  std::string Read() const {
+    std::string text;
+    char buffer[4096];
+    off_t offset = 0;
+    for (ssize_t n; (n = ::pread(fd_, buffer, sizeof buffer, offset)) > 0; offset += n)
+      text.append(buffer, static_cast<std::size_t>(n));
+    return text;
+  }
+
+ private:
+  explicit MemFile(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+std::string Trim(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+Result<std::string> FindControlProgram() {
+  const char* chosen = std::getenv("MIGCTL_MPS_CONTROL");
+  if (chosen != nullptr && *chosen != '\0') {
+    if (std::optional<std::string> program = Locate(chosen)) return *program;
+    return MakeError(ErrorCode::kUnsupported,
+                     fmt::format("MPS is not available: MIGCTL_MPS_CONTROL names {}, which is not an executable "
+                                 "file (fix or unset it)",
+                                 chosen));
+  }
+  if (std::optional<std::string> program = Locate(kControlProgramName)) return *program;
+  return MakeError(ErrorCode::kUnsupported,
+                   fmt::format("MPS is not available: {} not found in PATH (install the CUDA toolkit or the "
+                               "driver's MPS package, or use --share none)",
+                               kControlProgramName));
+}
+
+std::vector<std::string> ControlEnvironment(const DaemonDirs& dirs, const std::vector<GpuUuid>& gpus) {
+  std::vector<std::string> env = {"PATH=" + OwnPath()};
+  if (const char* libs = std::getenv("LD_LIBRARY_PATH"); libs != nullptr && *libs != '\0')
+    env.push_back(std::string("LD_LIBRARY_PATH=") + libs);
+  env.push_back("CUDA_MPS_PIPE_DIRECTORY=" + dirs.pipe_dir);
+  env.push_back("CUDA_MPS_LOG_DIRECTORY=" + dirs.log_dir);
+  if (!gpus.empty()) {
+    std::string visible;
+    for (const GpuUuid& uuid : gpus) visible += (visible.empty() ? "" : ",") + uuid.value();
+    env.push_back("CUDA_VISIBLE_DEVICES=" + visible);
+  }
+  return env;
+}
+
+Result<std::string> ControlClient::Send(std::string_view command, milliseconds timeout) const {
+  MIGCTL_ASSIGN_OR_RETURN(MemFile in, MemFile::Create("mps-command"));
+  MIGCTL_ASSIGN_OR_RETURN(MemFile out, MemFile::Create("mps-reply"));
+  MIGCTL_ASSIGN_OR_RETURN(MemFile err, MemFile::Create("mps-error"));
+  if (!in.Write(std::string(command) + "\n"))
+    return MakeError(ErrorCode::kIo, fmt::format("cannot write the MPS command: {}", std::strerror(errno)));
+  ChildOptions options;
+  options.argv = {program_};
+  options.env = ControlEnvironment(dirs_);
+  options.stdin_fd = in.fd();
+  options.stdout_fd = out.fd();
+  options.stderr_fd = err.fd();
+  Result<ChildExit> exit = RunChild(options, timeout, milliseconds(500));
+  const std::string what = fmt::format("'{}' to the MPS control daemon in {}", command, dirs_.pipe_dir);
+  if (!exit.ok()) return MakeError(ErrorCode::kIo, fmt::format("cannot send {}: {}", what, exit.error().message));
+  if (exit->timed_out)
+    return MakeError(ErrorCode::kIo, fmt::format("{} did not answer {} within {} ms ({})", program_, what,
+                                                 timeout.count(), exit->Describe()));
+  if (!exit->success()) {
+    std::string said = Trim(err.Read());
+    if (said.empty()) said = Trim(out.Read());
+    return MakeError(ErrorCode::kNotFound, fmt::format("no MPS control daemon answers in {}: {} ({})",
+                                                       dirs_.pipe_dir, said.empty() ? "no message" : said,
+                                                       exit->Describe()));
+  }
+  return out.Read();
+}
+
+Result<std::vector<unsigned>> ControlClient::ServerList() const {
+  MIGCTL_ASSIGN_OR_RETURN(std::string reply, Send("get_server_list"));
+  std::vector<unsigned> pids;
+  std::istringstream words(reply);
+  for (std::string word; words >> word;) {
+    unsigned pid = 0;
+    auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), pid);
+    if (ec != std::errc() || ptr != word.data() + word.size())
+      return MakeError(ErrorCode::kIo,
+                       fmt::format("the MPS control daemon in {} answered get_server_list with '{}', not a "
+                                   "list of pids",
+                                   dirs_.pipe_dir, Trim(reply)));
+    pids.push_back(pid);
+  }
+  return pids;
+}
+
+bool ControlClient::Answering() const {
+  struct stat st {};
+  if (::stat(ControlPipePath(dirs_).c_str(), &st) != 0) return false;  // no daemon ever listened there
+  return Send("get_server_list").ok();
+}
+
+}  // namespace migctl::mps

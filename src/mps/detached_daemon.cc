@@ -1,0 +1,189 @@
+#include "mps/detached_daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/child_process.h"
+#include "common/file_io.h"
+#include "mps/control_client.h"
+
+namespace migctl::mps {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr milliseconds kPollInterval(50);
+
+std::string LockPath(const std::string& root) { return root + "/migctl-mps.lock"; }
+
+/// True when `pid` has ended: no such process, or a zombie nobody has reaped yet.
+bool ProcessGone(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+  Result<std::string> stat = ReadFile(fmt::format("/proc/{}/stat", pid));
+  if (!stat.ok()) return true;
+  std::size_t close = stat->rfind(')');  // the name, in parentheses, may hold anything
+  return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z';
+}
+
+/// Waits until `done` holds or `deadline` passes; returns `done()` at the end.
+template <typename Predicate>
+bool PollUntil(steady_clock::time_point deadline, Predicate done) {
+  for (;;) {
+    if (done()) return true;
+    if (steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+std::string Described(const std::optional<pid_t>& pid) {
+  return pid ? fmt::format(" (pid {})", *pid) : std::string();
+}
+
+/// Runs `program -d`; its output is appended to control-output.log.
+Status Daemonize(const std::string& program, const DetachedOptions& options, const DaemonDirs& dirs,
+                 const LogMark& mark) {
+  const std::string output = OutputLogPath(dirs);
+  int output_fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (output_fd < 0)
+    return MakeError(ErrorCode::kIo, fmt::format("cannot open {}: {}", output, std::strerror(errno)));
+  ChildOptions child;
+  child.argv = {program, "-d"};
+  child.env = ControlEnvironment(dirs, options.gpus);
+  child.stdout_fd = output_fd;
+  child.stderr_fd = output_fd;
+  child.own_process_group = true;
+  child.die_with_parent = false;  // the daemon is meant to outlive migctl
+  Result<ChildExit> exit = RunChild(child, options.start_timeout, milliseconds(1000));
+  ::close(output_fd);
+  if (!exit.ok())
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("cannot start the MPS control daemon: {}", exit.error().message));
+  if (!exit->success())
+    return MakeError(ErrorCode::kIo, fmt::format("{} -d failed ({}); {}", program, exit->Describe(),
+                                                 DaemonLogHint(dirs, mark)));
+  return Ok();
+}
+
+}  // namespace
+
+std::string RecordPath(const std::string& root) { return root + "/migctl-mps.json"; }
+
+Result<DaemonRecord> StartDetached(const DetachedOptions& options) {
+  MIGCTL_ASSIGN_OR_RETURN(std::string program, FindControlProgram());
+  MIGCTL_RETURN_IF_ERROR(MakePrivateDirectory(options.root));
+  const DaemonDirs dirs = DirsUnder(options.root);
+  MIGCTL_RETURN_IF_ERROR(MakeDaemonDirs(dirs));
+  MIGCTL_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(LockPath(options.root), LOCK_EX));
+  ControlClient client(program, dirs);
+  if (client.Answering())
+    return MakeError(ErrorCode::kBusy,
+                     fmt::format("an MPS control daemon{} already runs in {}: stop it with 'migctl mps stop "
+                                 "--dir {}', or choose another --dir",
+                                 Described(ReadDaemonPidFile(dirs)), options.root, options.root));
+
+  const LogMark mark = MarkLogs(dirs);
+  MIGCTL_RETURN_IF_ERROR(Daemonize(program, options, dirs, mark));
+  const steady_clock::time_point deadline = steady_clock::now() + options.start_timeout;
+  if (!PollUntil(deadline, [&] { return client.Answering(); })) {
+    std::optional<pid_t> pid = ReadDaemonPidFile(dirs);
+    if (pid && !ProcessGone(*pid)) ::kill(*pid, SIGTERM);
+    return MakeError(ErrorCode::kIo, fmt::format("the MPS control daemon{} started by {} -d did not answer "
+                                                 "within {} ms{}; {}",
+                                                 Described(pid), program, options.start_timeout.count(),
+                                                 pid ? ", so it was sent SIGTERM" : "",
+                                                 DaemonLogHint(dirs, mark)));
+  }
+
+  DaemonRecord record{dirs, options.gpus, options.default_thread_percentage, ReadDaemonPidFile(dirs), program,
+                      UtcTimestamp()};
+  Status ready = Ok();
+  if (options.default_thread_percentage) {
+    Result<std::string> set = client.Send(
+        fmt::format("set_default_active_thread_percentage {}", *options.default_thread_percentage));
+    if (!set.ok())
+      ready = set.error().WithContext(fmt::format("the MPS control daemon refused thread percentage {}: ",
+                                                  *options.default_thread_percentage));
+  }
+  if (ready.ok()) ready = WriteDaemonRecord(RecordPath(options.root), record);
+  if (!ready.ok()) {
+    (void)client.Send("quit");  // the error being returned is the one that matters
+    return MakeError(ErrorCode::kIo, ready.error().message + "; the daemon was told to quit");
+  }
+  return record;
+}
+
+Result<DetachedStatus> QueryDetached(const std::string& root) {
+  MIGCTL_ASSIGN_OR_RETURN(std::string program, FindControlProgram());
+  DetachedStatus status;
+  status.dirs = DirsUnder(root);
+  Result<DaemonRecord> record = ReadDaemonRecord(RecordPath(root));
+  if (record.ok()) {
+    status.record = std::move(record).value();
+  } else if (record.error().code != ErrorCode::kNotFound) {
+    return std::move(record).error();
+  }
+  ControlClient client(program, status.dirs);
+  if (!client.Answering()) return status;
+  Result<std::vector<unsigned>> servers = client.ServerList();
+  if (!servers.ok()) {
+    if (servers.error().code == ErrorCode::kNotFound) return status;  // it quit just now
+    return std::move(servers).error();
+  }
+  status.answering = true;
+  status.servers = std::move(servers).value();
+  status.pid = ReadDaemonPidFile(status.dirs);
+  // Informational: a daemon too old to report its default leaves it unknown.
+  if (Result<std::string> reply = client.Send("get_default_active_thread_percentage"); reply.ok()) {
+    char* end = nullptr;
+    double value = std::strtod(reply->c_str(), &end);
+    if (end != reply->c_str()) status.default_thread_percentage = value;
+  }
+  return status;
+}
+
+Result<std::optional<pid_t>> StopDetached(const std::string& root, milliseconds timeout) {
+  MIGCTL_ASSIGN_OR_RETURN(std::string program, FindControlProgram());
+  const DaemonDirs dirs = DirsUnder(root);
+  Result<FileLock> lock = FileLock::Acquire(LockPath(root), LOCK_EX);
+  if (!lock.ok() && lock.error().code == ErrorCode::kNotFound)  // no DIR: nothing was ever started there
+    return MakeError(ErrorCode::kNotFound, fmt::format("no MPS control daemon runs in {}: nothing to stop", root));
+  if (!lock.ok()) return std::move(lock).error();
+
+  const std::string record_path = RecordPath(root);
+  Result<DaemonRecord> record = ReadDaemonRecord(record_path);
+  if (!record.ok() && record.error().code != ErrorCode::kNotFound) return std::move(record).error();
+  ControlClient client(program, dirs);
+  if (!client.Answering()) {
+    std::string stale;
+    if (record.ok() && ::unlink(record_path.c_str()) == 0)
+      stale = fmt::format(" (removed the record of the daemon{} started at {}, which has gone)",
+                          Described(record->pid), record->started_at);
+    return MakeError(ErrorCode::kNotFound,
+                     fmt::format("no MPS control daemon runs in {}: nothing to stop{}", root, stale));
+  }
+  const std::optional<pid_t> pid = ReadDaemonPidFile(dirs);
+  const steady_clock::time_point deadline = steady_clock::now() + timeout;
+  MIGCTL_RETURN_IF_ERROR(client.Send("quit", std::min(timeout, milliseconds(5000))));
+  if (!PollUntil(deadline, [&] { return (!pid || ProcessGone(*pid)) && !client.Answering(); }))
+    return MakeError(ErrorCode::kBusy,
+                     fmt::format("the MPS control daemon{} in {} was told to quit but still runs after {} ms: "
+                                 "it waits for its clients to finish (see {}); stop them, or wait and run "
+                                 "this again",
+                                 Described(pid), root, timeout.count(), ControlLogPath(dirs)));
+  if (::unlink(record_path.c_str()) != 0 && errno != ENOENT)
+    return MakeError(ErrorCode::kIo, fmt::format("the MPS control daemon{} quit, but {} cannot be removed: {}",
+                                                 Described(pid), record_path, std::strerror(errno)));
+  return pid;
+}
+
+}  // namespace migctl::mps
