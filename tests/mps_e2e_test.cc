@@ -1,5 +1,5 @@
-// End-to-end tests of `migctl mps start|status|stop`: the real migctl binary against a simulated machine, with
-// tests/fixtures/fake-mps-control standing in for nvidia-cuda-mps-control (through MIGCTL_MPS_CONTROL).
+// End-to-end tests of `migctl mps start|status|stop`: the real migctl binary against a simulated machine,
+// with tests/fixtures/fake-mps-control standing in for nvidia-cuda-mps-control (through MIGCTL_MPS_CONTROL).
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -52,7 +52,7 @@ class MpsE2e : public E2e {
     args.insert(args.begin(), "mps");
     args.insert(args.end(), {"--dir", mps_dir_});
     Env env = env_;
-    env.insert(extra.begin(), extra.end());
+    for (const auto& [name, value] : extra) env[name] = value;
     return Migctl(args, env);
   }
   Json MpsJson(const Args& args) {
@@ -129,11 +129,13 @@ TEST_F(MpsE2e, HumanOutputTeachesTheClientEnvironment) {
 
 TEST_F(MpsE2e, DirectoryComesFromMigctlMpsDir) {
   InitMachine("a100-80gb:1");
-  Outcome started = Migctl({"mps", "start"}, {{"MIGCTL_MPS_CONTROL", FAKE_MPS_CONTROL}, {"MIGCTL_MPS_DIR", mps_dir_}});
+  Outcome started =
+      Migctl({"mps", "start"}, {{"MIGCTL_MPS_CONTROL", FAKE_MPS_CONTROL}, {"MIGCTL_MPS_DIR", mps_dir_}});
   ASSERT_EQ(started.exit_code, kExitOk) << started;
   EXPECT_EQ(started.OutJson()["dir"], mps_dir_);
   EXPECT_TRUE(fs::exists(fs::path(mps_dir_) / "migctl-mps.json"));
-  Outcome stopped = Migctl({"mps", "stop"}, {{"MIGCTL_MPS_CONTROL", FAKE_MPS_CONTROL}, {"MIGCTL_MPS_DIR", mps_dir_}});
+  Outcome stopped =
+      Migctl({"mps", "stop"}, {{"MIGCTL_MPS_CONTROL", FAKE_MPS_CONTROL}, {"MIGCTL_MPS_DIR", mps_dir_}});
   EXPECT_EQ(stopped.exit_code, kExitOk) << stopped;
 }
 
@@ -141,9 +143,9 @@ TEST_F(MpsE2e, StartTwiceIsRefusedAndTheFirstDaemonStays) {
   InitMachine("a100-80gb:1");
   Json first = MpsJson({"start"});
   Outcome second = Mps({"start"});
-  ExpectOneLineError(second, kExitFailed,
-                     {"already runs in " + mps_dir_, "pid " + std::to_string(first["pid"].get<int>()),
-                      "migctl mps stop"});
+  ExpectOneLineError(
+      second, kExitFailed,
+      {"already runs in " + mps_dir_, "pid " + std::to_string(first["pid"].get<int>()), "migctl mps stop"});
   EXPECT_EQ(second.OutJson()["error"]["code"], "busy");
   EXPECT_EQ(MpsJson({"status"})["pid"], first["pid"]);
   MpsJson({"stop"});
@@ -151,7 +153,8 @@ TEST_F(MpsE2e, StartTwiceIsRefusedAndTheFirstDaemonStays) {
 
 TEST_F(MpsE2e, StopWithoutDaemonIsAClearError) {
   InitMachine("a100-80gb:1");
-  ExpectOneLineError(Mps({"stop"}), kExitUsage, {"no MPS control daemon runs in " + mps_dir_, "nothing to stop"});
+  ExpectOneLineError(Mps({"stop"}), kExitUsage,
+                     {"no MPS control daemon runs in " + mps_dir_, "nothing to stop"});
 }
 
 TEST_F(MpsE2e, MissingControlProgramSaysMpsIsNotAvailable) {
@@ -163,8 +166,9 @@ TEST_F(MpsE2e, MissingControlProgramSaysMpsIsNotAvailable) {
 
   if (ProgramInPath("nvidia-cuda-mps-control")) GTEST_SKIP() << "this host has the real control program";
   Outcome unnamed = Migctl({"mps", "start", "--dir", mps_dir_});
-  ExpectOneLineError(unnamed, kExitFailed,
-                     {"MPS is not available: nvidia-cuda-mps-control not found in PATH (install the CUDA toolkit"});
+  ExpectOneLineError(
+      unnamed, kExitFailed,
+      {"MPS is not available: nvidia-cuda-mps-control not found in PATH (install the CUDA toolkit"});
 }
 
 TEST_F(MpsE2e, ForeignMpsServerOnTheGpuMakesStartFailNamingItsPid) {
@@ -190,7 +194,8 @@ TEST_F(MpsE2e, ForeignMpsServerOnAMigDeviceCountsToo) {
   MustJson({"create", "-i", "0", "3g.40gb"});
   Json instance = Instances(0)[0];
   MustJson({"sim", "attach", "-i", "0", "--gi", std::to_string(instance["gi"].get<int>()), "--ci",
-            std::to_string(instance["ci"].get<int>()), "--pid", "5151", "--name", "/usr/bin/nvidia-cuda-mps-server"});
+            std::to_string(instance["ci"].get<int>()), "--pid", "5151", "--name",
+            "/usr/bin/nvidia-cuda-mps-server"});
   ExpectOneLineError(Mps({"start", "-i", "0"}), kExitFailed, {"GPU 0 is already served", "pid 5151"});
 }
 
@@ -223,7 +228,8 @@ TEST_F(MpsE2e, DaemonThatGoneAwayIsReportedAndStopCleansUp) {
   InitMachine("a100-80gb:1");
   Json started = MpsJson({"start"});
   kill(started["pid"].get<int>(), SIGKILL);
-  for (int i = 0; i < 100 && !Gone(started["pid"]); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 100 && !Gone(started["pid"]); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   Json status = MpsJson({"status"});
   EXPECT_EQ(status["running"], false);
   EXPECT_EQ(status["recorded"], true);
@@ -234,8 +240,8 @@ TEST_F(MpsE2e, DaemonThatGoneAwayIsReportedAndStopCleansUp) {
 TEST_F(MpsE2e, HelpTeachesWhatAClientNeeds) {
   Outcome help = RunRaw({"mps", "--help"});
   ASSERT_EQ(help.exit_code, kExitOk) << help;
-  for (const char* needle : {"CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "migctl mps start -i 0",
-                             "migctl mps stop", "start", "status"})
+  for (const char* needle : {"CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE",
+                             "migctl mps start -i 0", "migctl mps stop", "start", "status"})
     EXPECT_NE(help.out.find(needle), std::string::npos) << needle << "\n" << help;
   Outcome start_help = RunRaw({"mps", "start", "--help"});
   EXPECT_NE(start_help.out.find("--threads"), std::string::npos) << start_help;

@@ -1,7 +1,7 @@
 // task_probe: the task run_e2e_test gives `migctl run`. It looks up its CUDA_VISIBLE_DEVICES through NVML (the
 // simulator named by MIGSIM_STATE), as a CUDA program would find its one device, and reports what it found as
 // a JSON last line. Options make it misbehave on purpose:
-//   --log FILE      append `start|end DEVICE PID MONOTONIC_NS` lines around its work (the lease audit)
+//   --log FILE      append `start|end DEVICE PID TASK MONOTONIC_NS` lines around its work (the lease audit)
 //   --sleep-ms N    work this long
 //   --exit N        exit with status N
 //   --abort         crash (SIGABRT) after the work
@@ -37,7 +37,9 @@ long long MonotonicNs() {
 void LogLine(const char* what) {
   if (g_log.empty()) return;
   char line[512];
-  const int n = std::snprintf(line, sizeof line, "%s %s %d %lld\n", what, g_device.c_str(), getpid(), MonotonicNs());
+  const char* task = std::getenv("MIGCTL_TASK_ID");
+  const int n = std::snprintf(line, sizeof line, "%s %s %d %s %lld\n", what, g_device.c_str(), getpid(),
+                              task != nullptr ? task : "-", MonotonicNs());
   const int fd = open(g_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return;
   [[maybe_unused]] ssize_t w = write(fd, line, static_cast<size_t>(n));

@@ -89,8 +89,16 @@ int RunCli(int argc, char** argv) {
     return ReportError(MakeError(ErrorCode::kInvalidInput,
                                  fmt::format("unknown command '{}': run 'migctl --help' for the list", word)),
                        WantsJson(argc, argv), kExitUsage);
+  // Everything after `--` is a command to run, never options (CLI11 would still parse `--x` there).
+  int parsed_argc = argc;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--") {
+      parsed_argc = i;
+      ctx.trailing.assign(argv + i + 1, argv + argc);
+      break;
+    }
   try {
-    app.parse(argc, argv);
+    app.parse(parsed_argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -104,6 +112,11 @@ int RunCli(int argc, char** argv) {
         WantsJson(argc, argv), kExitUsage);
   }
   if (!ctx.action) return kExitUsage;
+  if (!ctx.trailing.empty() && !app.got_subcommand("run"))
+    return ReportError(MakeError(ErrorCode::kInvalidInput,
+                                 fmt::format("unexpected '-- {}': only 'migctl run' takes a command after --",
+                                             ctx.trailing.front())),
+                       ctx.options.json, kExitUsage);
   Result<int> result = ctx.action();
   if (result.ok()) return *result;
   const Error& error = result.error();

@@ -31,8 +31,9 @@ std::string DaemonRoot(const MpsArgs& args) {
 
 /// `text` as one shell word: as it is when that is safe, else in single quotes.
 std::string ShellWord(const std::string& text) {
-  if (!text.empty() && text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,=+-") ==
-                           std::string::npos)
+  if (!text.empty() &&
+      text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,=+-") ==
+          std::string::npos)
     return text;
   std::string quoted = "'";
   for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -104,9 +105,11 @@ Result<int> RunStart(Context& ctx, const MpsArgs& args) {
   std::string text = fmt::format("Started the MPS control daemon{} for GPU {} in {}\n",
                                  record.pid ? fmt::format(" (pid {})", *record.pid) : "", gpu_text, root);
   if (record.default_thread_percentage)
-    text += fmt::format("Each client may use {}% of a GPU's SMs unless it sets CUDA_MPS_ACTIVE_THREAD_PERCENTAGE\n",
-                        *record.default_thread_percentage);
-  text += "CUDA programs that run as you with this environment share the GPUs through it:\n" + ExportLines(env);
+    text += fmt::format(
+        "Each client may use {}% of a GPU's SMs unless it sets CUDA_MPS_ACTIVE_THREAD_PERCENTAGE\n",
+        *record.default_thread_percentage);
+  text +=
+      "CUDA programs that run as you with this environment share the GPUs through it:\n" + ExportLines(env);
   text += fmt::format("Stop it when they are done: migctl mps stop{}\n", DirOption(root));
   return ctx.Finish(doc, text);
 }
@@ -138,7 +141,8 @@ Result<int> RunStatus(Context& ctx, const MpsArgs& args) {
                           s.record->started_at, s.dirs.log_dir);
     return ctx.Finish(doc, text);
   }
-  text = fmt::format("MPS control daemon in {}: running{}\n", root, s.pid ? fmt::format(" (pid {})", *s.pid) : "");
+  text = fmt::format("MPS control daemon in {}: running{}\n", root,
+                     s.pid ? fmt::format(" (pid {})", *s.pid) : "");
   if (s.record) {
     std::string uuids;
     for (const GpuUuid& uuid : s.record->gpus) uuids += (uuids.empty() ? "" : ", ") + uuid.value();
@@ -149,8 +153,9 @@ Result<int> RunStatus(Context& ctx, const MpsArgs& args) {
   }
   std::string servers;
   for (unsigned pid : s.servers) servers += fmt::format("{}{}", servers.empty() ? "" : ", ", pid);
-  text += fmt::format("  servers  {}\n", servers.empty() ? "none yet (one starts when the first client connects)"
-                                                         : "pid " + servers);
+  text +=
+      fmt::format("  servers  {}\n", servers.empty() ? "none yet (one starts when the first client connects)"
+                                                     : "pid " + servers);
   if (s.default_thread_percentage)
     text += fmt::format("  threads  {:g}% of the SMs per client by default\n", *s.default_thread_percentage);
   text += "Clients need:\n" + ExportLines(env);
@@ -169,8 +174,7 @@ Result<int> RunStop(Context& ctx, const MpsArgs& args) {
 
 void AddDirOption(CLI::App* cmd, MpsArgs& args) {
   cmd->add_option("--dir", args.dir,
-                  "The daemon's directory: pipes in DIR/pipe, logs in DIR/log (default: $MIGCTL_MPS_DIR, else "
-                  "/tmp/migctl-mps-UID)")
+                  "Daemon directory: DIR/pipe, DIR/log (default $MIGCTL_MPS_DIR, else /tmp/migctl-mps-UID)")
       ->option_text("DIR");
 }
 
@@ -181,26 +185,32 @@ void AddMpsCommand(CLI::App& app, Context& ctx) {
   CLI::App* mps = app.add_subcommand("mps", "Share whole GPUs among CUDA processes through an MPS daemon");
   mps->require_subcommand(1);
   mps->footer(
-      "MPS (CUDA Multi-Process Service) runs the kernels of many processes on one GPU at once. A client is any\n"
-      "CUDA program that runs as you with CUDA_MPS_PIPE_DIRECTORY and CUDA_MPS_LOG_DIRECTORY pointing at the\n"
+      "MPS (CUDA Multi-Process Service) runs the kernels of many processes on one GPU at once. A client is "
+      "any\n"
+      "CUDA program that runs as you with CUDA_MPS_PIPE_DIRECTORY and CUDA_MPS_LOG_DIRECTORY pointing at "
+      "the\n"
       "daemon; it may also set CUDA_MPS_ACTIVE_THREAD_PERCENTAGE (its share of the SMs) and\n"
       "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT (e.g. 0=10G). 'migctl run --share mps' manages a daemon of its own;\n"
       "these commands are for processes you start yourself. Needs nvidia-cuda-mps-control in PATH (or\n"
       "$MIGCTL_MPS_CONTROL). Example:\n"
       "  migctl mps start -i 0        # prints the environment clients need, e.g.\n"
-      "  export CUDA_MPS_PIPE_DIRECTORY=/tmp/migctl-mps-1000/pipe CUDA_MPS_LOG_DIRECTORY=/tmp/migctl-mps-1000/log\n"
+      "  export CUDA_MPS_PIPE_DIRECTORY=/tmp/migctl-mps-1000/pipe "
+      "CUDA_MPS_LOG_DIRECTORY=/tmp/migctl-mps-1000/log\n"
       "  ./infer.sh & ./infer.sh & wait\n"
       "  migctl mps stop");
 
   CLI::App* start = mps->add_subcommand("start", "Start an MPS control daemon for some GPUs");
   start->footer(
-      "The daemon runs in the background until 'migctl mps stop'; its directories are private to you (0700),\n"
+      "The daemon runs in the background until 'migctl mps stop'; its directories are private to you "
+      "(0700),\n"
       "so clients must run as you. Refused (exit 1) when a daemon already runs in DIR, or when another MPS\n"
       "server already serves a chosen GPU. Prints the environment clients need. Examples:\n"
       "  migctl mps start                      # every GPU\n"
       "  migctl mps start -i 0,1 --threads 25  # clients get 25% of the SMs unless they ask otherwise\n"
       "  migctl mps start --dir /scratch/mps -i GPU-8932f937");
-  start->add_option("-i,--gpu", args->gpus, "GPUs it serves: indexes, ranges, UUIDs, PCI ids or all (default: all)")
+  start
+      ->add_option("-i,--gpu", args->gpus,
+                   "GPUs it serves: indexes, ranges, UUIDs, PCI ids or all (default: all)")
       ->option_text("GPUS");
   start->add_option("--threads", args->threads, "Default share of a GPU's SMs per client, percent (1-100)")
       ->check(CLI::Range(1u, 100u))
@@ -208,7 +218,8 @@ void AddMpsCommand(CLI::App& app, Context& ctx) {
   AddDirOption(start, *args);
   start->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunStart(ctx, *args); }; });
 
-  CLI::App* status = mps->add_subcommand("status", "Show whether the daemon runs, its servers and the client env");
+  CLI::App* status =
+      mps->add_subcommand("status", "Show whether the daemon runs, its servers and the client env");
   status->footer(
       "Asks the daemon itself; not running is a state, not an error (exit 0, \"running\": false).\n"
       "Examples:\n  migctl mps status\n  migctl mps status --dir /scratch/mps --json");

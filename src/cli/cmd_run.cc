@@ -409,8 +409,6 @@ Examples:
   cmd->add_option("--mps-memory", args->mps_memory, "MPS pinned device-memory limit per worker (10G)")
       ->group(workers);
   auto* tasks = "Tasks";
-  cmd->add_option("command", args->command, "The command to run (after --); {name} takes --param values")
-      ->group(tasks);
   cmd->add_option("--repeat", args->repeat, "Run each task N times")->group(tasks);
   cmd->add_option("--param", args->params, "name=v1,v2,...: one task per combination (repeatable)")->group(tasks);
   cmd->add_option("--tasks", args->tasks_file, "Read tasks from FILE, one command a line (- for stdin)")
@@ -434,7 +432,12 @@ Examples:
   cmd->add_flag("--dry-run", args->dry_run, "Print the workers and tasks; start nothing")->group(results);
   cmd->add_option("--lock-timeout", args->lock_timeout_s, "With --create: seconds to wait for another migctl")
       ->group(results);
-  cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunRun(ctx, *args); }; });
+  cmd->callback([&ctx, args] {
+    ctx.action = [&ctx, args] {
+      args->command = ctx.trailing;
+      return RunRun(ctx, *args);
+    };
+  });
 }
 
 }  // namespace migctl

@@ -32,6 +32,8 @@ enum ExitCode { kExitOk = 0, kExitFailed = 1, kExitUsage = 2, kExitDifferent = 3
 
 struct Context {
   GlobalOptions options;
+  /// The words after the first `--` (a command for `migctl run`), kept away from the option parser.
+  std::vector<std::string> trailing;
   /// The selected command, set while parsing; returns an exit code or an error.
   std::function<Result<int>()> action;
 

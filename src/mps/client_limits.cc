@@ -40,9 +40,10 @@ Result<unsigned> ParseThreadPercentage(std::string_view text, unsigned clients_p
   if (text == "auto") return std::max(1u, 100u / std::max(1u, clients_per_gpu));
   std::optional<unsigned long long> value = WholeNumber(text);
   if (!value || *value < 1 || *value > 100)
-    return MakeError(ErrorCode::kInvalidInput,
-                     fmt::format("thread percentage '{}' is not valid: give 'auto' or a whole number from 1 to 100",
-                                 text));
+    return MakeError(
+        ErrorCode::kInvalidInput,
+        fmt::format("thread percentage '{}' is not valid: give 'auto' or a whole number from 1 to 100",
+                    text));
   return static_cast<unsigned>(*value);
 }
 
@@ -54,7 +55,8 @@ Result<unsigned long long> ParseMemoryMib(std::string_view text) {
   unsigned long long scale = 0;
   if (unit.empty() || unit == "m" || unit == "mb" || unit == "mib") scale = 1;
   if (unit == "g" || unit == "gb" || unit == "gib") scale = 1024;
-  if (!number || scale == 0 || *number == 0 || *number > std::numeric_limits<unsigned long long>::max() / scale)
+  if (!number || scale == 0 || *number == 0 ||
+      *number > std::numeric_limits<unsigned long long>::max() / scale)
     return MakeError(ErrorCode::kInvalidInput,
                      fmt::format("memory size '{}' is not valid: give a whole number of MiB or GiB, e.g. 10G "
                                  "or 10240M",

@@ -1,5 +1,5 @@
-// What an MPS client needs: where its daemon listens, and its share of the GPU (a cap on the SMs it may use and
-// on the device memory it may pin). These are environment variables the CUDA driver reads in the client;
+// What an MPS client needs: where its daemon listens, and its share of the GPU (a cap on the SMs it may use
+// and on the device memory it may pin). These are environment variables the CUDA driver reads in the client;
 // migctl puts them into each worker's environment. Pure: no I/O.
 #pragma once
 
@@ -21,10 +21,11 @@ struct ClientLimits {
   bool operator==(const ClientLimits&) const = default;
 };
 
-/// `NAME=value` entries for a client of the daemon at `dirs`: CUDA_MPS_PIPE_DIRECTORY, CUDA_MPS_LOG_DIRECTORY,
-/// then CUDA_MPS_ACTIVE_THREAD_PERCENTAGE and CUDA_MPS_PINNED_DEVICE_MEM_LIMIT (`0=<N>M`) when set. The memory
-/// limit names device 0, so the caller must show the client exactly one GPU: CUDA_VISIBLE_DEVICES=<its GPU
-/// UUID> (UUIDs, not indexes: the MPS server renumbers the devices it sees, UUIDs stay valid).
+/// `NAME=value` entries for a client of the daemon at `dirs`: CUDA_MPS_PIPE_DIRECTORY,
+/// CUDA_MPS_LOG_DIRECTORY, then CUDA_MPS_ACTIVE_THREAD_PERCENTAGE and CUDA_MPS_PINNED_DEVICE_MEM_LIMIT
+/// (`0=<N>M`) when set. The memory limit names device 0, so the caller must show the client exactly one GPU:
+/// CUDA_VISIBLE_DEVICES=<its GPU UUID> (UUIDs, not indexes: the MPS server renumbers the devices it sees,
+/// UUIDs stay valid).
 std::vector<std::string> ClientEnvironment(const DaemonDirs& dirs, const ClientLimits& limits);
 
 /// Parses a thread percentage (`--mps-threads`): `auto` is an equal share for `clients_per_gpu` clients

@@ -14,8 +14,8 @@ TEST(ClientEnvironment, WithoutLimitsNamesOnlyTheDaemonsDirectories) {
 
 TEST(ClientEnvironment, LimitsBecomeTheVariablesCudaReads) {
   EXPECT_EQ(ClientEnvironment({"/p", "/l"}, {14, 10240}),
-            (Env{"CUDA_MPS_PIPE_DIRECTORY=/p", "CUDA_MPS_LOG_DIRECTORY=/l", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=14",
-                 "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=10240M"}));
+            (Env{"CUDA_MPS_PIPE_DIRECTORY=/p", "CUDA_MPS_LOG_DIRECTORY=/l",
+                 "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=14", "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=10240M"}));
 }
 
 TEST(ClientEnvironment, MemoryLimitAloneNamesDeviceZero) {
@@ -42,7 +42,8 @@ TEST(ParseThreadPercentage, AcceptsWholeNumbersFromOneToHundred) {
 }
 
 TEST(ParseThreadPercentage, RejectsEverythingElseAsBadInput) {
-  for (const char* bad : {"", "0", "101", "-5", "+5", "50%", "12.5", "Auto", " 5", "5 ", "99999999999999999999"}) {
+  for (const char* bad :
+       {"", "0", "101", "-5", "+5", "50%", "12.5", "Auto", " 5", "5 ", "99999999999999999999"}) {
     Result<unsigned> r = ParseThreadPercentage(bad, 2);
     ASSERT_FALSE(r.ok()) << "'" << bad << "' was accepted as " << *r;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);

@@ -91,10 +91,11 @@ Result<std::string> FindControlProgram() {
   const char* chosen = std::getenv("MIGCTL_MPS_CONTROL");
   if (chosen != nullptr && *chosen != '\0') {
     if (std::optional<std::string> program = Locate(chosen)) return *program;
-    return MakeError(ErrorCode::kUnsupported,
-                     fmt::format("MPS is not available: MIGCTL_MPS_CONTROL names {}, which is not an executable "
-                                 "file (fix or unset it)",
-                                 chosen));
+    return MakeError(
+        ErrorCode::kUnsupported,
+        fmt::format("MPS is not available: MIGCTL_MPS_CONTROL names {}, which is not an executable "
+                    "file (fix or unset it)",
+                    chosen));
   }
   if (std::optional<std::string> program = Locate(kControlProgramName)) return *program;
   return MakeError(ErrorCode::kUnsupported,
@@ -131,16 +132,17 @@ Result<std::string> ControlClient::Send(std::string_view command, milliseconds t
   options.stderr_fd = err.fd();
   Result<ChildExit> exit = RunChild(options, timeout, milliseconds(500));
   const std::string what = fmt::format("'{}' to the MPS control daemon in {}", command, dirs_.pipe_dir);
-  if (!exit.ok()) return MakeError(ErrorCode::kIo, fmt::format("cannot send {}: {}", what, exit.error().message));
+  if (!exit.ok())
+    return MakeError(ErrorCode::kIo, fmt::format("cannot send {}: {}", what, exit.error().message));
   if (exit->timed_out)
     return MakeError(ErrorCode::kIo, fmt::format("{} did not answer {} within {} ms ({})", program_, what,
                                                  timeout.count(), exit->Describe()));
   if (!exit->success()) {
     std::string said = Trim(err.Read());
     if (said.empty()) said = Trim(out.Read());
-    return MakeError(ErrorCode::kNotFound, fmt::format("no MPS control daemon answers in {}: {} ({})",
-                                                       dirs_.pipe_dir, said.empty() ? "no message" : said,
-                                                       exit->Describe()));
+    return MakeError(ErrorCode::kNotFound,
+                     fmt::format("no MPS control daemon answers in {}: {} ({})", dirs_.pipe_dir,
+                                 said.empty() ? "no message" : said, exit->Describe()));
   }
   return out.Read();
 }

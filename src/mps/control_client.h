@@ -34,7 +34,8 @@ std::vector<std::string> ControlEnvironment(const DaemonDirs& dirs, const std::v
 /// Sends commands to the daemon listening in `dirs`.
 class ControlClient {
  public:
-  ControlClient(std::string program, DaemonDirs dirs) : program_(std::move(program)), dirs_(std::move(dirs)) {}
+  ControlClient(std::string program, DaemonDirs dirs)
+      : program_(std::move(program)), dirs_(std::move(dirs)) {}
 
   /// Sends one command line and returns what the program printed. Errors: kNotFound when no daemon answers
   /// (the message quotes the program's, e.g. "Cannot find MPS control daemon process"); kIo when the program

@@ -62,15 +62,18 @@ Result<ControlDaemon> ControlDaemon::Start(const DaemonOptions& options) {
   const steady_clock::time_point deadline = steady_clock::now() + options.start_timeout;
   for (;;) {
     if (std::optional<ChildExit> exit = daemon.child_.Poll())
-      return MakeError(ErrorCode::kIo, fmt::format("the MPS control daemon ({} -f) exited at once ({}); {}",
-                                                   program, exit->Describe(), DaemonLogHint(options.dirs, mark)));
+      return MakeError(ErrorCode::kIo,
+                       fmt::format("the MPS control daemon ({} -f) exited at once ({}); {}", program,
+                                   exit->Describe(), DaemonLogHint(options.dirs, mark)));
     if (daemon.client_.Answering()) break;
     if (steady_clock::now() >= deadline) {
       daemon.Kill(kKillGrace);
-      return MakeError(ErrorCode::kIo,
-                       fmt::format("the MPS control daemon ({} -f, pid {}) did not answer within {} ms, so it "
-                                   "was stopped; {}",
-                                   program, daemon.pid(), options.start_timeout.count(), DaemonLogHint(options.dirs, mark)));
+      return MakeError(
+          ErrorCode::kIo,
+          fmt::format("the MPS control daemon ({} -f, pid {}) did not answer within {} ms, so it "
+                      "was stopped; {}",
+                      program, daemon.pid(), options.start_timeout.count(),
+                      DaemonLogHint(options.dirs, mark)));
     }
     std::this_thread::sleep_for(kPollInterval);
   }
@@ -99,11 +102,12 @@ Status ControlDaemon::Stop(milliseconds timeout) {
   Result<std::string> told = client_.Send("quit", std::min(timeout, milliseconds(5000)));
   if (WaitUntil(child_, deadline)) return Ok();
   const int signal = Kill(kKillGrace);
-  return MakeError(ErrorCode::kIo,
-                   fmt::format("the MPS control daemon (pid {}) did not quit within {} ms{}, so it was stopped "
-                               "with {}; MPS servers it started may remain (see nvidia-smi)",
-                               child_.pid(), timeout.count(),
-                               told.ok() ? "" : fmt::format(" ({})", told.error().message), SignalName(signal)));
+  return MakeError(
+      ErrorCode::kIo,
+      fmt::format("the MPS control daemon (pid {}) did not quit within {} ms{}, so it was stopped "
+                  "with {}; MPS servers it started may remain (see nvidia-smi)",
+                  child_.pid(), timeout.count(), told.ok() ? "" : fmt::format(" ({})", told.error().message),
+                  SignalName(signal)));
 }
 
 int ControlDaemon::Kill(milliseconds grace) {

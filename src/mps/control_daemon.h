@@ -1,7 +1,7 @@
 // An MPS control daemon owned by one `migctl run`: started in the foreground (`nvidia-cuda-mps-control -f`)
-// as migctl's child, with the parent-death signal, so a killed migctl leaks no daemon; told to `quit` when the
-// run ends, then signalled if it does not. Skyward's mps plugin starts `-d` with fixed /tmp directories and
-// never stops it; this is the opposite on each count.
+// as migctl's child, with the parent-death signal, so a killed migctl leaks no daemon; told to `quit` when
+// the run ends, then signalled if it does not. Skyward's mps plugin starts `-d` with fixed /tmp directories
+// and never stops it; this is the opposite on each count.
 //
 // Thread-safety: none; create, stop and destroy it on one thread. The parent-death signal fires when the
 // thread that started the daemon ends, so start it from the thread that lives as long as the run (main).
@@ -50,8 +50,8 @@ class ControlDaemon {
   ~ControlDaemon();
 
   /// Sends `quit` and waits up to `timeout` for the daemon to exit (the real one waits for its clients
-  /// first), then SIGTERM, and SIGKILL 2 s later. Ok when it quit when told, or had already ended. kIo when it
-  /// had to be signalled: it is gone, but servers it started may remain. Idempotent: a second call is Ok.
+  /// first), then SIGTERM, and SIGKILL 2 s later. Ok when it quit when told, or had already ended. kIo when
+  /// it had to be signalled: it is gone, but servers it started may remain. Idempotent: a second call is Ok.
   Status Stop(std::chrono::milliseconds timeout);
 
   /// True until the daemon has ended (reaps it when it has).

@@ -24,7 +24,8 @@ class ControlDaemonTest : public testing::FakeMpsTest {
  protected:
   DaemonOptions Options() {
     DaemonOptions o;
-    o.gpus = {GpuUuid("GPU-11111111-2222-3333-4444-555555555555"), GpuUuid("GPU-66666666-2222-3333-4444-555555555555")};
+    o.gpus = {GpuUuid("GPU-11111111-2222-3333-4444-555555555555"),
+              GpuUuid("GPU-66666666-2222-3333-4444-555555555555")};
     o.dirs = DirsUnder(dir_ + "/run");
     return o;
   }
@@ -43,7 +44,8 @@ TEST_F(ControlDaemonTest, ProgramComesFromTheEnvironmentVariable) {
   Result<std::string> missing = FindControlProgram();
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kUnsupported);
-  EXPECT_NE(missing.error().message.find("MIGCTL_MPS_CONTROL names " + dir_ + "/nothing-here"), std::string::npos);
+  EXPECT_NE(missing.error().message.find("MIGCTL_MPS_CONTROL names " + dir_ + "/nothing-here"),
+            std::string::npos);
 }
 
 TEST_F(ControlDaemonTest, ProgramMissingFromPathIsUnsupported) {
@@ -54,9 +56,10 @@ TEST_F(ControlDaemonTest, ProgramMissingFromPathIsUnsupported) {
   ::setenv("PATH", saved.c_str(), 1);
   ASSERT_FALSE(program.ok());
   EXPECT_EQ(program.error().code, ErrorCode::kUnsupported);
-  EXPECT_EQ(program.error().message,
-            "MPS is not available: nvidia-cuda-mps-control not found in PATH (install the CUDA toolkit or the "
-            "driver's MPS package, or use --share none)");
+  EXPECT_EQ(
+      program.error().message,
+      "MPS is not available: nvidia-cuda-mps-control not found in PATH (install the CUDA toolkit or the "
+      "driver's MPS package, or use --share none)");
 }
 
 TEST_F(ControlDaemonTest, EnvironmentIsBuiltNotInherited) {
@@ -120,7 +123,8 @@ TEST_F(ControlDaemonTest, DefaultThreadPercentageIsSentToTheDaemon) {
   options.default_thread_percentage = 25;
   Result<ControlDaemon> daemon = ControlDaemon::Start(options);
   ASSERT_TRUE(daemon.ok()) << daemon.error().message;
-  Result<std::string> reply = ControlClient(kFakeControl, options.dirs).Send("get_default_active_thread_percentage");
+  Result<std::string> reply =
+      ControlClient(kFakeControl, options.dirs).Send("get_default_active_thread_percentage");
   ASSERT_TRUE(reply.ok()) << reply.error().message;
   EXPECT_EQ(*reply, "25.0\n");
 }
@@ -142,7 +146,8 @@ TEST_F(ControlDaemonTest, DaemonThatExitsAtOnceIsAnIoErrorQuotingItsLog) {
   EXPECT_EQ(daemon.error().code, ErrorCode::kIo);
   EXPECT_NE(daemon.error().message.find("exited at once (exit status 1)"), std::string::npos)
       << daemon.error().message;
-  EXPECT_NE(daemon.error().message.find("cannot open /dev/nvidiactl"), std::string::npos) << daemon.error().message;
+  EXPECT_NE(daemon.error().message.find("cannot open /dev/nvidiactl"), std::string::npos)
+      << daemon.error().message;
 }
 
 TEST_F(ControlDaemonTest, DaemonThatNeverAnswersIsStoppedAfterTheTimeout) {
@@ -156,7 +161,8 @@ TEST_F(ControlDaemonTest, DaemonThatNeverAnswersIsStoppedAfterTheTimeout) {
   ASSERT_FALSE(daemon.ok());
   EXPECT_EQ(daemon.error().code, ErrorCode::kIo);
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(daemon.error().message, m, std::regex(R"(pid (\d+)\) did not answer within 300 ms)")))
+  ASSERT_TRUE(
+      std::regex_search(daemon.error().message, m, std::regex(R"(pid (\d+)\) did not answer within 300 ms)")))
       << daemon.error().message;
   EXPECT_TRUE(Gone(std::stoi(m[1])));
 }
@@ -176,7 +182,8 @@ TEST_F(ControlDaemonTest, StopEscalatesWhenQuitIsIgnored) {
   Status stopped = daemon->Stop(milliseconds(300));
   ASSERT_FALSE(stopped.ok());
   EXPECT_EQ(stopped.error().code, ErrorCode::kIo);
-  EXPECT_NE(stopped.error().message.find("did not quit within 300 ms"), std::string::npos) << stopped.error().message;
+  EXPECT_NE(stopped.error().message.find("did not quit within 300 ms"), std::string::npos)
+      << stopped.error().message;
   EXPECT_NE(stopped.error().message.find("SIGTERM"), std::string::npos) << stopped.error().message;
   EXPECT_TRUE(Gone(pid));
   EXPECT_NE(ControlLog().find("ignoring quit"), std::string::npos) << "quit was sent first";
@@ -226,7 +233,8 @@ TEST_F(ControlDaemonTest, DaemonDiesWithMigctl) {
   EXPECT_FALSE(Gone(daemon_pid));
   ::kill(migctl, SIGKILL);
   ::waitpid(migctl, nullptr, 0);
-  EXPECT_TRUE(EndsWithin(daemon_pid, milliseconds(5000))) << "daemon " << daemon_pid << " outlived its migctl";
+  EXPECT_TRUE(EndsWithin(daemon_pid, milliseconds(5000)))
+      << "daemon " << daemon_pid << " outlived its migctl";
 }
 
 }  // namespace

@@ -21,12 +21,14 @@ Status MakePrivateDirectory(const std::string& path) {
   const std::string parent = std::filesystem::path(path).parent_path().string();
   if (!parent.empty()) MIGCTL_RETURN_IF_ERROR(MakeDirectories(parent));
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
-    return MakeError(ErrorCode::kIo, fmt::format("cannot create directory {}: {}", path, std::strerror(errno)));
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("cannot create directory {}: {}", path, std::strerror(errno)));
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0)
     return MakeError(ErrorCode::kIo, fmt::format("cannot inspect {}: {}", path, std::strerror(errno)));
   if (!S_ISDIR(st.st_mode))
-    return MakeError(ErrorCode::kIo, fmt::format("{} is not a directory: remove it or choose another one", path));
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("{} is not a directory: remove it or choose another one", path));
   if (st.st_uid != ::geteuid())
     return MakeError(ErrorCode::kIo,
                      fmt::format("{} belongs to uid {}, not to you (uid {}): choose another directory", path,
@@ -74,7 +76,8 @@ LogMark MarkLogs(const DaemonDirs& dirs) {
 
 std::string DaemonLogHint(const DaemonDirs& dirs, const LogMark& mark) {
   std::string hint;
-  for (auto [path, from] : {std::pair(ControlLogPath(dirs), mark.control), std::pair(OutputLogPath(dirs), mark.output)})
+  for (auto [path, from] :
+       {std::pair(ControlLogPath(dirs), mark.control), std::pair(OutputLogPath(dirs), mark.output)})
     if (std::string tail = LogTail(path, from); !tail.empty())
       hint += fmt::format("{}{} says: {}", hint.empty() ? "" : "; ", path, tail);
   return hint.empty() ? fmt::format("nothing new in {}", ControlLogPath(dirs)) : hint;

@@ -15,7 +15,8 @@ namespace {
 
 DaemonRecord Sample() {
   return {{"/tmp/m/pipe", "/tmp/m/log"},
-          {GpuUuid("GPU-aaaaaaaa-0000-0000-0000-000000000001"), GpuUuid("GPU-aaaaaaaa-0000-0000-0000-000000000002")},
+          {GpuUuid("GPU-aaaaaaaa-0000-0000-0000-000000000001"),
+           GpuUuid("GPU-aaaaaaaa-0000-0000-0000-000000000002")},
           25,
           4242,
           "/usr/bin/nvidia-cuda-mps-control",
@@ -61,8 +62,9 @@ TEST(DaemonRecord, OtherDocumentsAreCorrupt) {
   missing.erase("pipe_dir");
   nlohmann::json wrong_type = nlohmann::json::parse(FormatDaemonRecord(Sample()));
   wrong_type["gpus"] = 3;
-  for (const std::string& text : {std::string("not json"), std::string("[]"), std::string(R"({"format":"other"})"),
-                                  std::string(R"({"format":"migctl-mps"})"), missing.dump(), wrong_type.dump()}) {
+  for (const std::string& text :
+       {std::string("not json"), std::string("[]"), std::string(R"({"format":"other"})"),
+        std::string(R"({"format":"migctl-mps"})"), missing.dump(), wrong_type.dump()}) {
     Result<DaemonRecord> r = ParseDaemonRecord(text);
     ASSERT_FALSE(r.ok()) << text;
     EXPECT_EQ(r.error().code, ErrorCode::kCorrupt) << text;
@@ -87,7 +89,8 @@ TEST(DaemonRecord, FileRoundTripAndMissingFile) {
 }
 
 TEST(DaemonRecord, TimestampIsUtcIso8601) {
-  EXPECT_TRUE(std::regex_match(UtcTimestamp(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"))) << UtcTimestamp();
+  EXPECT_TRUE(std::regex_match(UtcTimestamp(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+      << UtcTimestamp();
 }
 
 }  // namespace

@@ -97,15 +97,15 @@ Result<DaemonRecord> StartDetached(const DetachedOptions& options) {
   if (!PollUntil(deadline, [&] { return client.Answering(); })) {
     std::optional<pid_t> pid = ReadDaemonPidFile(dirs);
     if (pid && !ProcessGone(*pid)) ::kill(*pid, SIGTERM);
-    return MakeError(ErrorCode::kIo, fmt::format("the MPS control daemon{} started by {} -d did not answer "
-                                                 "within {} ms{}; {}",
-                                                 Described(pid), program, options.start_timeout.count(),
-                                                 pid ? ", so it was sent SIGTERM" : "",
-                                                 DaemonLogHint(dirs, mark)));
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("the MPS control daemon{} started by {} -d did not answer "
+                                 "within {} ms{}; {}",
+                                 Described(pid), program, options.start_timeout.count(),
+                                 pid ? ", so it was sent SIGTERM" : "", DaemonLogHint(dirs, mark)));
   }
 
-  DaemonRecord record{dirs, options.gpus, options.default_thread_percentage, ReadDaemonPidFile(dirs), program,
-                      UtcTimestamp()};
+  DaemonRecord record{dirs,    options.gpus,  options.default_thread_percentage, ReadDaemonPidFile(dirs),
+                      program, UtcTimestamp()};
   Status ready = Ok();
   if (options.default_thread_percentage) {
     Result<std::string> set = client.Send(
@@ -156,7 +156,8 @@ Result<std::optional<pid_t>> StopDetached(const std::string& root, milliseconds 
   const DaemonDirs dirs = DirsUnder(root);
   Result<FileLock> lock = FileLock::Acquire(LockPath(root), LOCK_EX);
   if (!lock.ok() && lock.error().code == ErrorCode::kNotFound)  // no DIR: nothing was ever started there
-    return MakeError(ErrorCode::kNotFound, fmt::format("no MPS control daemon runs in {}: nothing to stop", root));
+    return MakeError(ErrorCode::kNotFound,
+                     fmt::format("no MPS control daemon runs in {}: nothing to stop", root));
   if (!lock.ok()) return std::move(lock).error();
 
   const std::string record_path = RecordPath(root);
@@ -175,14 +176,16 @@ Result<std::optional<pid_t>> StopDetached(const std::string& root, milliseconds 
   const steady_clock::time_point deadline = steady_clock::now() + timeout;
   MIGCTL_RETURN_IF_ERROR(client.Send("quit", std::min(timeout, milliseconds(5000))));
   if (!PollUntil(deadline, [&] { return (!pid || ProcessGone(*pid)) && !client.Answering(); }))
-    return MakeError(ErrorCode::kBusy,
-                     fmt::format("the MPS control daemon{} in {} was told to quit but still runs after {} ms: "
-                                 "it waits for its clients to finish (see {}); stop them, or wait and run "
-                                 "this again",
-                                 Described(pid), root, timeout.count(), ControlLogPath(dirs)));
+    return MakeError(
+        ErrorCode::kBusy,
+        fmt::format("the MPS control daemon{} in {} was told to quit but still runs after {} ms: "
+                    "it waits for its clients to finish (see {}); stop them, or wait and run "
+                    "this again",
+                    Described(pid), root, timeout.count(), ControlLogPath(dirs)));
   if (::unlink(record_path.c_str()) != 0 && errno != ENOENT)
-    return MakeError(ErrorCode::kIo, fmt::format("the MPS control daemon{} quit, but {} cannot be removed: {}",
-                                                 Described(pid), record_path, std::strerror(errno)));
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("the MPS control daemon{} quit, but {} cannot be removed: {}",
+                                 Described(pid), record_path, std::strerror(errno)));
   return pid;
 }
 

@@ -24,7 +24,8 @@ class DetachedDaemonTest : public testing::FakeMpsTest {
  protected:
   void TearDown() override {
     // Never leave a daemon behind, whatever a test did.
-    if (std::optional<pid_t> pid = ReadDaemonPidFile(DirsUnder(Root())); pid && !Gone(*pid)) ::kill(*pid, SIGKILL);
+    if (std::optional<pid_t> pid = ReadDaemonPidFile(DirsUnder(Root())); pid && !Gone(*pid))
+      ::kill(*pid, SIGKILL);
     FakeMpsTest::TearDown();
   }
   std::string Root() { return dir_ + "/mps"; }
@@ -137,7 +138,8 @@ TEST_F(DetachedDaemonTest, StopThatTimesOutIsBusyAndKeepsTheRecord) {
   Result<std::optional<pid_t>> stopped = StopDetached(Root(), milliseconds(300));
   ASSERT_FALSE(stopped.ok());
   EXPECT_EQ(stopped.error().code, ErrorCode::kBusy);
-  EXPECT_NE(stopped.error().message.find("still runs after 300 ms"), std::string::npos) << stopped.error().message;
+  EXPECT_NE(stopped.error().message.find("still runs after 300 ms"), std::string::npos)
+      << stopped.error().message;
   EXPECT_TRUE(std::filesystem::exists(RecordPath(Root())));
   EXPECT_FALSE(Gone(*started->pid));
 }
@@ -147,7 +149,8 @@ TEST_F(DetachedDaemonTest, FailedStartQuotesTheLogAndRecordsNothing) {
   Result<DaemonRecord> started = StartDetached(Options());
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.error().code, ErrorCode::kIo);
-  EXPECT_NE(started.error().message.find("-d failed (exit status 1)"), std::string::npos) << started.error().message;
+  EXPECT_NE(started.error().message.find("-d failed (exit status 1)"), std::string::npos)
+      << started.error().message;
   EXPECT_NE(started.error().message.find("no CUDA-capable device is detected"), std::string::npos)
       << started.error().message;
   EXPECT_FALSE(std::filesystem::exists(RecordPath(Root())));
@@ -159,7 +162,8 @@ TEST_F(DetachedDaemonTest, RecordOfUnknownVersionIsRefusedByStatusAndStop) {
   Result<DetachedStatus> status = QueryDetached(Root());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, ErrorCode::kCorrupt);
-  EXPECT_NE(status.error().message.find("version 9 is not known"), std::string::npos) << status.error().message;
+  EXPECT_NE(status.error().message.find("version 9 is not known"), std::string::npos)
+      << status.error().message;
   Result<std::optional<pid_t>> stopped = StopDetached(Root(), milliseconds(300));
   ASSERT_FALSE(stopped.ok());
   EXPECT_EQ(stopped.error().code, ErrorCode::kCorrupt);

@@ -21,7 +21,8 @@ TEST(CheckNoForeignServer, OrdinaryProcessesAreNoObstacle) {
 }
 
 TEST(CheckNoForeignServer, AnotherServerIsBusyAndNamedWithItsPid) {
-  Status s = CheckNoForeignServer(GpuIndex(3), {{100, "python"}, {4242, "/usr/bin/nvidia-cuda-mps-server"}}, {77});
+  Status s =
+      CheckNoForeignServer(GpuIndex(3), {{100, "python"}, {4242, "/usr/bin/nvidia-cuda-mps-server"}}, {77});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kBusy);
   EXPECT_EQ(s.error().message,
@@ -31,8 +32,8 @@ TEST(CheckNoForeignServer, AnotherServerIsBusyAndNamedWithItsPid) {
 
 TEST(CheckNoForeignServer, OurOwnServerIsNotForeign) {
   EXPECT_TRUE(CheckNoForeignServer(GpuIndex(0), {{77, "nvidia-cuda-mps-server"}, {78, "python"}}, {77}).ok());
-  Status s = CheckNoForeignServer(GpuIndex(0), {{77, "nvidia-cuda-mps-server"}, {90, "nvidia-cuda-mps-server"}},
-                                  {77});
+  Status s = CheckNoForeignServer(GpuIndex(0),
+                                  {{77, "nvidia-cuda-mps-server"}, {90, "nvidia-cuda-mps-server"}}, {77});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("(pid 90)"), std::string::npos) << s.error().message;
 }
