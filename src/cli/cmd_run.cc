@@ -265,7 +265,10 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
       MIGCTL_RETURN_IF_ERROR(mps::CheckNoForeignServer(s.index, processes, {}));
     }
     const mps::ClientLimits limits{threads, mps_memory};
-    const mps::DaemonDirs dirs = mps::DirsUnder(fmt::format("{}/mps/run-{}", ctx.RunDir(), ::getpid()));
+    // Private to this run: beside a simulated machine, else in the user's MPS directory in /tmp.
+    const std::string root = ctx.options.sim.empty() ? fmt::format("/tmp/migctl-mps-{}", ::getuid())
+                                                     : ctx.RunDir() + "/mps";
+    const mps::DaemonDirs dirs = mps::DirsUnder(fmt::format("{}/run-{}", root, ::getpid()));
     if (!args.dry_run) {
       mps::DaemonOptions options;
       for (const nvml::GpuSnapshot& s : snapshots) options.gpus.push_back(s.uuid);

@@ -29,7 +29,8 @@ class ControlDaemonTest : public testing::FakeMpsTest {
     o.dirs = DirsUnder(dir_ + "/run");
     return o;
   }
-  std::string ControlLog() { return ReadFile(ControlLogPath(DirsUnder(dir_ + "/run"))).value(); }
+  /// What the foreground daemon logged: to its stdout, which migctl sends to control-output.log.
+  std::string ControlLog() { return ReadFile(OutputLogPath(DirsUnder(dir_ + "/run"))).value(); }
 };
 
 std::string Find(const std::vector<std::string>& env, const std::string& name) {
@@ -198,7 +199,7 @@ TEST_F(ControlDaemonTest, DestructorStopsTheDaemon) {
     pid = daemon->pid();
   }
   EXPECT_TRUE(Gone(pid));
-  EXPECT_NE(ControlLog().find("CMD quit"), std::string::npos) << "it was told to quit, not killed";
+  EXPECT_NE(ControlLog().find("Cmd:quit"), std::string::npos) << "it was told to quit, not killed";
 }
 
 TEST_F(ControlDaemonTest, MovedDaemonIsStoppedOnceByItsNewOwner) {
