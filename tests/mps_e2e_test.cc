@@ -237,6 +237,26 @@ TEST_F(MpsE2e, DaemonThatGoneAwayIsReportedAndStopCleansUp) {
   EXPECT_EQ(MpsJson({"status"})["recorded"], false);
 }
 
+// Seen on an H200: a daemon told to quit while MPS clients run answers no one until they have finished.
+TEST_F(MpsE2e, StopThatOutlastsItsTimeoutLeavesItQuittingAndASecondStopWaits) {
+  InitMachine("a100-80gb:1");
+  const std::string slow = (dir_ / "slow-quit").string();
+  WriteFile(slow,
+            std::string("#!/bin/sh\nexport FAKE_MPS_QUIT_DELAY=1.5\nexec ") + FAKE_MPS_CONTROL + " \"$@\"\n");
+  fs::permissions(slow, fs::perms::owner_all);
+  env_["MIGCTL_MPS_CONTROL"] = slow;
+  Json started = MpsJson({"start"});
+  Outcome busy = Mps({"stop", "--timeout", "0.3"});
+  ExpectOneLineError(busy, kExitFailed, {"still runs 300 ms after it was told to quit", "once its clients"});
+  Json status = MpsJson({"status"});
+  EXPECT_EQ(status["running"], false);
+  EXPECT_EQ(status["quitting"], true);
+  EXPECT_EQ(status["pid"], started["pid"]);
+  Json stopped = MpsJson({"stop"});
+  EXPECT_EQ(stopped["pid"], started["pid"]);
+  EXPECT_TRUE(Gone(started["pid"].get<int>()));
+}
+
 TEST_F(MpsE2e, HelpTeachesWhatAClientNeeds) {
   Outcome help = RunRaw({"mps", "--help"});
   ASSERT_EQ(help.exit_code, kExitOk) << help;

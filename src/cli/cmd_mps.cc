@@ -60,11 +60,8 @@ std::string ExportLines(const std::vector<std::string>& env) {
 
 Json OptionalJson(const auto& value) { return value ? Json(*value) : Json(nullptr); }
 
-std::string DirOption(const std::string& root) {
-  return std::getenv("MIGCTL_MPS_DIR") == nullptr && root == fmt::format("/tmp/migctl-mps-{}", ::getuid())
-             ? ""
-             : " --dir " + ShellWord(root);
-}
+/// The --dir a follow-up command needs: the one given, if any (else it finds the daemon as this one did).
+std::string DirOption(const MpsArgs& args) { return args.dir.empty() ? "" : " --dir " + ShellWord(args.dir); }
 
 /// Every process NVML reports on a GPU: on the whole GPU and on each of its MIG devices.
 Result<std::vector<mps::GpuProcess>> ProcessesOn(const nvml::Device& device) {
@@ -110,7 +107,7 @@ Result<int> RunStart(Context& ctx, const MpsArgs& args) {
         *record.default_thread_percentage);
   text +=
       "CUDA programs that run as you with this environment share the GPUs through it:\n" + ExportLines(env);
-  text += fmt::format("Stop it when they are done: migctl mps stop{}\n", DirOption(root));
+  text += fmt::format("Stop it when they are done: migctl mps stop{}\n", DirOption(args));
   return ctx.Finish(doc, text);
 }
 
@@ -123,6 +120,7 @@ Result<int> RunStatus(Context& ctx, const MpsArgs& args) {
     for (const GpuUuid& uuid : s.record->gpus) gpus.push_back(uuid.value());
   Json doc = {{"dir", root},
               {"running", s.answering},
+              {"quitting", s.quitting},
               {"pid", OptionalJson(s.pid)},
               {"servers", s.servers},
               {"default_thread_percentage", OptionalJson(s.default_thread_percentage)},
@@ -133,9 +131,16 @@ Result<int> RunStatus(Context& ctx, const MpsArgs& args) {
               {"started_at", s.record ? Json(s.record->started_at) : Json(nullptr)},
               {"env", s.answering ? EnvJson(env) : Json(nullptr)}};
   std::string text;
+  if (s.quitting) {
+    text = fmt::format(
+        "MPS control daemon in {}: quitting (pid {}); it waits for its clients to finish, and 'migctl mps "
+        "stop{}' waits for it\n",
+        root, *s.pid, DirOption(args));
+    return ctx.Finish(doc, text);
+  }
   if (!s.answering) {
     text = fmt::format("No MPS control daemon runs in {}; start one with 'migctl mps start{}'\n", root,
-                       DirOption(root));
+                       DirOption(args));
     if (s.record)
       text += fmt::format("(the one migctl started there at {} has gone; see {}/control.log)\n",
                           s.record->started_at, s.dirs.log_dir);
@@ -221,7 +226,8 @@ void AddMpsCommand(CLI::App& app, Context& ctx) {
   CLI::App* status =
       mps->add_subcommand("status", "Show whether the daemon runs, its servers and the client env");
   status->footer(
-      "Asks the daemon itself; not running is a state, not an error (exit 0, \"running\": false).\n"
+      "Asks the daemon itself; not running is a state, not an error (exit 0, \"running\": false). A daemon\n"
+      "told to quit while clients run answers no one until they finish (\"quitting\": true).\n"
       "Examples:\n  migctl mps status\n  migctl mps status --dir /scratch/mps --json");
   AddDirOption(status, *args);
   status->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunStatus(ctx, *args); }; });
@@ -229,7 +235,8 @@ void AddMpsCommand(CLI::App& app, Context& ctx) {
   CLI::App* stop = mps->add_subcommand("stop", "Tell the daemon to quit and wait until it has");
   stop->footer(
       "The daemon waits for its clients to finish before it quits: when that takes longer than --timeout,\n"
-      "stop fails (exit 1) and the daemon keeps running. With no daemon in DIR it fails with exit 2.\n"
+      "stop fails (exit 1), the daemon quits once they have finished, and another stop waits for that.\n"
+      "With no daemon in DIR it fails with exit 2.\n"
       "Examples:\n  migctl mps stop\n  migctl mps stop --dir /scratch/mps --timeout 60");
   stop->add_option("--timeout", args->timeout_s, "Seconds to wait for it to quit (default 10)")
       ->check(CLI::PositiveNumber)

@@ -328,8 +328,15 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
   Result<RunSummary> summary = RunTasks(workers, tasks, leases, options, report);
   report.Flush();
   if (daemon) {
+    // Its directories go with it; after a failed stop they stay, with its logs, for a look.
     Status stopped = daemon->Stop(std::chrono::seconds(30));
-    if (!stopped.ok()) std::fprintf(stderr, "migctl: MPS daemon: %s\n", stopped.error().message.c_str());
+    if (stopped.ok()) {
+      std::error_code ec;
+      std::filesystem::remove_all(std::filesystem::path(daemon->dirs().pipe_dir).parent_path(), ec);
+    } else {
+      std::fprintf(stderr, "migctl: MPS daemon: %s (its logs: %s)\n", stopped.error().message.c_str(),
+                   daemon->dirs().log_dir.c_str());
+    }
   }
   if (!summary.ok()) return summary.error();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -34,12 +34,13 @@ struct DaemonOptions {
 class ControlDaemon {
  public:
   /// Creates the directories, starts the control program in the foreground with CUDA_VISIBLE_DEVICES, the
-  /// pipe and log directories (its output goes to `log_dir/control-output.log`), and waits until it answers
-  /// `get_server_list`. Errors, with nothing left running:
+  /// pipe and log directories, and waits until it answers `get_server_list`. In the foreground the daemon
+  /// logs to its stdout, not to control.log: migctl sends that to `log_dir/control-output.log` (its servers
+  /// still log to server.log there). Errors, with nothing left running:
   /// - kUnsupported: no control program (see FindControlProgram);
   /// - kBusy: a daemon already answers in `dirs.pipe_dir`;
-  /// - kIo: a directory cannot be made private, the daemon exits at once (the message quotes the tail of
-  ///   control.log), does not answer within `start_timeout`, or refuses the thread percentage.
+  /// - kIo: a directory cannot be made private, the daemon exits at once (the message quotes the last lines
+  ///   it logged), does not answer within `start_timeout`, or refuses the thread percentage.
   static Result<ControlDaemon> Start(const DaemonOptions& options);
 
   ControlDaemon(ControlDaemon&& other) noexcept = default;

@@ -191,6 +191,16 @@ TEST_F(ControlDaemonTest, StopEscalatesWhenQuitIsIgnored) {
   EXPECT_TRUE(daemon->Stop(milliseconds(300)).ok()) << "and the second Stop has nothing left to do";
 }
 
+// The real daemon quits only after its clients have finished, and its client blocks until then.
+TEST_F(ControlDaemonTest, SlowQuitWithinTheTimeoutIsAnOrdinaryStop) {
+  UseProgram(FakeWith("FAKE_MPS_QUIT_DELAY=0.5"));
+  Result<ControlDaemon> daemon = ControlDaemon::Start(Options());
+  ASSERT_TRUE(daemon.ok()) << daemon.error().message;
+  Status stopped = daemon->Stop(std::chrono::seconds(5));
+  EXPECT_TRUE(stopped.ok()) << stopped.error().message;
+  EXPECT_FALSE(daemon->running());
+}
+
 TEST_F(ControlDaemonTest, DestructorStopsTheDaemon) {
   pid_t pid = 0;
   {

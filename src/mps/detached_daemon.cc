@@ -35,6 +35,16 @@ bool ProcessGone(pid_t pid) {
   return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z';
 }
 
+/// The pid of a control daemon that lives but may not answer (it quits, and waits for its clients): its pid
+/// file names a process whose command line is a control program's (not another that reused a stale pid).
+std::optional<pid_t> LivingDaemon(const DaemonDirs& dirs) {
+  std::optional<pid_t> pid = ReadDaemonPidFile(dirs);
+  if (!pid || ProcessGone(*pid)) return std::nullopt;
+  Result<std::string> cmdline = ReadFile(fmt::format("/proc/{}/cmdline", *pid));
+  if (!cmdline.ok() || cmdline->find("mps-control") == std::string::npos) return std::nullopt;
+  return pid;
+}
+
 /// Waits until `done` holds or `deadline` passes; returns `done()` at the end.
 template <typename Predicate>
 bool PollUntil(steady_clock::time_point deadline, Predicate done) {
@@ -133,21 +143,24 @@ Result<DetachedStatus> QueryDetached(const std::string& root) {
     return std::move(record).error();
   }
   ControlClient client(program, status.dirs);
-  if (!client.Answering()) return status;
-  Result<std::vector<unsigned>> servers = client.ServerList();
-  if (!servers.ok()) {
-    if (servers.error().code == ErrorCode::kNotFound) return status;  // it quit just now
-    return std::move(servers).error();
+  if (client.Answering()) {
+    Result<std::vector<unsigned>> servers = client.ServerList();
+    if (servers.ok()) {
+      status.answering = true;
+      status.servers = std::move(servers).value();
+      status.pid = ReadDaemonPidFile(status.dirs);
+      // Informational: a daemon too old to report its default leaves it unknown.
+      if (Result<std::string> reply = client.Send("get_default_active_thread_percentage"); reply.ok()) {
+        char* end = nullptr;
+        double value = std::strtod(reply->c_str(), &end);
+        if (end != reply->c_str()) status.default_thread_percentage = value;
+      }
+      return status;
+    }
+    if (servers.error().code != ErrorCode::kNotFound) return std::move(servers).error();
   }
-  status.answering = true;
-  status.servers = std::move(servers).value();
-  status.pid = ReadDaemonPidFile(status.dirs);
-  // Informational: a daemon too old to report its default leaves it unknown.
-  if (Result<std::string> reply = client.Send("get_default_active_thread_percentage"); reply.ok()) {
-    char* end = nullptr;
-    double value = std::strtod(reply->c_str(), &end);
-    if (end != reply->c_str()) status.default_thread_percentage = value;
-  }
+  status.pid = LivingDaemon(status.dirs);
+  status.quitting = status.pid.has_value();
   return status;
 }
 
@@ -164,7 +177,9 @@ Result<std::optional<pid_t>> StopDetached(const std::string& root, milliseconds 
   Result<DaemonRecord> record = ReadDaemonRecord(record_path);
   if (!record.ok() && record.error().code != ErrorCode::kNotFound) return std::move(record).error();
   ControlClient client(program, dirs);
-  if (!client.Answering()) {
+  const bool answering = client.Answering();
+  const std::optional<pid_t> pid = answering ? ReadDaemonPidFile(dirs) : LivingDaemon(dirs);
+  if (!answering && !pid) {
     std::string stale;
     if (record.ok() && ::unlink(record_path.c_str()) == 0)
       stale = fmt::format(" (removed the record of the daemon{} started at {}, which has gone)",
@@ -172,16 +187,20 @@ Result<std::optional<pid_t>> StopDetached(const std::string& root, milliseconds 
     return MakeError(ErrorCode::kNotFound,
                      fmt::format("no MPS control daemon runs in {}: nothing to stop{}", root, stale));
   }
-  const std::optional<pid_t> pid = ReadDaemonPidFile(dirs);
   const steady_clock::time_point deadline = steady_clock::now() + timeout;
-  MIGCTL_RETURN_IF_ERROR(client.Send("quit", std::min(timeout, milliseconds(5000))));
-  if (!PollUntil(deadline, [&] { return (!pid || ProcessGone(*pid)) && !client.Answering(); }))
+  // The real client does not return from `quit` until the daemon has shut down, which waits for the daemon's
+  // clients: a timeout here means "told, still quitting", and no daemon at all means it has just gone.
+  // Whether it has gone is what the poll decides: by its pid when known (a quitting daemon answers no one),
+  // else by whether it still answers. A daemon that quits already is not told again.
+  Result<std::string> told = answering ? client.Send("quit", timeout) : Result<std::string>(std::string());
+  if (!PollUntil(deadline, [&] { return pid ? ProcessGone(*pid) : !client.Answering(); }))
     return MakeError(
         ErrorCode::kBusy,
-        fmt::format("the MPS control daemon{} in {} was told to quit but still runs after {} ms: "
-                    "it waits for its clients to finish (see {}); stop them, or wait and run "
-                    "this again",
-                    Described(pid), root, timeout.count(), ControlLogPath(dirs)));
+        fmt::format("the MPS control daemon{} in {} still runs {} ms after it was told to quit{}: it "
+                    "quits once its clients have finished (see {}); stop them, or wait and run this "
+                    "again",
+                    Described(pid), root, timeout.count(),
+                    told.ok() ? "" : fmt::format(" ({})", told.error().message), ControlLogPath(dirs)));
   if (::unlink(record_path.c_str()) != 0 && errno != ENOENT)
     return MakeError(ErrorCode::kIo,
                      fmt::format("the MPS control daemon{} quit, but {} cannot be removed: {}",

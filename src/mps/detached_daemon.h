@@ -42,7 +42,9 @@ struct DetachedStatus {
   DaemonDirs dirs;
   std::optional<DaemonRecord> record;  ///< What migctl started there; nullopt: none recorded.
   bool answering = false;              ///< A daemon answers through DIR/pipe.
-  std::optional<pid_t> pid;            ///< From the daemon's pid file, while it answers.
+  /// It no longer answers but its process lives: told to quit, it waits for its MPS clients to finish.
+  bool quitting = false;
+  std::optional<pid_t> pid;  ///< From the daemon's pid file, while it answers or quits.
   std::vector<unsigned> servers;       ///< Its MPS servers' pids, while it answers.
   /// Its default thread percentage as it reports it (get_default_active_thread_percentage), while it answers.
   std::optional<double> default_thread_percentage;
@@ -52,10 +54,12 @@ struct DetachedStatus {
 /// kUnsupported (no control program), kCorrupt (an unreadable record), kIo.
 Result<DetachedStatus> QueryDetached(const std::string& root);
 
-/// Tells the daemon under `root` to quit, waits up to `timeout` until it no longer answers (and its pid, when
-/// known, has ended), then removes the record. Returns the daemon's pid when known. Errors:
+/// Tells the daemon under `root` to quit, waits up to `timeout` until it has ended (its pid, when its pid
+/// file names one; else until it no longer answers), then removes the record. Returns the daemon's pid when
+/// known. Errors:
 /// - kNotFound: no daemon answers there (a stale record is removed; the message says so);
-/// - kBusy: it still answers after `timeout` (the real daemon waits for its clients to finish);
+/// - kBusy: it still runs after `timeout`: the real daemon waits for its clients to finish, then quits by
+///   itself (the record stays until a later stop finds it gone);
 /// - kUnsupported, kCorrupt, kIo as QueryDetached.
 Result<std::optional<pid_t>> StopDetached(const std::string& root, std::chrono::milliseconds timeout);
 

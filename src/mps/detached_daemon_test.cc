@@ -138,10 +138,44 @@ TEST_F(DetachedDaemonTest, StopThatTimesOutIsBusyAndKeepsTheRecord) {
   Result<std::optional<pid_t>> stopped = StopDetached(Root(), milliseconds(300));
   ASSERT_FALSE(stopped.ok());
   EXPECT_EQ(stopped.error().code, ErrorCode::kBusy);
-  EXPECT_NE(stopped.error().message.find("still runs after 300 ms"), std::string::npos)
+  EXPECT_NE(stopped.error().message.find("still runs 300 ms after it was told to quit"), std::string::npos)
       << stopped.error().message;
   EXPECT_TRUE(std::filesystem::exists(RecordPath(Root())));
   EXPECT_FALSE(Gone(*started->pid));
+}
+
+// Seen on an H200: `echo quit | nvidia-cuda-mps-control` does not return while MPS clients still run; the
+// daemon quits after they have finished.
+TEST_F(DetachedDaemonTest, QuitThatWaitsForClientsIsWaitedFor) {
+  UseProgram(FakeWith("FAKE_MPS_QUIT_DELAY=0.5"));
+  Result<DaemonRecord> started = StartDetached(Options());
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  Result<std::optional<pid_t>> stopped = StopDetached(Root(), std::chrono::seconds(5));
+  ASSERT_TRUE(stopped.ok()) << stopped.error().message;
+  EXPECT_TRUE(Gone(*started->pid));
+}
+
+TEST_F(DetachedDaemonTest, QuitThatOutlastsTheTimeoutIsBusyThenQuittingAndASecondStopWaits) {
+  UseProgram(FakeWith("FAKE_MPS_QUIT_DELAY=1.5"));
+  Result<DaemonRecord> started = StartDetached(Options());
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  Result<std::optional<pid_t>> stopped = StopDetached(Root(), milliseconds(300));
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.error().code, ErrorCode::kBusy);
+  EXPECT_NE(stopped.error().message.find("it quits once its clients have finished"), std::string::npos)
+      << stopped.error().message;
+
+  Result<DetachedStatus> status = QueryDetached(Root());
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_FALSE(status->answering);
+  EXPECT_TRUE(status->quitting);
+  EXPECT_EQ(status->pid, started->pid);
+
+  Result<std::optional<pid_t>> again = StopDetached(Root(), std::chrono::seconds(5));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*again, started->pid);
+  EXPECT_TRUE(Gone(*started->pid));
+  EXPECT_FALSE(std::filesystem::exists(RecordPath(Root())));
 }
 
 TEST_F(DetachedDaemonTest, FailedStartQuotesTheLogAndRecordsNothing) {

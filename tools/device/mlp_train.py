@@ -48,7 +48,7 @@ def main():
         "samples_per_s": round(a.samples * a.epochs / (t2 - t1), 1),
         "train_s": round(t2 - t1, 3),
         "setup_s": round(t1 - t0, 3),
-        "final_loss": round(float(loss), 4),
+        "final_loss": round(loss.item(), 4),
         "device": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
         "worker": os.environ.get("MIGCTL_WORKER"),
     }))

@@ -6,24 +6,27 @@
 #   bash tools/device/run_mlp.sh        (on the GPU machine; results in $OUT)
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-M=$PWD/build-device/migctl
+M=$PWD/${MIGCTL_BIN_DIR:-build-device}/migctl
 TRAIN="python3 $PWD/tools/device/mlp_train.py ${MLP_ARGS:-}"
 N=7
 now() { date +%s.%N; }
-report() { echo "RESULT $1 wall_s=$(echo "$3 - $2" | bc)"; }
+report() { echo "RESULT $1 wall_s=$(python3 -c "print(round($3 - $2, 2))")"; }
 
+ROUNDS=${ROUNDS:-1}
 nvidia-smi --query-gpu=name,driver_version,mig.mode.current,compute_mode --format=csv
 echo "=== warm-up (CUDA and PyTorch caches)"; $TRAIN --epochs 1
 
+for round in $(seq $ROUNDS); do
+echo "##### round $round"
 echo "=== shell: one at a time"; t0=$(now)
-for i in $(seq $N); do $TRAIN > "$OUT/shell_seq_$i.json"; done; t1=$(now); report shell_seq $t0 $t1
+for i in $(seq $N); do $TRAIN >> "$OUT/shell_seq.jsonl"; done; t1=$(now); report shell_seq $t0 $t1
 
 echo "=== migctl: one at a time (--share none --workers 1)"; t0=$(now)
 $M run --share none --workers 1 --repeat $N --json --results "$OUT/migctl_seq.jsonl" -- $TRAIN > /dev/null
 echo "exit $?"; t1=$(now); report migctl_seq $t0 $t1
 
 echo "=== shell: all at once"; t0=$(now)
-for i in $(seq $N); do $TRAIN > "$OUT/shell_par_$i.json" & done; wait; t1=$(now); report shell_par $t0 $t1
+for i in $(seq $N); do $TRAIN >> "$OUT/shell_par.jsonl" & done; wait; t1=$(now); report shell_par $t0 $t1
 
 echo "=== migctl: all at once (--share none --workers 7)"; t0=$(now)
 $M run --share none --workers $N --repeat $N --json --results "$OUT/migctl_par.jsonl" -- $TRAIN > /dev/null
@@ -33,7 +36,7 @@ if command -v nvidia-cuda-mps-control >/dev/null; then
   echo "=== shell: all at once under MPS (own daemon, private directories)"
   D=$(mktemp -d); export CUDA_MPS_PIPE_DIRECTORY=$D/pipe CUDA_MPS_LOG_DIRECTORY=$D/log
   mkdir -p $D/pipe $D/log; nvidia-cuda-mps-control -d; t0=$(now)
-  for i in $(seq $N); do $TRAIN > "$OUT/shell_mps_$i.json" & done; wait; t1=$(now)
+  for i in $(seq $N); do $TRAIN >> "$OUT/shell_mps.jsonl" & done; wait; t1=$(now)
   echo quit | nvidia-cuda-mps-control; sleep 1; report shell_mps $t0 $t1
   unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
 
@@ -48,4 +51,5 @@ if command -v nvidia-cuda-mps-control >/dev/null; then
 else
   echo "nvidia-cuda-mps-control not found: MPS runs skipped"
 fi
-cp /tmp/migctl-mps-$(id -u)/run-*/log/control.log "$OUT/" 2>/dev/null || true
+done
+echo "=== migctl MPS directories left (want none)"; ls -d /tmp/migctl-mps-$(id -u)/run-* 2>/dev/null || echo none
