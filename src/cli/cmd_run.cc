@@ -186,7 +186,20 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
   source.tasks_file = args.tasks_file;
   source.shell = args.shell;
   MIGCTL_ASSIGN_OR_RETURN(source.needs.memory_mib, OptionalMemory(args.per_task_memory, "--per-task-memory"));
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<Task> all_tasks, LoadTasks(source, std::cin));
+  Result<std::vector<Task>> loaded = LoadTasks(source, std::cin);
+  if (!loaded.ok()) {
+    // The issue tracker's own example put --param after the command; say where it belongs.
+    for (const std::string& word : args.command)
+      if (word.starts_with("--param") || word == "--repeat" || word == "--tasks") {
+        Error error = loaded.error();
+        error.message += fmt::format(" ({} came after --, so it is part of the command: migctl's options go "
+                                     "before --)",
+                                     word);
+        return error;
+      }
+    return loaded.error();
+  }
+  std::vector<Task> all_tasks = std::move(*loaded);
   const std::string journal_path = !args.resume.empty() ? args.resume : args.results;
   std::vector<Task> tasks = all_tasks;
   unsigned already = 0;
@@ -370,7 +383,9 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
 void AddRunCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "run", "Run tasks on workers pinned to MIG devices (or sharing whole GPUs), with results streamed");
+      "run",
+      "Run tasks on workers pinned to MIG devices (or sharing whole GPUs), with results streamed.\n"
+      "Usage: migctl run [OPTIONS] [-- COMMAND [ARGS...]]");
   cmd->footer(R"(Workers are devices. By default every idle MIG device of the selected GPUs is one worker; --profile
 and --memory filter them, --workers takes the first N. --create makes the missing MIG devices first
 (--ephemeral removes them again at the end). --share none|mps instead runs --workers slots on whole GPUs
