@@ -18,12 +18,6 @@ std::optional<unsigned long long> WholeNumber(std::string_view text) {
   return value;
 }
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::string> ClientEnvironment(const DaemonDirs& dirs, const ClientLimits& limits) {
@@ -45,23 +39,6 @@ Result<unsigned> ParseThreadPercentage(std::string_view text, unsigned clients_p
         fmt::format("thread percentage '{}' is not valid: give 'auto' or a whole number from 1 to 100",
                     text));
   return static_cast<unsigned>(*value);
-}
-
-Result<unsigned long long> ParseMemoryMib(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  std::optional<unsigned long long> number = WholeNumber(text.substr(0, digits));
-  const std::string unit = Lower(text.substr(digits));
-  unsigned long long scale = 0;
-  if (unit.empty() || unit == "m" || unit == "mb" || unit == "mib") scale = 1;
-  if (unit == "g" || unit == "gb" || unit == "gib") scale = 1024;
-  if (!number || scale == 0 || *number == 0 ||
-      *number > std::numeric_limits<unsigned long long>::max() / scale)
-    return MakeError(ErrorCode::kInvalidInput,
-                     fmt::format("memory size '{}' is not valid: give a whole number of MiB or GiB, e.g. 10G "
-                                 "or 10240M",
-                                 text));
-  return *number * scale;
 }
 
 }  // namespace migctl::mps

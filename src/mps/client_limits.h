@@ -33,9 +33,4 @@ std::vector<std::string> ClientEnvironment(const DaemonDirs& dirs, const ClientL
 /// kInvalidInput otherwise.
 Result<unsigned> ParseThreadPercentage(std::string_view text, unsigned clients_per_gpu);
 
-/// Parses a memory size (`--mps-memory`) into MiB: a whole number with a unit M/MB/MiB or G/GB/GiB (binary
-/// units, as CUDA reads them; case-insensitive), or a bare number of MiB. kInvalidInput for anything else, 0
-/// included.
-Result<unsigned long long> ParseMemoryMib(std::string_view text);
-
 }  // namespace migctl::mps

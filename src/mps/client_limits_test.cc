@@ -51,22 +51,6 @@ TEST(ParseThreadPercentage, RejectsEverythingElseAsBadInput) {
   }
 }
 
-TEST(ParseMemoryMib, ReadsBinaryUnits) {
-  EXPECT_EQ(*ParseMemoryMib("10G"), 10240u);
-  EXPECT_EQ(*ParseMemoryMib("10gib"), 10240u);
-  EXPECT_EQ(*ParseMemoryMib("2GB"), 2048u);
-  EXPECT_EQ(*ParseMemoryMib("10240M"), 10240u);
-  EXPECT_EQ(*ParseMemoryMib("512MiB"), 512u);
-  EXPECT_EQ(*ParseMemoryMib("768"), 768u);
-}
-
-TEST(ParseMemoryMib, RejectsZeroFractionsAndUnknownUnits) {
-  for (const char* bad : {"", "0", "0G", "1.5G", "10T", "G", "-1G", "10 G", "99999999999999999999G"}) {
-    Result<unsigned long long> r = ParseMemoryMib(bad);
-    ASSERT_FALSE(r.ok()) << "'" << bad << "' was accepted as " << *r;
-    EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
-  }
-}
 
 }  // namespace
 }  // namespace migctl::mps
