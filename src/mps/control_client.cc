@@ -164,10 +164,10 @@ Result<std::vector<unsigned>> ControlClient::ServerList() const {
   return pids;
 }
 
-bool ControlClient::Answering() const {
+bool ControlClient::Answering(milliseconds timeout) const {
   struct stat st {};
   if (::stat(ControlPipePath(dirs_).c_str(), &st) != 0) return false;  // no daemon ever listened there
-  return Send("get_server_list").ok();
+  return Send("get_server_list", timeout).ok();
 }
 
 }  // namespace migctl::mps

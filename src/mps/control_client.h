@@ -45,8 +45,9 @@ class ControlClient {
   /// The pids of the daemon's MPS servers (`get_server_list`); empty before a client has connected. Errors
   /// as Send, and kIo for a reply that is not a list of pids.
   Result<std::vector<unsigned>> ServerList() const;
-  /// True when a daemon answers `get_server_list` now.
-  bool Answering() const;
+  /// True when a daemon answers `get_server_list` within `timeout`. A healthy daemon answers at once; one
+  /// that was told to quit while MPS clients run answers no one (its client program hangs) until it has quit.
+  bool Answering(std::chrono::milliseconds timeout = std::chrono::seconds(2)) const;
 
   const std::string& program() const { return program_; }
   const DaemonDirs& dirs() const { return dirs_; }
