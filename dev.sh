@@ -48,6 +48,10 @@ demo() {
   run --sim "$state" apply -f examples/a100-80gb-x4.yaml -c custom-config
   run --sim "$state" assert -f examples/a100-80gb-x4.yaml -c custom-config
   run --sim "$state" apply -f examples/a100-80gb-x4.yaml -c custom-config
+  # Work on the slices: one task per combination, each pinned to its own MIG device, results as JSON lines.
+  run --sim "$state" run -i 0 --param lr=1e-3,3e-4 --param seed=1,2 --results "$BUILD_DIR/demo/results.jsonl" -- \
+    sh -c 'echo "{\"lr\": \"$1\", \"seed\": $2, \"device\": \"$CUDA_VISIBLE_DEVICES\"}"' task {lr} {seed}
+  run --sim "$state" run -i 4 --profile 3g.40gb --workers 2 --create --ephemeral -- sh -c 'echo "on $MIGCTL_PROFILE $CUDA_VISIBLE_DEVICES"'
 }
 
 case "${1:-}" in

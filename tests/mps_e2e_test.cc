@@ -242,7 +242,7 @@ TEST_F(MpsE2e, StopThatOutlastsItsTimeoutLeavesItQuittingAndASecondStopWaits) {
   InitMachine("a100-80gb:1");
   const std::string slow = (dir_ / "slow-quit").string();
   WriteFile(slow,
-            std::string("#!/bin/sh\nexport FAKE_MPS_QUIT_DELAY=1.5\nexec ") + FAKE_MPS_CONTROL + " \"$@\"\n");
+            std::string("#!/bin/sh\nexport FAKE_MPS_QUIT_DELAY=8\nexec ") + FAKE_MPS_CONTROL + " \"$@\"\n");
   fs::permissions(slow, fs::perms::owner_all);
   env_["MIGCTL_MPS_CONTROL"] = slow;
   Json started = MpsJson({"start"});

@@ -78,7 +78,8 @@ size_t ExpectNoSharing(const std::vector<Interval>& intervals) {
   std::map<std::string, std::vector<Interval>> by_device;
   for (const Interval& i : intervals) by_device[i.device].push_back(i);
   for (auto& [device, list] : by_device) {
-    std::sort(list.begin(), list.end(), [](const Interval& a, const Interval& b) { return a.start < b.start; });
+    std::sort(list.begin(), list.end(),
+              [](const Interval& a, const Interval& b) { return a.start < b.start; });
     for (size_t k = 1; k < list.size(); ++k) {
       const Interval& prev = list[k - 1];
       EXPECT_TRUE(prev.end >= 0 && prev.end <= list[k].start)
@@ -194,16 +195,18 @@ TEST_F(RunE2e, ChurnNeverSharesADeviceAndResumeRerunsOnlyWhatDidNotSucceed) {
     tasks += line + "\n";
   }
   WriteFile(dir_ / "tasks.txt", tasks);
-  const Args run = {"run", "--tasks", (dir_ / "tasks.txt").string(), "--resume", results.string(),
-                    "--timeout", "0.3", "--grace", "0.2"};
-  // Kill migctl itself (SIGKILL) at random moments, resuming each time; a second, concurrent run over the same
-  // devices competes for the leases in the first rounds.
+  const Args run = {"run",      "--tasks",        (dir_ / "tasks.txt").string(),
+                    "--resume", results.string(), "--timeout",
+                    "0.3",      "--grace",        "0.2"};
+  // Kill migctl itself (SIGKILL) at random moments, resuming each time; a second, concurrent run over the
+  // same devices competes for the leases in the first rounds.
   std::mt19937 random(42);
   for (int round = 0; round < 4; ++round) {
     Child main_run = StartMigctl(run);
     std::optional<Child> rival;
-    if (round < 2) rival.emplace(StartMigctl({"run", "--repeat", "40", "--", Probe(), "--log", log.string(),
-                                              "--sleep-ms", "20"}));
+    if (round < 2)
+      rival.emplace(
+          StartMigctl({"run", "--repeat", "40", "--", Probe(), "--log", log.string(), "--sleep-ms", "20"}));
     std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(300, 900)(random)));
     ::kill(main_run.pid(), SIGKILL);
     Outcome killed = main_run.Wait();
@@ -243,15 +246,16 @@ TEST_F(RunE2e, ChurnNeverSharesADeviceAndResumeRerunsOnlyWhatDidNotSucceed) {
   EXPECT_EQ(summary["succeeded"].get<int>() + summary["succeeded_before"].get<int>(),
             1000 - static_cast<int>(must_fail.size()));
   // Nothing is left running.
-  for (const Interval& i : intervals) EXPECT_FALSE(Alive(i.pid)) << "pid " << i.pid << " (task " << i.task << ")";
+  for (const Interval& i : intervals)
+    EXPECT_FALSE(Alive(i.pid)) << "pid " << i.pid << " (task " << i.task << ")";
 }
 
 TEST_F(RunE2e, ResumeAfterSigkillSkipsEveryTaskThatSucceeded) {
   MachineWith("h100-80gb:1", {"1g.10gb", "1g.10gb"});
   const fs::path log = dir_ / "starts.log";
   const fs::path results = dir_ / "results.jsonl";
-  const Args run = {"run", "--repeat", "20", "--resume", results.string(), "--", Probe(), "--log", log.string(),
-                    "--sleep-ms", "150"};
+  const Args run = {"run",   "--repeat",   "20",         "--resume", results.string(), "--", Probe(),
+                    "--log", log.string(), "--sleep-ms", "150"};
   Child first = StartMigctl(run);
   std::this_thread::sleep_for(milliseconds(900));
   ::kill(first.pid(), SIGKILL);
@@ -312,7 +316,8 @@ TEST_F(RunE2e, CreateMakesTheMissingDevicesAndEphemeralRemovesThem) {
   EXPECT_EQ(Instances(0).size(), 0u) << "--ephemeral leaves nothing it made";
 
   // Without --ephemeral they stay, and a second run uses them without creating more.
-  ASSERT_EQ(Migctl({"run", "--profile", "3g.40gb", "--workers", "2", "--create", "--", "true"}).exit_code, kExitOk);
+  ASSERT_EQ(Migctl({"run", "--profile", "3g.40gb", "--workers", "2", "--create", "--", "true"}).exit_code,
+            kExitOk);
   ASSERT_EQ(Instances(0).size(), 2u);
   o = Migctl({"run", "--profile", "3g.40gb", "--workers", "2", "--create", "--", "true"});
   ASSERT_EQ(o.exit_code, kExitOk) << o;
@@ -324,7 +329,8 @@ TEST_F(RunE2e, WorkersThatCannotExistAreRefusedBeforeAnythingStarts) {
   InitMachine("h100-80gb:1");
   const Json before = Machine();
   const fs::path marker = dir_ / "ran";
-  Outcome o = Migctl({"run", "--profile", "3g.40gb", "--workers", "3", "--create", "--", "touch", marker.string()});
+  Outcome o =
+      Migctl({"run", "--profile", "3g.40gb", "--workers", "3", "--create", "--", "touch", marker.string()});
   ExpectOneLineError(o, kExitUsage, {"3 MIG devices of 3g.40gb cannot exist", "room for 2", "2g.20gb x3"});
   EXPECT_EQ(Machine(), before);
   EXPECT_FALSE(fs::exists(marker));
@@ -337,7 +343,8 @@ TEST_F(RunE2e, WorkersThatCannotExistAreRefusedBeforeAnythingStarts) {
   MustJson({"create", "-i", "0", "1g.10gb"});
   const Json after = Machine();
   for (const Case& c : std::vector<Case>{
-           {{"run", "--profile", "3g.40gb", "--", "true"}, {"no idle MIG device matches (--profile 3g.40gb)"}},
+           {{"run", "--profile", "3g.40gb", "--", "true"},
+            {"no idle MIG device matches (--profile 3g.40gb)"}},
            {{"run", "--workers", "3", "--", "true"}, {"--workers 3 but only 1"}},
            {{"run", "--share", "none", "--", "true"}, {"GPU 0 has MIG on"}},
            {{"run", "--share", "both", "--", "true"}, {"--share both"}},
@@ -370,7 +377,8 @@ TEST_F(RunE2e, OrderedLogsRetriesAndTimeout) {
     EXPECT_EQ(lines[i]["log"], (logs / fmt_task(i + 1)).string());
     EXPECT_NE(ReadFile(logs / fmt_task(i + 1)).find("working"), std::string::npos);
   }
-  o = Migctl({"run", "--retries", "2", "--timeout", "0.2", "--grace", "0.1", "--", Probe(), "--sleep-ms", "3000"});
+  o = Migctl(
+      {"run", "--retries", "2", "--timeout", "0.2", "--grace", "0.1", "--", Probe(), "--sleep-ms", "3000"});
   EXPECT_EQ(o.exit_code, kExitFailed);
   lines = JsonLines(o.out);
   ASSERT_EQ(lines.size(), 2u) << o;
@@ -382,8 +390,8 @@ TEST_F(RunE2e, OrderedLogsRetriesAndTimeout) {
 TEST_F(RunE2e, MpsWorkersGetAPrivateDaemonThatIsGoneAfterTheRun) {
   InitMachine("h100-80gb:1");
   const Env env = {{"MIGCTL_MPS_CONTROL", MIGCTL_SOURCE_DIR "/tests/fixtures/fake-mps-control"}};
-  Outcome o = Migctl({"run", "--share", "mps", "--workers", "4", "--mps-threads", "auto", "--mps-memory", "10G",
-                      "--repeat", "4", "--", Probe()},
+  Outcome o = Migctl({"run", "--share", "mps", "--workers", "4", "--mps-threads", "auto", "--mps-memory",
+                      "10G", "--repeat", "4", "--", Probe()},
                      env);
   ASSERT_EQ(o.exit_code, kExitOk) << o;
   std::string pipe_dir;

@@ -1,6 +1,6 @@
-// task_probe: the task run_e2e_test gives `migctl run`. It looks up its CUDA_VISIBLE_DEVICES through NVML (the
-// simulator named by MIGSIM_STATE), as a CUDA program would find its one device, and reports what it found as
-// a JSON last line. Options make it misbehave on purpose:
+// task_probe: the task run_e2e_test gives `migctl run`. It looks up its CUDA_VISIBLE_DEVICES through NVML
+// (the simulator named by MIGSIM_STATE), as a CUDA program would find its one device, and reports what it
+// found as a JSON last line. Options make it misbehave on purpose:
 //   --log FILE      append `start|end DEVICE PID TASK MONOTONIC_NS` lines around its work (the lease audit)
 //   --sleep-ms N    work this long
 //   --exit N        exit with status N
@@ -91,12 +91,18 @@ int main(int argc, char** argv) {
   bool crash = false, ignore_term = false, print_args = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--log" && i + 1 < argc) g_log = argv[++i];
-    else if (a == "--sleep-ms" && i + 1 < argc) sleep_ms = std::atoi(argv[++i]);
-    else if (a == "--exit" && i + 1 < argc) exit_status = std::atoi(argv[++i]);
-    else if (a == "--abort") crash = true;
-    else if (a == "--ignore-term") ignore_term = true;
-    else if (a == "--args") print_args = true;
+    if (a == "--log" && i + 1 < argc)
+      g_log = argv[++i];
+    else if (a == "--sleep-ms" && i + 1 < argc)
+      sleep_ms = std::atoi(argv[++i]);
+    else if (a == "--exit" && i + 1 < argc)
+      exit_status = std::atoi(argv[++i]);
+    else if (a == "--abort")
+      crash = true;
+    else if (a == "--ignore-term")
+      ignore_term = true;
+    else if (a == "--args")
+      print_args = true;
   }
   if (print_args) {
     nlohmann::json args = nlohmann::json::array();
@@ -109,9 +115,9 @@ int main(int argc, char** argv) {
   signal(SIGTERM, ignore_term ? SIG_IGN : OnTerm);
   LogLine("start");
   nlohmann::json report = LookUp(g_device);
-  for (const char* name : {"MIGCTL_WORKER", "MIGCTL_DEVICE", "MIGCTL_PROFILE", "MIGCTL_TASK_ID", "MIGCTL_GPU",
-                           "CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE",
-                           "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"}) {
+  for (const char* name :
+       {"MIGCTL_WORKER", "MIGCTL_DEVICE", "MIGCTL_PROFILE", "MIGCTL_TASK_ID", "MIGCTL_GPU",
+        "CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"}) {
     const char* v = std::getenv(name);
     if (v != nullptr) report[name] = v;
   }

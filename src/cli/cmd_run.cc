@@ -93,7 +93,8 @@ struct Partitions {
   std::string summary;
 };
 
-Result<Partitions> CreatePartitions(Context& ctx, const RunArgs& args, const std::vector<nvml::Device>& devices,
+Result<Partitions> CreatePartitions(Context& ctx, const RunArgs& args,
+                                    const std::vector<nvml::Device>& devices,
                                     const std::vector<bool>& reset) {
   Result<HostLock> lock = ctx.LockHost(args.lock_timeout_s);
   if (!lock.ok()) return lock.error();
@@ -106,13 +107,14 @@ Result<Partitions> CreatePartitions(Context& ctx, const RunArgs& args, const std
   Partitions out;
   if (args.dry_run) {
     for (const PartitionAddition& a : plan.additions)
-      out.summary += fmt::format("GPU {}: would create {} x {}\n", gpus[a.gpu].snapshot.index.value(), a.count,
-                                 args.profile);
+      out.summary += fmt::format("GPU {}: would create {} x {}\n", gpus[a.gpu].snapshot.index.value(),
+                                 a.count, args.profile);
     return out;
   }
   Journal journal(ctx.RunDir());
   std::vector<CreatedPartition> done;
-  Result<std::vector<CreatedPartition>> created = CreateRunPartitions(devices, gpus, plan, journal, reset, &done);
+  Result<std::vector<CreatedPartition>> created =
+      CreateRunPartitions(devices, gpus, plan, journal, reset, &done);
   if (!created.ok()) {
     if (args.ephemeral && !done.empty()) (void)RemoveRunPartitions(devices, done, journal);
     return created.error();
@@ -142,10 +144,12 @@ std::vector<std::string> OwnEnvironment() {
 
 Status CheckArgs(const RunArgs& args, ShareMode share) {
   auto bad = [](std::string message) { return MakeError(ErrorCode::kInvalidInput, std::move(message)); };
-  if (args.create && share != ShareMode::kMig) return bad("--create makes MIG devices; it does not go with --share");
+  if (args.create && share != ShareMode::kMig)
+    return bad("--create makes MIG devices; it does not go with --share");
   if (args.create && (args.profile.empty() || args.workers == 0))
-    return bad("--create needs --profile and --workers: which MIG devices, and how many (e.g. --profile 3g.40gb "
-               "--workers 2 --create)");
+    return bad(
+        "--create needs --profile and --workers: which MIG devices, and how many (e.g. --profile 3g.40gb "
+        "--workers 2 --create)");
   if (args.ephemeral && !args.create) return bad("--ephemeral removes what --create made; add --create");
   if (share != ShareMode::kMps && (!args.mps_threads.empty() || !args.mps_memory.empty()))
     return bad("--mps-threads and --mps-memory need --share mps");
@@ -162,13 +166,17 @@ Result<ShareMode> ParseShare(const std::string& text) {
   if (text.empty()) return ShareMode::kMig;
   if (text == "none") return ShareMode::kNone;
   if (text == "mps") return ShareMode::kMps;
-  return MakeError(ErrorCode::kInvalidInput,
-                   fmt::format("--share {}: use 'none' (time-slicing) or 'mps'; leave it out for MIG devices", text));
+  return MakeError(
+      ErrorCode::kInvalidInput,
+      fmt::format("--share {}: use 'none' (time-slicing) or 'mps'; leave it out for MIG devices", text));
 }
 
 Json WorkerJson(const Worker& w) {
-  return {{"worker", w.index},   {"device", w.device},     {"gpu", w.gpu.value()},
-          {"profile", w.profile}, {"memory_mib", w.memory_mib}};
+  return {{"worker", w.index},
+          {"device", w.device},
+          {"gpu", w.gpu.value()},
+          {"profile", w.profile},
+          {"memory_mib", w.memory_mib}};
 }
 
 Result<int> RunRun(Context& ctx, const RunArgs& args) {
@@ -192,9 +200,10 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
     for (const std::string& word : args.command)
       if (word.starts_with("--param") || word == "--repeat" || word == "--tasks") {
         Error error = loaded.error();
-        error.message += fmt::format(" ({} came after --, so it is part of the command: migctl's options go "
-                                     "before --)",
-                                     word);
+        error.message += fmt::format(
+            " ({} came after --, so it is part of the command: migctl's options go "
+            "before --)",
+            word);
         return error;
       }
     return loaded.error();
@@ -230,11 +239,11 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
     ~Cleanup() {
       if (!args.ephemeral || partitions.created.empty()) return;
       Result<HostLock> lock = ctx.LockHost(args.lock_timeout_s);
-      Result<unsigned> removed =
-          lock.ok() ? RemoveRunPartitions(devices, partitions.created, journal) : Result<unsigned>(lock.error());
+      Result<unsigned> removed = lock.ok() ? RemoveRunPartitions(devices, partitions.created, journal)
+                                           : Result<unsigned>(lock.error());
       if (removed.ok())
-        std::fprintf(stderr, "migctl: --ephemeral: removed the %u GPU instance%s this run created\n", *removed,
-                     *removed == 1 ? "" : "s");
+        std::fprintf(stderr, "migctl: --ephemeral: removed the %u GPU instance%s this run created\n",
+                     *removed, *removed == 1 ? "" : "s");
       else
         std::fprintf(stderr, "migctl: --ephemeral: could not remove what this run created: %s\n",
                      removed.error().message.c_str());
@@ -279,8 +288,8 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
     }
     const mps::ClientLimits limits{threads, mps_memory};
     // Private to this run: beside a simulated machine, else in the user's MPS directory in /tmp.
-    const std::string root = ctx.options.sim.empty() ? fmt::format("/tmp/migctl-mps-{}", ::getuid())
-                                                     : ctx.RunDir() + "/mps";
+    const std::string root =
+        ctx.options.sim.empty() ? fmt::format("/tmp/migctl-mps-{}", ::getuid()) : ctx.RunDir() + "/mps";
     const mps::DaemonDirs dirs = mps::DirsUnder(fmt::format("{}/run-{}", root, ::getpid()));
     if (!args.dry_run) {
       mps::DaemonOptions options;
@@ -295,7 +304,9 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
   }
 
   if (args.dry_run) {
-    Json doc = {{"dry_run", true}, {"share", ShareModeName(share)}, {"workers", Json::array()},
+    Json doc = {{"dry_run", true},
+                {"share", ShareModeName(share)},
+                {"workers", Json::array()},
                 {"tasks", Json::array()}};
     std::string text = partitions.summary;
     for (const Worker& w : workers) {
@@ -304,7 +315,8 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
                           FormatMib(w.memory_mib));
     }
     for (const Task& t : tasks) {
-      doc["tasks"].push_back({{"task", t.id}, {"command", t.command}, {"argv", t.argv}, {"params", t.params}});
+      doc["tasks"].push_back(
+          {{"task", t.id}, {"command", t.command}, {"argv", t.argv}, {"params", t.params}});
       text += fmt::format("task {}: {}\n", t.id, t.command);
     }
     text += fmt::format("{} task{} on {} worker{}; nothing started (--dry-run)\n", tasks.size(),
@@ -334,9 +346,10 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
   std::vector<unsigned> order;
   for (const Task& t : tasks) order.push_back(t.id);
   report.SetOrder(std::move(order));
-  std::fprintf(stderr, "migctl: %zu task%s on %zu worker%s (%s)\n", tasks.size(), tasks.size() == 1 ? "" : "s",
-               workers.size(), workers.size() == 1 ? "" : "s",
-               share == ShareMode::kMig ? "MIG devices" : fmt::format("--share {}", ShareModeName(share)).c_str());
+  std::fprintf(
+      stderr, "migctl: %zu task%s on %zu worker%s (%s)\n", tasks.size(), tasks.size() == 1 ? "" : "s",
+      workers.size(), workers.size() == 1 ? "" : "s",
+      share == ShareMode::kMig ? "MIG devices" : fmt::format("--share {}", ShareModeName(share)).c_str());
   const auto started = std::chrono::steady_clock::now();
   Result<RunSummary> summary = RunTasks(workers, tasks, leases, options, report);
   report.Flush();
@@ -386,7 +399,8 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
       "run",
       "Run tasks on workers pinned to MIG devices (or sharing whole GPUs), with results streamed.\n"
       "Usage: migctl run [OPTIONS] [-- COMMAND [ARGS...]]");
-  cmd->footer(R"(Workers are devices. By default every idle MIG device of the selected GPUs is one worker; --profile
+  cmd->footer(
+      R"(Workers are devices. By default every idle MIG device of the selected GPUs is one worker; --profile
 and --memory filter them, --workers takes the first N. --create makes the missing MIG devices first
 (--ephemeral removes them again at the end). --share none|mps instead runs --workers slots on whole GPUs
 (MIG off), time-sliced or through a private MPS daemon that the run starts and quits.
@@ -423,35 +437,42 @@ Examples:
       ->group(workers);
   cmd->add_option("--workers", args->workers, "How many workers (default: every match; one per GPU shared)")
       ->group(workers);
-  cmd->add_flag("--create", args->create, "Create the missing MIG devices of --profile (enables MIG where it can)")
+  cmd->add_flag("--create", args->create,
+                "Create the missing MIG devices of --profile (enables MIG where it can)")
       ->group(workers);
   cmd->add_flag("--ephemeral", args->ephemeral, "With --create: remove the instances it created at the end")
       ->group(workers);
-  cmd->add_option("--share", args->share, "Share whole GPUs instead of MIG devices: none (time-slicing) or mps")
+  cmd->add_option("--share", args->share,
+                  "Share whole GPUs instead of MIG devices: none (time-slicing) or mps")
       ->group(workers);
-  cmd->add_option("--mps-threads", args->mps_threads, "MPS active-thread percentage per worker: auto or 1-100")
+  cmd->add_option("--mps-threads", args->mps_threads,
+                  "MPS active-thread percentage per worker: auto or 1-100")
       ->group(workers);
   cmd->add_option("--mps-memory", args->mps_memory, "MPS pinned device-memory limit per worker (10G)")
       ->group(workers);
   auto* tasks = "Tasks";
   cmd->add_option("--repeat", args->repeat, "Run each task N times")->group(tasks);
-  cmd->add_option("--param", args->params, "name=v1,v2,...: one task per combination (repeatable)")->group(tasks);
+  cmd->add_option("--param", args->params, "name=v1,v2,...: one task per combination (repeatable)")
+      ->group(tasks);
   cmd->add_option("--tasks", args->tasks_file, "Read tasks from FILE, one command a line (- for stdin)")
       ->group(tasks);
   cmd->add_flag("--shell", args->shell, "Run each task through /bin/sh -c (parameter values stay quoted)")
       ->group(tasks);
-  cmd->add_option("--per-task-memory", args->per_task_memory, "Send tasks only to devices with this much memory")
+  cmd->add_option("--per-task-memory", args->per_task_memory,
+                  "Send tasks only to devices with this much memory")
       ->group(tasks);
   auto* results = "Results and control";
   cmd->add_option("--results", args->results, "Append a JSON line per task attempt to FILE")->group(results);
   cmd->add_option("--resume", args->resume, "Skip the tasks FILE records as succeeded; append to FILE")
       ->group(results);
   cmd->add_flag("--ordered", args->ordered, "Print results in submission order")->group(results);
-  cmd->add_option("--logs", args->logs, "Write each task's stdout and stderr to DIR/task-N.log")->group(results);
+  cmd->add_option("--logs", args->logs, "Write each task's stdout and stderr to DIR/task-N.log")
+      ->group(results);
   cmd->add_option("--retries", args->retries, "Run a failed task again, up to N more times")->group(results);
   cmd->add_option("--timeout", args->timeout_s, "Stop a task after SECONDS (SIGTERM, then SIGKILL)")
       ->group(results);
-  cmd->add_option("--grace", args->grace_s, "Seconds between SIGTERM and SIGKILL (default 10)")->group(results);
+  cmd->add_option("--grace", args->grace_s, "Seconds between SIGTERM and SIGKILL (default 10)")
+      ->group(results);
   cmd->add_flag("--fail-fast", args->fail_fast, "Stop everything after the first task that fails")
       ->group(results);
   cmd->add_flag("--dry-run", args->dry_run, "Print the workers and tasks; start nothing")->group(results);

@@ -15,13 +15,17 @@ std::string Params(const std::map<std::string, std::string>& params) {
 
 std::string Outcome(const TaskResult& r) {
   switch (r.status) {
-    case TaskStatus::kOk: return "ok";
-    case TaskStatus::kFailed: return fmt::format("FAILED (exit status {})", r.exit_status.value_or(-1));
+    case TaskStatus::kOk:
+      return "ok";
+    case TaskStatus::kFailed:
+      return fmt::format("FAILED (exit status {})", r.exit_status.value_or(-1));
     case TaskStatus::kKilled:
       return fmt::format("KILLED ({}{})", r.signal ? SignalName(*r.signal) : "signal",
                          r.error.empty() ? "" : ", " + r.error);
-    case TaskStatus::kTimedOut: return "TIMED OUT (" + r.error + ")";
-    case TaskStatus::kNotStarted: return "NOT STARTED (" + r.error + ")";
+    case TaskStatus::kTimedOut:
+      return "TIMED OUT (" + r.error + ")";
+    case TaskStatus::kNotStarted:
+      return "NOT STARTED (" + r.error + ")";
   }
   return "?";
 }
@@ -40,7 +44,8 @@ void RunReport::Note(const std::string& line) {
 
 void RunReport::DrawProgress() {
   if (!options_.progress) return;
-  std::fprintf(stderr, "\r\033[K[%u/%u done] %u running, %u failed", done_, options_.total, running_, failed_);
+  std::fprintf(stderr, "\r\033[K[%u/%u done] %u running, %u failed", done_, options_.total, running_,
+               failed_);
   std::fflush(stderr);
   progress_shown_ = true;
 }
@@ -60,7 +65,8 @@ void RunReport::OnResult(const TaskResult& result) {
     }
   }
   if (!result.final) {
-    Note(fmt::format("migctl: task {} attempt {} {}: retrying", result.task, result.attempt, Outcome(result)));
+    Note(
+        fmt::format("migctl: task {} attempt {} {}: retrying", result.task, result.attempt, Outcome(result)));
     return;
   }
   ++done_;
@@ -99,13 +105,15 @@ void RunReport::OnOutput(const Task& task, const Worker&, std::string_view line)
 }
 
 void RunReport::OnWaiting(const Worker& worker, std::optional<pid_t> holder) {
-  Note(fmt::format("migctl: worker {} waits for {}: its lease is held{} (another migctl run, or a process its "
-                   "last task left behind)",
-                   worker.index, worker.device, holder ? fmt::format(" by pid {}", *holder) : ""));
+  Note(
+      fmt::format("migctl: worker {} waits for {}: its lease is held{} (another migctl run, or a process its "
+                  "last task left behind)",
+                  worker.index, worker.device, holder ? fmt::format(" by pid {}", *holder) : ""));
 }
 
 void RunReport::OnStopping(const std::string& why) {
-  Note(fmt::format("migctl: stopping: {}; running tasks get SIGTERM, then SIGKILL after the grace period", why));
+  Note(fmt::format("migctl: stopping: {}; running tasks get SIGTERM, then SIGKILL after the grace period",
+                   why));
 }
 
 void RunReport::Flush() {

@@ -49,9 +49,9 @@ class RunReport final : public RunObserver {
   RunReportOptions options_;
   ResultLog* journal_;
   std::optional<Error> journal_error_;
-  std::vector<unsigned> order_;                 ///< Task ids in submission order, for --ordered.
-  std::map<unsigned, TaskResult> held_;         ///< Final results waiting for earlier tasks.
-  size_t next_ = 0;                             ///< Index into order_ of the next result to print.
+  std::vector<unsigned> order_;          ///< Task ids in submission order, for --ordered.
+  std::map<unsigned, TaskResult> held_;  ///< Final results waiting for earlier tasks.
+  size_t next_ = 0;                      ///< Index into order_ of the next result to print.
   unsigned done_ = 0, failed_ = 0, running_ = 0;
   bool progress_shown_ = false;
 };

@@ -182,9 +182,8 @@ Result<Child> Child::Start(const ChildOptions& options) {
   if (failure.stage == 1 && failure.error == ENOENT)
     return MakeError(ErrorCode::kNotFound, fmt::format("program {} not found", options.argv[0]));
   if (failure.stage == 1 && (failure.error == EACCES || failure.error == ENOEXEC))
-    return MakeError(ErrorCode::kNotFound,
-                     fmt::format("program {} is not an executable file: {}", options.argv[0],
-                                 strerror(failure.error)));
+    return MakeError(ErrorCode::kNotFound, fmt::format("program {} is not an executable file: {}",
+                                                       options.argv[0], strerror(failure.error)));
   const char* what = failure.stage == 0 ? "chdir" : failure.stage == 1 ? "exec" : "set up descriptors";
   return MakeError(ErrorCode::kIo,
                    fmt::format("cannot start {}: {}: {}", options.argv[0], what, strerror(failure.error)));

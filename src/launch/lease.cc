@@ -33,8 +33,8 @@ void Lease::SetHolder(pid_t pid) const {
   if (fd_ < 0) return;
   const std::string text = fmt::format("{}\n", pid);
   // Best effort: the file may be read-only for us (made by another user); the flock is what counts.
-  if (::pwrite(fd_, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()))
-    [[maybe_unused]] int rc = ::ftruncate(fd_, static_cast<off_t>(text.size()));
+  if (::pwrite(fd_, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size())) [[maybe_unused]]
+    int rc = ::ftruncate(fd_, static_cast<off_t>(text.size()));
 }
 
 void Lease::Release() {
@@ -60,14 +60,16 @@ Result<std::optional<Lease>> LeaseTable::TryAcquire(const std::string& key) {
   const std::string path = PathOf(key);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd >= 0) {
-    ::fchmod(fd, 0666);  // past the umask, so other users' runs can lock it too (fails harmlessly if not ours)
+    ::fchmod(fd,
+             0666);  // past the umask, so other users' runs can lock it too (fails harmlessly if not ours)
   } else if (errno == EACCES) {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // another user's file: a read-only descriptor locks too
   }
   if (fd < 0)
-    return MakeError(ErrorCode::kIo, fmt::format("cannot open the lease file {}: {} (set MIGCTL_LEASE_DIR to a "
-                                                 "directory every user of the GPUs can write)",
-                                                 path, strerror(errno)));
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("cannot open the lease file {}: {} (set MIGCTL_LEASE_DIR to a "
+                                 "directory every user of the GPUs can write)",
+                                 path, strerror(errno)));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     ::close(fd);

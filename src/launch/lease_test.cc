@@ -59,7 +59,10 @@ TEST_F(LeaseTest, RecordsItsHolder) {
 TEST_F(LeaseTest, AnUnusableDirectoryIsAnError) {
   fs::create_directories(dir_);
   const fs::path file = dir_ / "file";
-  { std::FILE* f = std::fopen(file.c_str(), "w"); std::fclose(f); }
+  {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    std::fclose(f);
+  }
   LeaseTable table((file / "leases").string());
   Result<std::optional<Lease>> lease = table.TryAcquire("MIG-1");
   ASSERT_FALSE(lease.ok());

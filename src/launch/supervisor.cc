@@ -85,7 +85,7 @@ struct Running {
   const Task* task = nullptr;
   unsigned attempt = 1;
   std::optional<Child> child;  ///< Set once started.
-  int out_fd = -1;  ///< Read end of the child's stdout.
+  int out_fd = -1;             ///< Read end of the child's stdout.
   int log_fd = -1;
   std::string log_path;
   std::string tail;     ///< The last bytes of stdout (for the last line).
@@ -318,8 +318,9 @@ class Pool {
         else
           result.status = TaskStatus::kFailed;
         if (exit->timed_out)
-          result.error = fmt::format("no result within the {:g} s timeout: {}",
-                                     std::chrono::duration<double>(options_.timeout).count(), exit->Describe());
+          result.error =
+              fmt::format("no result within the {:g} s timeout: {}",
+                          std::chrono::duration<double>(options_.timeout).count(), exit->Describe());
         else if (!run.stop_reason.empty())
           result.error = "stopped: " + run.stop_reason;
         const Task* task = run.task;

@@ -1,12 +1,12 @@
 // The worker pool: runs tasks on workers, one child at a time per worker, each child holding its device's
-// lease for exactly its own life. Single-threaded: one poll loop starts children, reads their stdout, enforces
-// timeouts, reaps them, retries failures and stops everything on Ctrl-C (SIGINT, SIGTERM, SIGHUP) or
+// lease for exactly its own life. Single-threaded: one poll loop starts children, reads their stdout,
+// enforces timeouts, reaps them, retries failures and stops everything on Ctrl-C (SIGINT, SIGTERM, SIGHUP) or
 // --fail-fast. Deciding what to print is the observer's (cli/).
 //
 // A task goes to the first free worker that can hold it (Worker::CanHold), in submission order otherwise.
 // Each child gets: the base environment, then CUDA_VISIBLE_DEVICES=<its device's UUID>, MIGCTL_WORKER,
-// MIGCTL_DEVICE, MIGCTL_GPU, MIGCTL_PROFILE, MIGCTL_TASK_ID, MIGCTL_ATTEMPT and the worker's own entries (MPS);
-// stdin /dev/null; its own process group (a stop reaches its whole tree) and SIGTERM if migctl dies.
+// MIGCTL_DEVICE, MIGCTL_GPU, MIGCTL_PROFILE, MIGCTL_TASK_ID, MIGCTL_ATTEMPT and the worker's own entries
+// (MPS); stdin /dev/null; its own process group (a stop reaches its whole tree) and SIGTERM if migctl dies.
 #pragma once
 
 #include <sys/types.h>

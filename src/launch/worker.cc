@@ -13,7 +13,8 @@ namespace {
 std::string ProcessesText(const std::vector<nvml::ProcessInfo>& processes) {
   std::vector<std::string> parts;
   for (const nvml::ProcessInfo& p : processes)
-    parts.push_back(p.name.empty() ? fmt::format("pid {}", p.pid) : fmt::format("pid {} ({})", p.pid, p.name));
+    parts.push_back(p.name.empty() ? fmt::format("pid {}", p.pid)
+                                   : fmt::format("pid {} ({})", p.pid, p.name));
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
@@ -37,8 +38,9 @@ std::string Inventory(const std::vector<nvml::GpuSnapshot>& gpus) {
       if (inst.uuid) ++counts[inst.profile_name];
     std::vector<std::string> items;
     for (const auto& [profile, n] : counts) items.push_back(fmt::format("{} x{}", profile, n));
-    parts.push_back(fmt::format("GPU {}: {}", gpu.index.value(),
-                                items.empty() ? "no MIG devices" : fmt::format("{}", fmt::join(items, ", "))));
+    parts.push_back(
+        fmt::format("GPU {}: {}", gpu.index.value(),
+                    items.empty() ? "no MIG devices" : fmt::format("{}", fmt::join(items, ", "))));
   }
   return fmt::format("{}", fmt::join(parts, "; "));
 }
@@ -47,9 +49,12 @@ std::string Inventory(const std::vector<nvml::GpuSnapshot>& gpus) {
 
 const char* ShareModeName(ShareMode mode) {
   switch (mode) {
-    case ShareMode::kMig: return "mig";
-    case ShareMode::kNone: return "none";
-    case ShareMode::kMps: return "mps";
+    case ShareMode::kMig:
+      return "mig";
+    case ShareMode::kNone:
+      return "none";
+    case ShareMode::kMps:
+      return "mps";
   }
   return "?";
 }
@@ -61,7 +66,8 @@ bool Worker::CanHold(const TaskNeeds& needs) const {
 }
 
 Result<std::vector<Worker>> SelectMigWorkers(const std::vector<nvml::GpuSnapshot>& gpus,
-                                             const WorkerRequest& request, std::vector<std::string>* skipped) {
+                                             const WorkerRequest& request,
+                                             std::vector<std::string>* skipped) {
   std::vector<Worker> workers;
   for (const nvml::GpuSnapshot& gpu : gpus) {
     if (!gpu.mig || !gpu.mig->current) continue;
@@ -72,8 +78,8 @@ Result<std::vector<Worker>> SelectMigWorkers(const std::vector<nvml::GpuSnapshot
       if (request.memory_mib && memory < *request.memory_mib) continue;
       if (!inst.processes.empty()) {
         if (skipped != nullptr)
-          skipped->push_back(fmt::format("{} on GPU {} is in use by {}", inst.uuid->value(), gpu.index.value(),
-                                         ProcessesText(inst.processes)));
+          skipped->push_back(fmt::format("{} on GPU {} is in use by {}", inst.uuid->value(),
+                                         gpu.index.value(), ProcessesText(inst.processes)));
         continue;
       }
       Worker w;
@@ -88,10 +94,11 @@ Result<std::vector<Worker>> SelectMigWorkers(const std::vector<nvml::GpuSnapshot
     }
   }
   if (workers.empty())
-    return MakeError(ErrorCode::kInfeasible,
-                     fmt::format("no idle MIG device matches{} on the selected GPUs ({}): add --create to make "
-                                 "them, or --share none|mps to share whole GPUs",
-                                 Filters(request), Inventory(gpus)));
+    return MakeError(
+        ErrorCode::kInfeasible,
+        fmt::format("no idle MIG device matches{} on the selected GPUs ({}): add --create to make "
+                    "them, or --share none|mps to share whole GPUs",
+                    Filters(request), Inventory(gpus)));
   if (request.workers && workers.size() < *request.workers)
     return MakeError(ErrorCode::kInfeasible,
                      fmt::format("--workers {} but only {} idle MIG device{} match{} ({}): add --create to "
@@ -126,11 +133,12 @@ Result<std::vector<Worker>> SelectSharedWorkers(const std::vector<nvml::GpuSnaps
     w.gpu_uuid = gpu.uuid.value();
     w.profile = "gpu";
     w.memory_mib = gpu.memory.total_mib;
-    if (request.share == ShareMode::kMps && mps_memory_mib) w.memory_mib = std::min(w.memory_mib, *mps_memory_mib);
+    if (request.share == ShareMode::kMps && mps_memory_mib)
+      w.memory_mib = std::min(w.memory_mib, *mps_memory_mib);
     if (request.memory_mib && w.memory_mib < *request.memory_mib)
-      return MakeError(ErrorCode::kInfeasible,
-                       fmt::format("--memory {}: GPU {} offers each worker only {}", FormatMib(*request.memory_mib),
-                                   gpu.index.value(), FormatMib(w.memory_mib)));
+      return MakeError(ErrorCode::kInfeasible, fmt::format("--memory {}: GPU {} offers each worker only {}",
+                                                           FormatMib(*request.memory_mib), gpu.index.value(),
+                                                           FormatMib(w.memory_mib)));
     workers.push_back(std::move(w));
   }
   return workers;
@@ -143,15 +151,16 @@ Status CheckTasksFit(const std::vector<Task>& tasks, const std::vector<Worker>& 
     std::vector<std::string> needs;
     if (task.needs.memory_mib) needs.push_back(FormatMib(*task.needs.memory_mib) + " of device memory");
     if (task.needs.profile) needs.push_back("a " + *task.needs.profile + " device");
-    const auto largest = std::max_element(workers.begin(), workers.end(), [](const Worker& a, const Worker& b) {
-      return a.memory_mib < b.memory_mib;
-    });
-    return MakeError(ErrorCode::kInfeasible,
-                     fmt::format("task {} needs {}, and no worker has it (the largest is {} with {}): give it "
-                                 "bigger devices (--profile, --create) or lower its needs",
-                                 task.id, fmt::join(needs, " and "),
-                                 largest == workers.end() ? "none" : largest->profile + " " + largest->device,
-                                 largest == workers.end() ? "0 MiB" : FormatMib(largest->memory_mib)));
+    const auto largest =
+        std::max_element(workers.begin(), workers.end(),
+                         [](const Worker& a, const Worker& b) { return a.memory_mib < b.memory_mib; });
+    return MakeError(
+        ErrorCode::kInfeasible,
+        fmt::format("task {} needs {}, and no worker has it (the largest is {} with {}): give it "
+                    "bigger devices (--profile, --create) or lower its needs",
+                    task.id, fmt::join(needs, " and "),
+                    largest == workers.end() ? "none" : largest->profile + " " + largest->device,
+                    largest == workers.end() ? "0 MiB" : FormatMib(largest->memory_mib)));
   }
   return Ok();
 }

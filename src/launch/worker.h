@@ -1,6 +1,6 @@
 // Workers: the devices a run's tasks execute on, one task at a time each. A worker is an existing MIG device
-// (its MIG UUID), or a slot on a whole GPU that several workers share by time-slicing or through MPS. Choosing
-// them is pure: it reads snapshots of the selected GPUs and decides nothing else.
+// (its MIG UUID), or a slot on a whole GPU that several workers share by time-slicing or through MPS.
+// Choosing them is pure: it reads snapshots of the selected GPUs and decides nothing else.
 #pragma once
 
 #include <optional>
@@ -19,15 +19,15 @@ enum class ShareMode { kMig, kNone, kMps };  ///< MIG devices; whole GPUs time-s
 const char* ShareModeName(ShareMode mode);
 
 struct Worker {
-  unsigned index = 0;              ///< 0-based; the child's MIGCTL_WORKER.
-  std::string lease_key;           ///< The MIG UUID, or `GPU-…/slotN` for a shared GPU.
-  std::string device;              ///< The child's CUDA_VISIBLE_DEVICES: a MIG UUID or a GPU UUID.
-  GpuIndex gpu;                    ///< The physical GPU.
+  unsigned index = 0;     ///< 0-based; the child's MIGCTL_WORKER.
+  std::string lease_key;  ///< The MIG UUID, or `GPU-…/slotN` for a shared GPU.
+  std::string device;     ///< The child's CUDA_VISIBLE_DEVICES: a MIG UUID or a GPU UUID.
+  GpuIndex gpu;           ///< The physical GPU.
   std::string gpu_uuid;
-  std::string profile;             ///< `3g.40gb`, or `gpu` for a whole GPU.
+  std::string profile;                ///< `3g.40gb`, or `gpu` for a whole GPU.
   unsigned long long memory_mib = 0;  ///< What a task may use: the MIG device's memory, the GPU's, or the MPS
                                       ///< pinned-memory limit when one is set.
-  std::vector<std::string> env;    ///< Extra `NAME=value` entries for its children (MPS client settings).
+  std::vector<std::string> env;       ///< Extra `NAME=value` entries for its children (MPS client settings).
 
   /// Whether a task with `needs` may run here.
   bool CanHold(const TaskNeeds& needs) const;
@@ -36,9 +36,9 @@ struct Worker {
 /// What the user asked for.
 struct WorkerRequest {
   ShareMode share = ShareMode::kMig;
-  std::optional<std::string> profile;           ///< --profile: only MIG devices of this GI profile.
+  std::optional<std::string> profile;            ///< --profile: only MIG devices of this GI profile.
   std::optional<unsigned long long> memory_mib;  ///< --memory: only devices with at least this much memory.
-  std::optional<unsigned> workers;              ///< --workers: how many (default: every match; 1 per GPU shared).
+  std::optional<unsigned> workers;  ///< --workers: how many (default: every match; 1 per GPU shared).
 };
 
 /// The MIG devices of `gpus` that match `request`, in GPU then GI then CI order, skipping devices NVML

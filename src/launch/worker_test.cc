@@ -5,7 +5,8 @@
 namespace migctl {
 namespace {
 
-nvml::InstanceSnapshot Device(unsigned gi, const std::string& profile, unsigned long long mib, std::string uuid) {
+nvml::InstanceSnapshot Device(unsigned gi, const std::string& profile, unsigned long long mib,
+                              std::string uuid) {
   nvml::InstanceSnapshot inst;
   inst.gi = GiId(gi);
   inst.profile_name = profile;
@@ -28,8 +29,7 @@ nvml::GpuSnapshot Gpu(unsigned index, bool mig, std::vector<nvml::InstanceSnapsh
 TEST(SelectMigWorkers, TakesIdleDevicesThatMatchInOrder) {
   std::vector<nvml::GpuSnapshot> gpus = {
       Gpu(0, true, {Device(1, "3g.40gb", 40192, "MIG-a"), Device(2, "1g.10gb", 9728, "MIG-b")}),
-      Gpu(1, false),
-      Gpu(2, true, {Device(5, "3g.40gb", 40192, "MIG-c")})};
+      Gpu(1, false), Gpu(2, true, {Device(5, "3g.40gb", 40192, "MIG-c")})};
   gpus[2].instances[0].processes.push_back({77, "train.py", std::nullopt});
   std::vector<std::string> skipped;
   Result<std::vector<Worker>> workers = SelectMigWorkers(gpus, WorkerRequest{}, &skipped);

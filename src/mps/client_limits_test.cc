@@ -51,6 +51,5 @@ TEST(ParseThreadPercentage, RejectsEverythingElseAsBadInput) {
   }
 }
 
-
 }  // namespace
 }  // namespace migctl::mps

@@ -44,8 +44,8 @@ struct DetachedStatus {
   bool answering = false;              ///< A daemon answers through DIR/pipe.
   /// It no longer answers but its process lives: told to quit, it waits for its MPS clients to finish.
   bool quitting = false;
-  std::optional<pid_t> pid;  ///< From the daemon's pid file, while it answers or quits.
-  std::vector<unsigned> servers;       ///< Its MPS servers' pids, while it answers.
+  std::optional<pid_t> pid;       ///< From the daemon's pid file, while it answers or quits.
+  std::vector<unsigned> servers;  ///< Its MPS servers' pids, while it answers.
   /// Its default thread percentage as it reports it (get_default_active_thread_percentage), while it answers.
   std::optional<double> default_thread_percentage;
 };

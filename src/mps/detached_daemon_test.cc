@@ -156,7 +156,7 @@ TEST_F(DetachedDaemonTest, QuitThatWaitsForClientsIsWaitedFor) {
 }
 
 TEST_F(DetachedDaemonTest, QuitThatOutlastsTheTimeoutIsBusyThenQuittingAndASecondStopWaits) {
-  UseProgram(FakeWith("FAKE_MPS_QUIT_DELAY=1.5"));
+  UseProgram(FakeWith("FAKE_MPS_QUIT_DELAY=8"));
   Result<DaemonRecord> started = StartDetached(Options());
   ASSERT_TRUE(started.ok()) << started.error().message;
   Result<std::optional<pid_t>> stopped = StopDetached(Root(), milliseconds(300));

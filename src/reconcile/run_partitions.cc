@@ -28,8 +28,8 @@ unsigned IdleOf(const std::vector<ObservedGpu>& gpus, const std::string& profile
 
 /// The most GIs of `profile` (each with its default CI) the GPU can take, keeping all it has, and the plan
 /// for `want` of them (or fewer when fewer fit). `why` gets the reason none fits.
-std::pair<unsigned, std::optional<GpuPlan>> Room(const ObservedGpu& gpu, const GiProfile& profile, unsigned want,
-                                                 bool reset_supported, std::string* why) {
+std::pair<unsigned, std::optional<GpuPlan>> Room(const ObservedGpu& gpu, const GiProfile& profile,
+                                                 unsigned want, bool reset_supported, std::string* why) {
   GpuGoal goal = CheckpointOf(gpu).Goal(gpu.snapshot.index, "migctl run --create");
   goal.mig_enabled = true;
   const CiProfile* ci = profile.DefaultCiProfile();
@@ -103,26 +103,28 @@ Result<PartitionPlan> PlanRunPartitions(const std::vector<ObservedGpu>& gpus, co
     std::string why;
     auto [fits, gpu_plan] = Room(gpus[i], *p, missing, reset_supported[i], &why);
     if (fits == 0) {
-      if (!why.empty()) reasons.push_back(fmt::format("GPU {}: {}", gpus[i].snapshot.index.value(), why));
+      if (!why.empty())
+        reasons.push_back(
+            why.starts_with("GPU ") ? why : fmt::format("GPU {}: {}", gpus[i].snapshot.index.value(), why));
       continue;
     }
     plan.additions.push_back({i, fits, std::move(*gpu_plan)});
     missing -= fits;
   }
   if (!known)
-    return MakeError(ErrorCode::kInvalidInput,
-                     fmt::format("no selected GPU has the profile {}: run 'migctl profiles' for the names",
-                                 profile));
+    return MakeError(
+        ErrorCode::kInvalidInput,
+        fmt::format("no selected GPU has the profile {}: run 'migctl profiles' for the names", profile));
   if (missing > 0) {
     std::vector<std::string> gpu_names;
     for (const ObservedGpu& gpu : gpus) gpu_names.push_back(fmt::format("{}", gpu.snapshot.index.value()));
-    return MakeError(ErrorCode::kInfeasible,
-                     fmt::format("{} MIG devices of {} cannot exist on GPU {}: {} idle, room for {} more{}. What "
-                                 "fits there instead: {}",
-                                 wanted, profile, fmt::join(gpu_names, ","), plan.idle,
-                                 wanted - plan.idle - missing,
-                                 reasons.empty() ? "" : fmt::format(" ({})", fmt::join(reasons, "; ")),
-                                 WhatFits(gpus, reset_supported)));
+    return MakeError(
+        ErrorCode::kInfeasible,
+        fmt::format("{} MIG devices of {} cannot exist on GPU {}: {} idle, room for {} more{}. What "
+                    "fits there instead: {}",
+                    wanted, profile, fmt::join(gpu_names, ","), plan.idle, wanted - plan.idle - missing,
+                    reasons.empty() ? "" : fmt::format(" ({})", fmt::join(reasons, "; ")),
+                    WhatFits(gpus, reset_supported)));
   }
   return plan;
 }

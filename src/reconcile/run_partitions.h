@@ -17,9 +17,9 @@ namespace migctl {
 
 /// One GPU that gets new instances.
 struct PartitionAddition {
-  size_t gpu = 0;            ///< Index into the observed GPUs.
-  unsigned count = 0;        ///< New GIs of the profile (each with its full-width CI).
-  GpuPlan plan;              ///< From the observed state: mode change if needed, then the creates.
+  size_t gpu = 0;      ///< Index into the observed GPUs.
+  unsigned count = 0;  ///< New GIs of the profile (each with its full-width CI).
+  GpuPlan plan;        ///< From the observed state: mode change if needed, then the creates.
 };
 
 struct PartitionPlan {
