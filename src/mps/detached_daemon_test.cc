@@ -171,7 +171,7 @@ TEST_F(DetachedDaemonTest, QuitThatOutlastsTheTimeoutIsBusyThenQuittingAndASecon
   EXPECT_TRUE(status->quitting);
   EXPECT_EQ(status->pid, started->pid);
 
-  Result<std::optional<pid_t>> again = StopDetached(Root(), std::chrono::seconds(5));
+  Result<std::optional<pid_t>> again = StopDetached(Root(), std::chrono::seconds(15));
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(*again, started->pid);
   EXPECT_TRUE(Gone(*started->pid));
