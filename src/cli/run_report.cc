@@ -56,7 +56,7 @@ void RunReport::OnStart(const Task&, const Worker&, unsigned) {
 }
 
 void RunReport::OnResult(const TaskResult& result) {
-  if (running_ > 0 && result.status != TaskStatus::kNotStarted) --running_;
+  if (running_ > 0) --running_;
   if (journal_ != nullptr && !journal_error_) {
     Status written = journal_->Append(result);
     if (!written.ok()) {

@@ -221,6 +221,7 @@ class Pool {
     run.attempt = job.attempt;
     run.start = system_clock::now();
     run.started = steady_clock::now();
+    observer_.OnStart(*job.task, worker, job.attempt);  // every start gets a result, started or not
     int out[2] = {-1, -1};
     std::string failure;
     if (::pipe2(out, O_CLOEXEC) != 0) failure = fmt::format("cannot make a pipe: {}", strerror(errno));
@@ -237,7 +238,6 @@ class Pool {
       child.stdout_fd = out[1];
       child.stderr_fd = run.log_fd;
       child.inherit_fds = {lease.fd()};
-      observer_.OnStart(*job.task, worker, job.attempt);
       Result<Child> started = Child::Start(child);
       if (started.ok()) {
         lease.SetHolder(started->pid());

@@ -41,6 +41,7 @@ struct SupervisorOptions {
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
+  /// An attempt begins (its OnResult follows, also when the child could not be started).
   virtual void OnStart(const Task& task, const Worker& worker, unsigned attempt) = 0;
   /// Every attempt's result, as it ends (final=false when it will be retried).
   virtual void OnResult(const TaskResult& result) = 0;

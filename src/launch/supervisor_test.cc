@@ -179,6 +179,7 @@ TEST_F(SupervisorTest, AProgramThatDoesNotExistIsNotStarted) {
   EXPECT_EQ(recorder_.results[0].status, TaskStatus::kNotStarted);
   EXPECT_NE(recorder_.results[0].error.find("not found"), std::string::npos);
   EXPECT_EQ(summary->failed, 1u);
+  EXPECT_EQ(recorder_.starts, 1u) << "every result follows an OnStart (the progress line counts on it)";
 }
 
 TEST_F(SupervisorTest, LogsGoToOneFilePerTask) {
