@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake ninja-build pkg-config libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-          libgtest-dev libbenchmark-dev)
+          libgtest-dev libbenchmark-dev libglpk-dev libltdl-dev)
 BUILD_DIR=${BUILD_DIR:-build}
 
 install_missing() {

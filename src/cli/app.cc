@@ -79,6 +79,7 @@ int RunCli(int argc, char** argv) {
   AddExportCommand(app, ctx);
   AddCheckpointCommand(app, ctx);
   AddRestoreCommand(app, ctx);
+  AddPlanCommand(app, ctx);
   AddRunCommand(app, ctx);
   AddMpsCommand(app, ctx);
   AddServiceCommand(app, ctx);

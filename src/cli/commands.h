@@ -26,5 +26,6 @@ void AddCheckpointCommand(CLI::App& app, Context& ctx);
 void AddRestoreCommand(CLI::App& app, Context& ctx);
 void AddMpsCommand(CLI::App& app, Context& ctx);
 void AddRunCommand(CLI::App& app, Context& ctx);
+void AddPlanCommand(CLI::App& app, Context& ctx);
 
 }  // namespace migctl
