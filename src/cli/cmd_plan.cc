@@ -224,10 +224,10 @@ they run now. The demand is memory needs (--need), profiles (--demand), or a YAM
 with counts, priorities and model constraints (--need-file). A memory need maps, per model, to the
 smallest profile that holds it, so mixed fleets are planned per model.
 
-The plan is optimal, not greedy: an integer program over each model's maximal layouts (GLPK), solved to
-a proven optimum. fewest-gpus serves everything on as few GPUs as possible and says how many more GPUs
-would serve what does not fit; most-served serves as much as possible, by priority; keep-current also
-keeps as many of the host's current instances in place as it can, so the apply is small.
+The plan is optimal, not greedy: an integer program over each model's maximal layouts (GLPK), solved in
+stages to a proven optimum: the most work served, higher priorities first, then (keep-current) the most
+current instances kept in place, then the fewest GPUs. fewest-gpus and most-served are that program without
+the keep stage; the report says how many more GPUs of which model would serve what does not fit.
 
 The output is a mig-parted config (one spec per GPU or group of identical GPUs; unused GPUs get MIG off,
 whole cards for jobs that need one) that 'migctl apply' takes unchanged, and a report: which workload
