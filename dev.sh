@@ -48,6 +48,8 @@ demo() {
   run --sim "$state" apply -f examples/a100-80gb-x4.yaml -c custom-config
   run --sim "$state" assert -f examples/a100-80gb-x4.yaml -c custom-config
   run --sim "$state" apply -f examples/a100-80gb-x4.yaml -c custom-config
+  # Plan layouts for a set of workloads (optimal, explained), then apply the plan.
+  run plan --fleet a100-80gb:4 --need "30GiB x3, 18GiB x4, 8GiB x10" --explain -o "$BUILD_DIR/demo/planned.yaml"
   # Work on the slices: one task per combination, each pinned to its own MIG device, results as JSON lines.
   run --sim "$state" run -i 0 --param lr=1e-3,3e-4 --param seed=1,2 --results "$BUILD_DIR/demo/results.jsonl" -- \
     sh -c 'echo "{\"lr\": \"$1\", \"seed\": $2, \"device\": \"$CUDA_VISIBLE_DEVICES\"}"' task {lr} {seed}

@@ -99,6 +99,36 @@ TEST_F(PlanE2e, KeepCurrentKeepsRunningInstancesInPlace) {
   }
 }
 
+TEST_F(PlanE2e, RandomDemandsOnMixedFleetsApplyAsReported) {
+  // Many plans, each applied to a fresh simulated fleet: the machine must hold exactly what the report says.
+  const std::vector<std::string> fleets = {"a100-80gb:3", "h100-80gb:2,a100-40gb:2", "a30-24gb:2,h200-141gb:1",
+                                           "a100-40gb:1,a100-80gb:1,h100-80gb:1"};
+  const std::vector<std::string> sizes = {"4GiB", "8GiB", "12GiB", "18GiB", "30GiB", "40GiB", "70GiB"};
+  unsigned seed = 7;
+  auto next = [&seed](unsigned n) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 16) % n;
+  };
+  for (int round = 0; round < 12; ++round) {
+    const std::string fleet = fleets[round % fleets.size()];
+    std::string need;
+    for (const std::string& size : sizes)
+      if (unsigned count = next(4); count > 0)
+        need += (need.empty() ? "" : ", ") + size + " x" + std::to_string(count);
+    if (need.empty()) need = "8GiB x1";
+    SCOPED_TRACE(fleet + "  " + need);
+    std::error_code ec;
+    fs::remove(state_, ec);
+    fs::remove_all(state_ + ".migctl", ec);
+    InitMachine(fleet);
+    Json plan = PlanAndApply(
+        {"--fleet", fleet, "--need", need, "--objective", round % 2 == 0 ? "fewest-gpus" : "most-served"});
+    unsigned unserved = 0;
+    for (const Json& u : plan["unserved"]) unserved += u["count"].get<unsigned>();
+    EXPECT_EQ(plan["served"].get<unsigned>() + unserved, plan["wanted"].get<unsigned>());
+  }
+}
+
 TEST_F(PlanE2e, ExplainDrawsTheSlotMap) {
   Outcome o = RunRaw({"plan", "--fleet", "h100-80gb:1", "--demand", "3g.40gb, 1g.10gb:2", "--explain"});
   ASSERT_EQ(o.exit_code, kExitOk) << o;
