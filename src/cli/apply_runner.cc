@@ -39,6 +39,22 @@ bool ProbeHost(const Context& ctx) {
   return ctx.options.sim.empty() || (root != nullptr && *root != '\0');
 }
 
+}  // namespace
+
+Result<std::vector<bool>> ResetSupport(const Context& ctx, const std::vector<nvml::Device>& devices) {
+  std::vector<bool> supported(devices.size(), true);
+  if (!ProbeHost(ctx)) return supported;
+  const integrations::HostProbe probe = integrations::HostProbe::FromEnvironment();
+  for (size_t i = 0; i < devices.size(); ++i) {
+    MIGCTL_ASSIGN_OR_RETURN(nvml::PciInfo pci, devices[i].Pci());
+    MIGCTL_ASSIGN_OR_RETURN(std::optional<bool> reset, probe.PciResetAvailable(pci.bus_id));
+    supported[i] = reset.value_or(true);
+  }
+  return supported;
+}
+
+namespace {
+
 /// Refuses a mode change that a host client would block (unless forced); warns about other MIG managers.
 Status CheckBlockers(const std::vector<integrations::Blocker>& blockers, const std::vector<GpuOutcome>& plans,
                      bool force) {
@@ -92,21 +108,17 @@ Result<int> RunApply(Context& ctx, const std::vector<std::pair<nvml::Device, Gpu
   for (const std::string& w : warnings) std::fprintf(stderr, "migctl: warning: %s\n", w.c_str());
   // Host blockers and reset support.
   std::vector<integrations::Blocker> blockers;
+  std::vector<nvml::Device> devices;
+  for (const auto& [device, goal] : goals) devices.push_back(device);
+  MIGCTL_ASSIGN_OR_RETURN(std::vector<bool> reset, ResetSupport(ctx, devices));
   std::vector<GpuRequest> requests;
-  const bool probe_host = ProbeHost(ctx);
-  const integrations::HostProbe probe = integrations::HostProbe::FromEnvironment();
-  std::vector<std::string> bus_ids;
-  for (const auto& [device, goal] : goals) {
-    GpuRequest r{device, goal, options.plan};
-    if (probe_host) {
-      MIGCTL_ASSIGN_OR_RETURN(nvml::PciInfo pci, device.Pci());
-      MIGCTL_ASSIGN_OR_RETURN(std::optional<bool> reset, probe.PciResetAvailable(pci.bus_id));
-      r.options.reset_supported = reset.value_or(true);
-    }
+  for (size_t i = 0; i < goals.size(); ++i) {
+    GpuRequest r{goals[i].first, goals[i].second, options.plan};
+    r.options.reset_supported = reset[i];
     requests.push_back(std::move(r));
   }
-  if (probe_host) {
-    MIGCTL_ASSIGN_OR_RETURN(blockers, probe.Probe());
+  if (ProbeHost(ctx)) {
+    MIGCTL_ASSIGN_OR_RETURN(blockers, integrations::HostProbe::FromEnvironment().Probe());
   }
 
   std::optional<HookRunner> runner;

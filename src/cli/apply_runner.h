@@ -28,6 +28,10 @@ struct ApplyRunOptions {
 Result<int> RunApply(Context& ctx, const std::vector<std::pair<nvml::Device, GpuGoal>>& goals,
                      const ApplyRunOptions& options, const std::vector<std::string>& warnings);
 
+/// Whether this host can reset each of `devices` (a VM may not), which decides whether an Ampere mode change
+/// can finish now. Probed on real hosts (and on a simulated one given MIGCTL_HOST_ROOT); else all true.
+Result<std::vector<bool>> ResetSupport(const Context& ctx, const std::vector<nvml::Device>& devices);
+
 /// One plan step as JSON: `{"op": "create_gi", "profile": "3g.40gb", "start": 4, ...}`.
 Json StepJson(const PlannedOp& op);
 

@@ -23,11 +23,7 @@ struct MpsArgs {
 };
 
 /// --dir, else $MIGCTL_MPS_DIR, else a directory of this user's in /tmp.
-std::string DaemonRoot(const MpsArgs& args) {
-  if (!args.dir.empty()) return args.dir;
-  if (const char* env = std::getenv("MIGCTL_MPS_DIR"); env != nullptr && *env != '\0') return env;
-  return fmt::format("/tmp/migctl-mps-{}", ::getuid());
-}
+std::string DaemonRoot(const MpsArgs& args) { return args.dir.empty() ? mps::DefaultRoot() : args.dir; }
 
 /// `text` as one shell word: as it is when that is safe, else in single quotes.
 std::string ShellWord(const std::string& text) {

@@ -9,10 +9,10 @@
 
 #include <fmt/format.h>
 
+#include "cli/apply_runner.h"
 #include "cli/commands.h"
 #include "cli/run_report.h"
 #include "common/memory_size.h"
-#include "integrations/host_blockers.h"
 #include "launch/lease.h"
 #include "launch/result_log.h"
 #include "launch/supervisor.h"
@@ -71,20 +71,6 @@ Result<std::optional<unsigned long long>> OptionalMemory(const std::string& text
 
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
-}
-
-/// Whether this host can reset each GPU (a VM may not): decides if an Ampere mode change can finish now.
-Result<std::vector<bool>> ResetSupport(const Context& ctx, const std::vector<nvml::Device>& devices) {
-  std::vector<bool> supported(devices.size(), true);
-  const char* root = std::getenv("MIGCTL_HOST_ROOT");
-  if (!ctx.options.sim.empty() && (root == nullptr || *root == '\0')) return supported;
-  const integrations::HostProbe probe = integrations::HostProbe::FromEnvironment();
-  for (size_t i = 0; i < devices.size(); ++i) {
-    MIGCTL_ASSIGN_OR_RETURN(nvml::PciInfo pci, devices[i].Pci());
-    MIGCTL_ASSIGN_OR_RETURN(std::optional<bool> reset, probe.PciResetAvailable(pci.bus_id));
-    supported[i] = reset.value_or(true);
-  }
-  return supported;
 }
 
 /// What `--create` made, so that --ephemeral can take exactly that away again at the end.
@@ -288,8 +274,7 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
     }
     const mps::ClientLimits limits{threads, mps_memory};
     // Private to this run: beside a simulated machine, else in the user's MPS directory in /tmp.
-    const std::string root =
-        ctx.options.sim.empty() ? fmt::format("/tmp/migctl-mps-{}", ::getuid()) : ctx.RunDir() + "/mps";
+    const std::string root = ctx.options.sim.empty() ? mps::DefaultRoot() : ctx.RunDir() + "/mps";
     const mps::DaemonDirs dirs = mps::DirsUnder(fmt::format("{}/run-{}", root, ::getpid()));
     if (!args.dry_run) {
       mps::DaemonOptions options;

@@ -30,33 +30,15 @@ bool IsExecutableFile(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
-/// The program execve should run: argv[0] itself when it has a '/', else the first executable match in the
-/// PATH of the child's environment (migctl's own PATH, then the usual system one, when it has none).
+/// The program execve should run: argv[0] itself when it has a '/' (exec reports what is wrong with it),
+/// else the first executable match in the PATH of the child's environment, or migctl's own (OwnPath).
 std::optional<std::string> ResolveProgram(const ChildOptions& options) {
   const std::string& program = options.argv[0];
   if (program.find('/') != std::string::npos) return program;
-  std::string path;
-  bool found = false;
+  std::optional<std::string> path;
   for (const std::string& e : options.env)
-    if (e.rfind("PATH=", 0) == 0) {
-      path = e.substr(5);
-      found = true;
-    }
-  if (!found) {
-    const char* own = std::getenv("PATH");
-    path = own != nullptr ? own : kSystemPath;
-  }
-  size_t begin = 0;
-  while (begin <= path.size()) {
-    size_t end = path.find(':', begin);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(begin, end - begin);
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + program;
-    if (IsExecutableFile(candidate)) return candidate;
-    begin = end + 1;
-  }
-  return std::nullopt;
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  return FindProgram(program, path.value_or(OwnPath()));
 }
 
 /// What a child that could not exec reports through the status pipe.
@@ -114,6 +96,27 @@ ChildExit ExitOf(int status, bool timed_out) {
 }
 
 }  // namespace
+
+std::string OwnPath() {
+  const char* path = std::getenv("PATH");
+  return path != nullptr && *path != '\0' ? path : kSystemPath;
+}
+
+std::optional<std::string> FindProgram(const std::string& program, const std::string& path) {
+  if (program.find('/') != std::string::npos)
+    return IsExecutableFile(program) ? std::optional<std::string>(program) : std::nullopt;
+  size_t begin = 0;
+  while (begin <= path.size()) {
+    size_t end = path.find(':', begin);
+    if (end == std::string::npos) end = path.size();
+    // Built by appending: GCC 12 warns falsely (-Wrestrict) on `dir + "/" + program` at -O2.
+    std::string candidate = end > begin ? path.substr(begin, end - begin) : std::string(".");
+    candidate.append("/").append(program);
+    if (IsExecutableFile(candidate)) return candidate;
+    begin = end + 1;
+  }
+  return std::nullopt;
+}
 
 std::string SignalName(int signal) {
   const char* abbrev = sigabbrev_np(signal);

@@ -30,6 +30,13 @@ struct ChildExit {
   std::string Describe() const;
 };
 
+/// migctl's own PATH, or the usual system PATH when it has none.
+std::string OwnPath();
+
+/// `program` itself when it has a '/' and is an executable file, else its first executable match in the
+/// colon-separated `path` (an empty entry is the working directory); nullopt when there is none.
+std::optional<std::string> FindProgram(const std::string& program, const std::string& path);
+
 /// `SIGTERM`, `SIGKILL`, or `signal 99` for one without a name.
 std::string SignalName(int signal);
 

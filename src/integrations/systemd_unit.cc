@@ -26,7 +26,6 @@ using nlohmann::json;
 
 constexpr int kStateVersion = 1;
 constexpr const char* kReinstall = "reinstall with 'migctl service install'";
-constexpr const char* kSystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 bool HasControlCharacter(std::string_view text) {
   for (char c : text)
@@ -96,8 +95,7 @@ class SpawnedSystemctl final : public Systemctl {
   Result<int> Run(const std::vector<std::string>& args) override {
     std::vector<std::string> words = {"systemctl"};
     words.insert(words.end(), args.begin(), args.end());
-    const char* path = std::getenv("PATH");
-    std::string env = fmt::format("PATH={}", path != nullptr && *path != '\0' ? path : kSystemPath);
+    std::string env = "PATH=" + OwnPath();
     ChildOptions options;
     options.argv = words;
     options.env = {env};

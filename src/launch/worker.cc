@@ -10,14 +10,6 @@
 namespace migctl {
 namespace {
 
-std::string ProcessesText(const std::vector<nvml::ProcessInfo>& processes) {
-  std::vector<std::string> parts;
-  for (const nvml::ProcessInfo& p : processes)
-    parts.push_back(p.name.empty() ? fmt::format("pid {}", p.pid)
-                                   : fmt::format("pid {} ({})", p.pid, p.name));
-  return fmt::format("{}", fmt::join(parts, ", "));
-}
-
 std::string Filters(const WorkerRequest& request) {
   std::vector<std::string> parts;
   if (request.profile) parts.push_back("--profile " + *request.profile);
@@ -79,7 +71,7 @@ Result<std::vector<Worker>> SelectMigWorkers(const std::vector<nvml::GpuSnapshot
       if (!inst.processes.empty()) {
         if (skipped != nullptr)
           skipped->push_back(fmt::format("{} on GPU {} is in use by {}", inst.uuid->value(),
-                                         gpu.index.value(), ProcessesText(inst.processes)));
+                                         gpu.index.value(), nvml::ProcessList(inst.processes)));
         continue;
       }
       Worker w;

@@ -20,29 +20,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr const char* kSystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-std::string OwnPath() {
-  const char* path = std::getenv("PATH");
-  return path != nullptr && *path != '\0' ? path : kSystemPath;
-}
-
-bool IsExecutableFile(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
 /// `program` itself when it has a '/', else its first executable match in migctl's PATH.
-std::optional<std::string> Locate(const std::string& program) {
-  if (program.find('/') != std::string::npos)
-    return IsExecutableFile(program) ? std::optional(program) : std::nullopt;
-  std::istringstream dirs(OwnPath());
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
-    if (IsExecutableFile(candidate)) return candidate;
-  }
-  return std::nullopt;
-}
+std::optional<std::string> Locate(const std::string& program) { return FindProgram(program, OwnPath()); }
 
 /// An anonymous in-memory file: the child's stdin, stdout or stderr, readable after it exits without the
 /// deadlock a full pipe could cause.

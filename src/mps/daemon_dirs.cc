@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -93,6 +94,11 @@ std::optional<pid_t> ReadDaemonPidFile(const DaemonDirs& dirs) {
   auto [ptr, ec] = std::from_chars(begin, end, pid);
   if (ec != std::errc() || ptr == begin || pid <= 0) return std::nullopt;
   return pid;
+}
+
+std::string DefaultRoot() {
+  if (const char* env = std::getenv("MIGCTL_MPS_DIR"); env != nullptr && *env != '\0') return env;
+  return fmt::format("/tmp/migctl-mps-{}", ::getuid());
 }
 
 }  // namespace migctl::mps

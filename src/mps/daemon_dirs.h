@@ -23,6 +23,9 @@ struct DaemonDirs {
 /// one directory.
 DaemonDirs DirsUnder(const std::string& root);
 
+/// Where this user's MPS daemons live unless told otherwise: $MIGCTL_MPS_DIR, else /tmp/migctl-mps-UID.
+std::string DefaultRoot();
+
 /// Creates `path` (and missing parents, 0755) as a directory only this user may enter (0700); an existing
 /// one is made 0700. Errors (kIo): it cannot be created, it is not a directory (a symlink included), or it
 /// belongs to another user (who could then read or replace the daemon's pipes).

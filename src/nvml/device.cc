@@ -599,4 +599,12 @@ Result<std::string> Nvml::NvmlVersion() const {
   return std::string(version);
 }
 
+std::string ProcessList(const std::vector<ProcessInfo>& processes) {
+  std::string out;
+  for (const auto& p : processes)
+    out += (out.empty() ? "" : ", ") +
+           (p.name.empty() ? fmt::format("pid {}", p.pid) : fmt::format("pid {} ({})", p.pid, p.name));
+  return out;
+}
+
 }  // namespace migctl::nvml

@@ -103,6 +103,9 @@ struct ProcessInfo {
   std::optional<unsigned long long> used_mib;  ///< nullopt when NVML does not know (e.g. without privileges).
 };
 
+/// `pid 12 (python), pid 13`: processes as messages name them.
+std::string ProcessList(const std::vector<ProcessInfo>& processes);
+
 /// What nvmlDeviceGetAttributes_v2 answers for a MIG device.
 struct MigDeviceAttributes {
   unsigned multiprocessors = 0;

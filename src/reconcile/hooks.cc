@@ -13,8 +13,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr const char* kSystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 std::string Seconds(milliseconds d) { return fmt::format("{:g} s", static_cast<double>(d.count()) / 1000); }
 
 /// Runs hooks through common/child_process: stdin /dev/null, stdout to migctl's stderr, in migctl's own
@@ -65,10 +63,7 @@ std::map<std::string, std::string> ApplyHookVariables(const ApplyHookSettings& s
 HookRunner::HookRunner(const spec::HooksFile& file, std::map<std::string, std::string> variables,
                        ProcessSpawner& spawner, HookRunOptions options)
     : file_(file), variables_(std::move(variables)), spawner_(spawner), options_(std::move(options)) {
-  if (options_.path.empty()) {
-    const char* path = std::getenv("PATH");
-    options_.path = path != nullptr && *path != '\0' ? path : kSystemPath;
-  }
+  if (options_.path.empty()) options_.path = OwnPath();
 }
 
 std::vector<std::string> HookRunner::Environment(const spec::HookCommand& command,

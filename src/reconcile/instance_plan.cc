@@ -9,14 +9,6 @@
 
 namespace migctl {
 
-std::string ProcessList(const std::vector<nvml::ProcessInfo>& processes) {
-  std::string out;
-  for (const auto& p : processes)
-    out += (out.empty() ? "" : ", ") +
-           (p.name.empty() ? fmt::format("pid {}", p.pid) : fmt::format("pid {} ({})", p.pid, p.name));
-  return out;
-}
-
 std::string DescribeOp(const PlannedOp& op) {
   auto ci_list = [&] {
     std::string out;

@@ -33,8 +33,7 @@ struct InstancePlan {
   std::vector<PlannedOp> ops;  ///< In execution order.
 };
 
-/// `pid 12 (python), pid 13`.
-std::string ProcessList(const std::vector<nvml::ProcessInfo>& processes);
+using nvml::ProcessList;
 
 /// One line per op: `create 3g.40gb at slots 4-7 with CI 3g.40gb`, `destroy GI 2 (3g.40gb at slots 4-7)`.
 std::string DescribeOp(const PlannedOp& op);
