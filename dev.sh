@@ -32,9 +32,10 @@ build() {
 demo() {
   build
   local m="$BUILD_DIR/migctl" state="$BUILD_DIR/demo/dgx.json"
-  mkdir -p "$BUILD_DIR/demo" && rm -rf "$state" "$state.lock" "$state.migctl"
+  mkdir -p "$BUILD_DIR/demo" && rm -rf "$state" "$state.lock" "$state.migctl" "$BUILD_DIR/demo/results.jsonl"
   run() { echo; echo "\$ migctl $*"; "$m" "$@"; }
-  run sim init "$state" a100-80gb:8
+  # The README's simulator tour, in its order.
+  run sim init "$state" a100-80gb:4
   run --sim "$state" status -i 0
   run --sim "$state" profiles -i 0
   run --sim "$state" layouts --model h100-80gb --maximal
@@ -44,16 +45,20 @@ demo() {
   run --sim "$state" create -i 0 1g.10gb 1g.10gb 2g.20gb 3g.40gb
   run --sim "$state" status -i 0,1
   run --sim "$state" destroy -i 0 --all
+  # Make slices for a run, work on them, and remove them again.
+  run --sim "$state" run -i 0 --profile 3g.40gb --workers 2 --create --ephemeral -- sh -c 'echo "on $MIGCTL_PROFILE $CUDA_VISIBLE_DEVICES"'
   run --sim "$state" apply -f examples/a100-80gb-x4.yaml -c custom-config --dry-run
   run --sim "$state" apply -f examples/a100-80gb-x4.yaml -c custom-config
   run --sim "$state" assert -f examples/a100-80gb-x4.yaml -c custom-config
   run --sim "$state" apply -f examples/a100-80gb-x4.yaml -c custom-config
-  # Plan layouts for a set of workloads (optimal, explained), then apply the plan.
-  run plan --fleet a100-80gb:4 --need "30GiB x3, 18GiB x4, 8GiB x10" --explain -o "$BUILD_DIR/demo/planned.yaml"
+  run --sim "$state" checkpoint -o "$BUILD_DIR/demo/state.json"
+  run --sim "$state" destroy -i 3 --all
+  run --sim "$state" restore "$BUILD_DIR/demo/state.json"
   # Work on the slices: one task per combination, each pinned to its own MIG device, results as JSON lines.
   run --sim "$state" run -i 0 --param lr=1e-3,3e-4 --param seed=1,2 --results "$BUILD_DIR/demo/results.jsonl" -- \
     sh -c 'echo "{\"lr\": \"$1\", \"seed\": $2, \"device\": \"$CUDA_VISIBLE_DEVICES\"}"' task {lr} {seed}
-  run --sim "$state" run -i 4 --profile 3g.40gb --workers 2 --create --ephemeral -- sh -c 'echo "on $MIGCTL_PROFILE $CUDA_VISIBLE_DEVICES"'
+  # Plan layouts for a set of workloads (optimal, explained).
+  run plan --fleet a100-80gb:4 --need "30GiB x3, 18GiB x4, 8GiB x10" --explain -o "$BUILD_DIR/demo/planned.yaml"
 }
 
 case "${1:-}" in

@@ -208,7 +208,7 @@ void PrintTiming(const std::vector<SharingPod>& trace, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string path = MIGCTL_SHARED_DIR "/data/alibaba-openb/openb_pod_list_default.csv";
+  std::string path = MIGCTL_SOURCE_DIR "/bench/data/alibaba-openb/openb_pod_list_default.csv";
   unsigned fleet_gpus = 64;
   int runs = 7;
   unsigned first_call = 0;

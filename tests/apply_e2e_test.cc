@@ -147,7 +147,7 @@ void Apply::EveryMaximalTransition(const std::string& model) {
     ASSERT_EQ(report["gpus"].size(), n);
     for (std::size_t g = 0; g < n; ++g) {
       const Json& gpu = report["gpus"][g];
-      const int changes = gpu["destroyed"].get<int>() + gpu["created"].get<int>();
+      const int changes = gpu["instances"]["destroyed"].get<int>() + gpu["instances"]["created"].get<int>();
       EXPECT_EQ(changes, MinimumChanges(from[g], target["profiles"], starts_and_size))
           << model << " GPU " << g << " -> " << target["profiles"].dump();
       ++transitions;
@@ -408,14 +408,16 @@ TEST_F(Apply, WhatMigPartedGetsSilentlyWrongIsAnError) {
     const char* name;
     const char* spec;
     std::vector<std::string> needles;
+    Args more = {};
   };
   const std::vector<Case> cases = {
       {"unknown profile for this GPU",
        "    - devices: all\n      mig-enabled: true\n      mig-devices: {\"2g.10gb\": 3}\n",
        {"m.yaml:6:", "GPU 0", "2g.10gb", "1g.10gb"}},
-      {"GPU that does not exist",
+      {"GPU that does not exist, with --strict (else skipped as mig-parted does)",
        "    - devices: [0, 5]\n      mig-enabled: true\n      mig-devices: {\"1g.10gb\": 1}\n",
-       {"m.yaml:", "5"}},
+       {"m.yaml:", "5"},
+       {"--strict"}},
       {"overlapping selections",
        "    - devices: all\n      mig-enabled: true\n      mig-devices: {\"1g.10gb\": 1}\n"
        "    - devices: [1]\n      mig-enabled: false\n",
@@ -424,15 +426,16 @@ TEST_F(Apply, WhatMigPartedGetsSilentlyWrongIsAnError) {
        "    - devices: all\n      mig-enabled: true\n      mig-devices: {\"4g.40gb\": 1, \"3g.40gb\": 1, "
        "\"1g.10gb\": 1}\n",
        {"GPU 0", "m.yaml:"}},
-      {"filter that matches nothing",
+      {"filter that matches nothing, with --strict (else nothing to do, as mig-parted)",
        "    - device-filter: \"0x233010DE\"\n      devices: all\n      mig-enabled: true\n      mig-devices: "
        "{\"1g.10gb\": 1}\n",
-       {"m.yaml:"}},
+       {"m.yaml:"},
+       {"--strict"}},
   };
   const std::string before = ReadFile(state_);
   for (const Case& c : cases) {
     const std::string file = Config("m.yaml", std::string("version: v1\nmig-configs:\n  x:\n") + c.spec);
-    Outcome o = ApplyConfig(file, "x");
+    Outcome o = ApplyConfig(file, "x", c.more);
     EXPECT_NE(o.exit_code, 0) << c.name << "\n" << o;
     ASSERT_FALSE(Lines(o.err).empty()) << c.name;
     const std::string last = Lines(o.err).back();

@@ -503,7 +503,7 @@ TEST_F(E2e, CreateThatFailsHalfWayRemovesWhatItCreated) {
   Json before = Machine();
   Outcome o = Migctl({"create", "-i", "0", "1g.10gb", "1g.10gb", "2g.20gb", "3g.40gb"},
                      {{"MIGSIM_FAULTS", "nvmlDeviceCreateGpuInstanceWithPlacement@3=UNKNOWN"}});
-  ExpectOneLineError(o, kExitFailed, {"put back as it was"});
+  ExpectOneLineError(o, kExitFailed, {"put back as this command found it"});
   EXPECT_EQ(o.OutJson()["error"]["nvml_return"], 999);
   Json after = Machine();
   // `creations` counts every instance ever made (it feeds MIG UUIDs), so it rightly moved; nothing else may.
@@ -577,7 +577,7 @@ TEST_F(E2e, MaximalLayoutsOfFiveA100ProfilesAreTheTwelveKnownCombinations) {
 }
 
 TEST_F(E2e, SimulatedH100ProfilesMatchTheRecordedHardware) {
-  // From shared/reference/hardware/h100-80gb-hbm3.nvml-profiles.txt (NVIDIA H100 80GB HBM3, NVML).
+  // From tests/fixtures/hardware/h100-80gb-hbm3.nvml-profiles.txt (NVIDIA H100 80GB HBM3, NVML).
   struct Recorded {
     std::string name;
     unsigned memory_mib;

@@ -91,7 +91,11 @@ void EmitGiProfile(std::ostream& out, const GiProfile& gi) {
       << "           .ci_profiles = {\n";
   for (const CiProfile& ci : gi.ci_profiles) EmitCiProfile(out, ci);
   out << "           },\n"
-      << "           .uncertain = " << Quote(gi.uncertain) << "},\n";
+      << "           .uncertain = " << Quote(gi.uncertain) << ",\n"
+      << "           .aliases = {";
+  for (const ProfileAlias& alias : gi.aliases)
+    out << "{.name = " << Quote(alias.name) << ", .source = " << Quote(alias.source) << "}, ";
+  out << "}},\n";
 }
 
 void EmitModel(std::ostream& out, const GpuModel& model) {

@@ -129,7 +129,7 @@ struct Recording {
 };
 
 Recording ReadRecording(const std::string& file) {
-  std::ifstream in(std::string(MIGCTL_SHARED_DIR) + "/reference/hardware/" + file);
+  std::ifstream in(std::string(MIGCTL_SOURCE_DIR) + "/tests/fixtures/hardware/" + file);
   EXPECT_TRUE(in.is_open()) << file;
   Recording recording;
   std::string line;
@@ -253,6 +253,22 @@ TEST(FindProfile, ReturnsNullWhenNothingMatches) {
   EXPECT_EQ(h100.FindProfile("1"), nullptr);
   EXPECT_EQ(h100.FindProfile("-1"), nullptr);
   EXPECT_EQ(h100.FindProfile(ProfileId(21)), nullptr);
+}
+
+// Aliases are names some driver gives this very model's profile, each with its source; nothing else.
+TEST(FindAlias, KnowsTheA100_80gbDriverNamesAndNothingElse) {
+  const GpuModel& a100 = Model("a100-80gb");
+  auto [seven, alias] = a100.FindAlias("7g.79gb");
+  ASSERT_NE(seven, nullptr);
+  EXPECT_EQ(seven->name, "7g.80gb");
+  EXPECT_NE(alias->source.find("gpu-operator #351"), std::string::npos) << alias->source;
+  EXPECT_EQ(a100.FindAlias("3g.39gb").first, a100.FindProfile("3g.40gb"));
+  EXPECT_EQ(a100.FindProfile("7g.79gb"), nullptr);
+  EXPECT_EQ(a100.FindAlias("7g.81gb").first, nullptr);
+  EXPECT_EQ(Model("h100-80gb").FindAlias("7g.79gb").first, nullptr);
+  for (const GpuModel& model : BuiltinModels())
+    for (const GiProfile& p : model.gi_profiles)
+      for (const ProfileAlias& a : p.aliases) EXPECT_FALSE(a.source.empty()) << model.key << " " << a.name;
 }
 
 TEST(ArchitectureName, NamesEachArchitecture) {

@@ -43,6 +43,13 @@ const GiProfile* GpuModel::FindProfile(std::string_view name_or_id) const {
   return it == gi_profiles.end() ? nullptr : &*it;
 }
 
+std::pair<const GiProfile*, const ProfileAlias*> GpuModel::FindAlias(std::string_view name) const {
+  for (const GiProfile& profile : gi_profiles)
+    for (const ProfileAlias& alias : profile.aliases)
+      if (EqualsIgnoreCase(alias.name, name)) return {&profile, &alias};
+  return {nullptr, nullptr};
+}
+
 MediaKind MediaKindFromName(std::string_view name) {
   if (name.find("+me.all") != std::string_view::npos) return MediaKind::kAllMe;
   if (name.find("-me") != std::string_view::npos) return MediaKind::kNoMe;

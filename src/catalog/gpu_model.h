@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/ids.h"
@@ -35,6 +36,13 @@ struct CiProfile {
   bool is_default = false;  ///< What `nvidia-smi mig -C` creates (the `*` in `-lcip`).
 };
 
+/// Another name that some driver gives a GI profile of this very model (memory-derived names drift between
+/// driver versions: an A100 80GB's 7g.80gb was once reported as 7g.79gb). Only names observed on this model.
+struct ProfileAlias {
+  std::string name;    ///< Without `MIG `, same slices and attributes as the profile: `7g.79gb`.
+  std::string source;  ///< Where it was seen, one line: `gpu-operator #351 (A100-SXM4-80GB, 2022 driver)`.
+};
+
 /// A GPU-instance profile of one model.
 struct GiProfile {
   ProfileId id;                 ///< NVML profile ID (`info.id`, what nvidia-smi shows and create calls take).
@@ -51,6 +59,7 @@ struct GiProfile {
   std::vector<CiProfile> ci_profiles;  ///< CI profiles offered inside a GI of this profile, by CI profile id.
   /// Which of these facts are inferred or unconfirmed (from the data file); empty when all were observed.
   std::string uncertain;
+  std::vector<ProfileAlias> aliases;  ///< Names other drivers give this profile; usually none.
 
   /// The CI profile marked is_default, or nullptr when there is none (never for a built-in model).
   const CiProfile* DefaultCiProfile() const;
@@ -79,6 +88,9 @@ struct GpuModel {
   /// Returns nullptr when nothing matches. Accepts `3g.40gb`, `MIG 3g.40gb`, or a numeric profile ID (`9`).
   /// Case-insensitive.
   const GiProfile* FindProfile(std::string_view name_or_id) const;
+  /// The profile that has `name` (case-insensitive, no `MIG ` prefix) among its aliases, with that alias; a
+  /// pair of nullptrs when none has. FindProfile never matches an alias: callers that accept one say so.
+  std::pair<const GiProfile*, const ProfileAlias*> FindAlias(std::string_view name) const;
 };
 
 /// `ampere`, `hopper` or `blackwell`, as in data/gpus/*.yaml and `--json` output.

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <initializer_list>
@@ -242,10 +243,47 @@ std::vector<unsigned> ReadCiSizes(Reader& reader, const YAML::Node& node, const 
   return sizes;
 }
 
+/// The text after the memory figure's `gb`: the attributes (`+me`, `-me`, ``).
+std::string_view Attributes(std::string_view name) {
+  std::size_t gb = name.find("gb");
+  return gb == std::string_view::npos ? name : name.substr(gb + 2);
+}
+
+/// `aliases`: other names of this profile, each `<slices>g.<GB>gb` with the profile's own attributes, and a
+/// source saying where the name was seen.
+std::vector<ProfileAlias> ReadAliases(Reader& reader, const YAML::Node& node, const GiProfile& gi) {
+  std::vector<ProfileAlias> aliases;
+  if (reader.failed()) return aliases;
+  if (!node.IsSequence() || node.size() == 0) {
+    reader.Fail(node.Mark(), "aliases of " + gi.name + " must be a non-empty list of {name, source}");
+    return aliases;
+  }
+  const std::string prefix = std::to_string(gi.compute_slices) + "g.";
+  for (const YAML::Node& element : node) {
+    Fields fields(reader, element, "alias", {"name", "source"});
+    YAML::Node name_node = fields.Required("name");
+    ProfileAlias alias{reader.String(name_node, "alias name"),
+                       reader.String(fields.Required("source"), "alias source")};
+    if (reader.failed()) return aliases;
+    std::string_view memory = std::string_view(alias.name).substr(std::min(alias.name.size(), prefix.size()));
+    bool well_formed =
+        alias.name.starts_with(prefix) && memory.find("gb") != std::string_view::npos &&
+        memory.find("gb") > 0 &&
+        std::ranges::all_of(memory.substr(0, memory.find("gb")), [](char c) { return c >= '0' && c <= '9'; });
+    if (!well_formed || Attributes(alias.name) != Attributes(gi.name) || alias.name == gi.name)
+      reader.Fail(name_node.Mark(), "alias '" + alias.name + "' of " + gi.name + " must be another '" +
+                                        prefix + "<GB>gb" + std::string(Attributes(gi.name)) +
+                                        "' name (same slices and attributes)");
+    aliases.push_back(std::move(alias));
+  }
+  return aliases;
+}
+
 GiProfile ReadGiProfile(Reader& reader, const YAML::Node& node, const GpuModel& model) {
-  Fields fields(reader, node, "GI profile",
-                {"name", "id", "nvml_index", "compute_slices", "memory_mib", "multiprocessors", "engines",
-                 "instance_limit", "placement_size", "starts", "ci_sizes", "default_ci", "uncertain"});
+  Fields fields(
+      reader, node, "GI profile",
+      {"name", "id", "nvml_index", "compute_slices", "memory_mib", "multiprocessors", "engines",
+       "instance_limit", "placement_size", "starts", "ci_sizes", "default_ci", "uncertain", "aliases"});
   GiProfile gi;
   YAML::Node name_node = fields.Required("name");
   gi.name = reader.String(name_node, "name");
@@ -285,6 +323,7 @@ GiProfile ReadGiProfile(Reader& reader, const YAML::Node& node, const GpuModel& 
     }
   }
   if (auto value = fields.Optional("uncertain")) gi.uncertain = reader.String(*value, "uncertain");
+  if (auto value = fields.Optional("aliases")) gi.aliases = ReadAliases(reader, *value, gi);
   if (!reader.failed()) gi.ci_profiles = DeriveCiProfiles(gi, ci_sizes, default_ci);
   return gi;
 }
@@ -304,6 +343,26 @@ void CheckUnique(Reader& reader, const std::vector<GiProfile>& profiles, const Y
   }
 }
 
+/// Every name and alias of a model names one profile (compared case-insensitively).
+void CheckAliasesUnique(Reader& reader, const std::vector<GiProfile>& profiles, const YAML::Node& nodes) {
+  std::map<std::string, std::string> owner;  // lower-cased name -> profile
+  auto lower = [](std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  };
+  for (const GiProfile& p : profiles) owner.emplace(lower(p.name), p.name);
+  for (std::size_t i = 0; i < profiles.size() && !reader.failed(); ++i) {
+    for (const ProfileAlias& alias : profiles[i].aliases) {
+      auto [it, inserted] = owner.emplace(lower(alias.name), profiles[i].name);
+      if (!inserted) {
+        reader.Fail(nodes[i].Mark(), "alias '" + alias.name + "' of " + profiles[i].name +
+                                         " is already a name or alias of " + it->second);
+        return;
+      }
+    }
+  }
+}
+
 std::vector<GiProfile> ReadGiProfiles(Reader& reader, const YAML::Node& node, const GpuModel& model) {
   std::vector<GiProfile> profiles;
   if (reader.failed()) return profiles;
@@ -318,6 +377,7 @@ std::vector<GiProfile> ReadGiProfiles(Reader& reader, const YAML::Node& node, co
   CheckUnique(reader, profiles, node, "a name (names compare case-insensitively)", [](auto& a, auto& b) {
     return a.name.size() == b.name.size() && strncasecmp(a.name.data(), b.name.data(), a.name.size()) == 0;
   });
+  CheckAliasesUnique(reader, profiles, node);
   std::ranges::sort(profiles, {}, &GiProfile::nvml_index);
   return profiles;
 }

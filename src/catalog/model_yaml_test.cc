@@ -267,5 +267,44 @@ TEST(ParseModelYaml, RejectsADefaultCiThatCollidesWithAnotherCi) {
             "test.yaml:22:17: default_ci 0 of 2g.12gb+me is already the id of a smaller CI profile");
 }
 
+TEST(ParseModelYaml, ReadsAliasesWithTheirSource) {
+  auto model = ParseModelYaml(Edit("    ci_sizes: [1, 2, 4]\n",
+                                   "    ci_sizes: [1, 2, 4]\n    aliases:\n      - name: 4g.23gb\n"
+                                   "        source: seen on driver 1.2\n"),
+                              "test.yaml");
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  const GiProfile* gi = model->FindProfile("4g.24gb");
+  ASSERT_EQ(gi->aliases.size(), 1u);
+  EXPECT_EQ(gi->aliases[0].name, "4g.23gb");
+  EXPECT_EQ(gi->aliases[0].source, "seen on driver 1.2");
+  EXPECT_EQ(model->FindAlias("4G.23GB").first, gi);
+  EXPECT_EQ(model->FindProfile("4g.23gb"), nullptr);
+}
+
+TEST(ParseModelYaml, RejectsAnAliasOfAnotherShapeOrOneThatIsTaken) {
+  auto with_alias = [](std::string_view alias) {
+    return Edit("    ci_sizes: [1, 2, 4]\n", "    ci_sizes: [1, 2, 4]\n    aliases:\n      - name: " +
+                                                 std::string(alias) + "\n        source: somewhere\n");
+  };
+  EXPECT_EQ(ErrorOf(with_alias("3g.23gb")),
+            "test.yaml:35:15: alias '3g.23gb' of 4g.24gb must be another '4g.<GB>gb' name (same slices and "
+            "attributes)");
+  EXPECT_EQ(
+      ErrorOf(with_alias("4g.23gb+me")),
+      "test.yaml:35:15: alias '4g.23gb+me' of 4g.24gb must be another '4g.<GB>gb' name (same slices and "
+      "attributes)");
+  EXPECT_EQ(ErrorOf(with_alias("4g.gb")),
+            "test.yaml:35:15: alias '4g.gb' of 4g.24gb must be another '4g.<GB>gb' name (same slices and "
+            "attributes)");
+  EXPECT_EQ(ErrorOf(Edit("    ci_sizes: [1]\n",
+                         "    ci_sizes: [1]\n    aliases:\n      - name: 1g.11gb\n"
+                         "        source: here\n      - name: 1g.11gb\n"
+                         "        source: there\n")),
+            "test.yaml:34:5: alias '1g.11gb' of 1g.12gb is already a name or alias of 1g.12gb");
+  EXPECT_EQ(ErrorOf(Edit("    ci_sizes: [1, 2, 4]\n",
+                         "    ci_sizes: [1, 2, 4]\n    aliases:\n      - name: 4g.23gb\n")),
+            "test.yaml:35:9: alias lacks required key 'source'");
+}
+
 }  // namespace
 }  // namespace migctl

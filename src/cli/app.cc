@@ -1,11 +1,12 @@
 #include "cli/app.h"
 
-#include <cstdio>
 #include <cstdlib>
+#include <exception>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/diagnostics.h"
 
 namespace migctl {
 namespace {
@@ -33,15 +34,15 @@ bool WantsJson(int argc, char** argv) {
   return false;
 }
 
-/// Prints an error as one line on stderr and, under --json, as a document on stdout; returns the exit code.
-int ReportError(const Error& error, bool json, int exit_code) {
-  if (json) {
-    Json doc = {{"error", {{"code", ErrorCodeName(error.code)}, {"message", error.message}}}};
-    if (error.nvml_return != 0) doc["error"]["nvml_return"] = error.nvml_return;
-    std::fprintf(stdout, "%s\n", doc.dump(2).c_str());
+/// Runs the chosen command. An exception escaping it (a bug, or memory exhausted) becomes a kInternal error,
+/// so it still ends in one line and exit 1, not in an abort.
+Result<int> RunAction(const Context& ctx) {
+  try {
+    return ctx.action();
+  } catch (const std::exception& e) {
+    return MakeError(ErrorCode::kInternal,
+                     fmt::format("internal error: {}; this is a bug in migctl, please report it", e.what()));
   }
-  std::fprintf(stderr, "migctl: %s\n", error.message.c_str());
-  return exit_code;
 }
 
 const char* EnvOr(const char* name, const char* fallback) {
@@ -118,7 +119,7 @@ int RunCli(int argc, char** argv) {
                                  fmt::format("unexpected '-- {}': only 'migctl run' takes a command after --",
                                              ctx.trailing.front())),
                        ctx.options.json, kExitUsage);
-  Result<int> result = ctx.action();
+  Result<int> result = RunAction(ctx);
   if (result.ok()) return *result;
   const Error& error = result.error();
   return ReportError(error, ctx.options.json, IsUserError(error) ? kExitUsage : kExitFailed);

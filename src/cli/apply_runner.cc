@@ -8,9 +8,9 @@
 
 #include <fmt/format.h>
 
+#include "cli/diagnostics.h"
 #include "integrations/host_blockers.h"
 #include "reconcile/hooks.h"
-#include "reconcile/host_lock.h"
 
 namespace migctl {
 namespace {
@@ -62,7 +62,7 @@ Status CheckBlockers(const std::vector<integrations::Blocker>& blockers, const s
   for (const GpuOutcome& g : plans) mode_change = mode_change || g.plan.ChangesMode();
   for (const integrations::Blocker& b : blockers) {
     if (b.kind == integrations::BlockerKind::kConflict)
-      std::fprintf(stderr, "migctl: warning: %s: %s (%s)\n", b.what.c_str(), b.why.c_str(), b.fix.c_str());
+      PrintWarning(fmt::format("{}: {} ({})", b.what, b.why, b.fix));
     if (b.kind == integrations::BlockerKind::kBlocksModeChange && mode_change && !force)
       return MakeError(
           ErrorCode::kBusy,
@@ -105,51 +105,32 @@ Json StepJson(const PlannedOp& op) {
 
 Result<int> RunApply(Context& ctx, const std::vector<std::pair<nvml::Device, GpuGoal>>& goals,
                      const ApplyRunOptions& options, const std::vector<std::string>& warnings) {
-  for (const std::string& w : warnings) std::fprintf(stderr, "migctl: warning: %s\n", w.c_str());
-  // Host blockers and reset support.
-  std::vector<integrations::Blocker> blockers;
-  std::vector<nvml::Device> devices;
-  for (const auto& [device, goal] : goals) devices.push_back(device);
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<bool> reset, ResetSupport(ctx, devices));
-  std::vector<GpuRequest> requests;
-  for (size_t i = 0; i < goals.size(); ++i) {
-    GpuRequest r{goals[i].first, goals[i].second, options.plan};
-    r.options.reset_supported = reset[i];
-    requests.push_back(std::move(r));
+  for (const std::string& w : warnings) PrintWarning(w);
+  ChangeRequest request;
+  std::vector<GpuGoal> targets;
+  for (const auto& [device, goal] : goals) {
+    request.devices.push_back(device);
+    targets.push_back(goal);
   }
+  MIGCTL_ASSIGN_OR_RETURN(request.reset_supported, ResetSupport(ctx, request.devices));
+  request.planner = GoalPlanner(targets, options.plan, request.reset_supported);
+  request.goal_based = true;
+  request.dry_run = options.dry_run;
+  request.command = options.command;
+  std::vector<integrations::Blocker> blockers;
   if (ProbeHost(ctx)) {
     MIGCTL_ASSIGN_OR_RETURN(blockers, integrations::HostProbe::FromEnvironment().Probe());
   }
-
   std::optional<HookRunner> runner;
   if (options.hooks) runner.emplace(*options.hooks, options.hook_variables);
-  ApplyCallbacks callbacks;
+  ChangeCallbacks callbacks;
   if (runner) callbacks.hook = [&](spec::HookPoint point) { return runner->Run(point); };
   callbacks.preflight = [&](const std::vector<GpuOutcome>& plans) {
     return CheckBlockers(blockers, plans, options.plan.force);
   };
-  const bool tty = !ctx.options.json && ::isatty(2);
-  callbacks.progress = [&](const std::string& line) {
-    if (tty) std::fprintf(stderr, "migctl: %s\n", line.c_str());
-  };
-
-  Journal journal(ctx.RunDir());
-  std::optional<HostLock> lock;
-  if (!options.dry_run) {
-    Result<HostLock> held = ctx.LockHost(options.lock_timeout_s);
-    if (!held.ok()) return held.error();
-    lock.emplace(std::move(*held));
-    MIGCTL_ASSIGN_OR_RETURN(std::vector<JournalEntry> interrupted, journal.Entries());
-    for (const JournalEntry& e : interrupted)
-      std::fprintf(
-          stderr,
-          "migctl: GPU %u (%s) was left half-changed by an interrupted migctl (pid %d, '%s'); this run "
-          "finishes the job from its current state (the state before is in %s)\n",
-          e.before.index.value(), e.before.uuid.value().c_str(), e.pid, e.command.c_str(), e.path.c_str());
-  }
   const auto started = std::chrono::steady_clock::now();
-  MIGCTL_ASSIGN_OR_RETURN(ApplyReport report,
-                          Apply(requests, options.dry_run, journal, callbacks, options.command));
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report,
+                          ctx.ChangeGpus(std::move(request), std::move(callbacks), options.lock_timeout_s));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   Json gpus = Json::array();
@@ -157,7 +138,7 @@ Result<int> RunApply(Context& ctx, const std::vector<std::pair<nvml::Device, Gpu
   unsigned changed = 0, unchanged = 0;
   for (std::size_t k = 0; k < report.gpus.size(); ++k) {
     const GpuOutcome& g = report.gpus[k];
-    const GpuGoal& goal = requests[k].goal;
+    const GpuGoal& goal = targets[k];
     const unsigned i = goal.gpu.value();
     Json steps = Json::array();
     for (const PlannedOp& op : g.plan.steps.ops) steps.push_back(StepJson(op));
@@ -167,8 +148,9 @@ Result<int> RunApply(Context& ctx, const std::vector<std::pair<nvml::Device, Gpu
                     {"origin", goal.origin},
                     {"mig_enabled", goal.mig_enabled},
                     {"result", result},
-                    {"destroyed", g.plan.destroyed},
-                    {"created", g.plan.created},
+                    {"destroyed", g.plan.MigDevicesDestroyed()},
+                    {"created", g.plan.MigDevicesCreated()},
+                    {"instances", {{"destroyed", g.plan.destroyed}, {"created", g.plan.created}}},
                     {"steps", steps},
                     {"unfinished", g.plan.unfinished ? Json(*g.plan.unfinished) : Json(nullptr)}});
     if (g.plan.empty()) {
@@ -176,10 +158,10 @@ Result<int> RunApply(Context& ctx, const std::vector<std::pair<nvml::Device, Gpu
       text += fmt::format("GPU {}: already as asked ({})\n", i, goal.origin);
     } else {
       ++changed;
-      text += fmt::format("GPU {} ({}): {} {} instance{}, {} {} ({})\n", i, g.before.snapshot.name,
-                          options.dry_run ? "would destroy" : "destroyed", g.plan.destroyed,
-                          g.plan.destroyed == 1 ? "" : "s", options.dry_run ? "create" : "created",
-                          g.plan.created, goal.origin);
+      const unsigned destroyed = g.plan.MigDevicesDestroyed(), created = g.plan.MigDevicesCreated();
+      text += fmt::format("GPU {} ({}): {} {} MIG device{}, {} {} ({})\n", i, g.before.snapshot.name,
+                          options.dry_run ? "would destroy" : "destroyed", destroyed, destroyed == 1 ? "" : "s",
+                          options.dry_run ? "create" : "created", created, goal.origin);
       for (const PlannedOp& op : g.plan.steps.ops) text += "  " + DescribeOp(op) + "\n";
     }
     if (g.plan.unfinished) text += "  NOT FINISHED: " + *g.plan.unfinished + "\n";

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/context.h"
-#include "reconcile/apply.h"
+#include "reconcile/conductor.h"
 #include "spec/hooks_file.h"
 
 namespace migctl {

@@ -2,11 +2,16 @@
 // checked.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "cli/apply_runner.h"
 #include "cli/commands.h"
+#include "cli/diagnostics.h"
 #include "reconcile/config_goals.h"
 #include "reconcile/hooks.h"
 #include "spec/config.h"
+#include "spec/device_match.h"
 
 namespace migctl {
 namespace {
@@ -20,6 +25,7 @@ struct ApplyArgs {
   bool mode_only = false;
   bool skip_reset = false;
   bool valid_config = false;  // assert -a: only check the file
+  bool strict = false;        // refuse missing indexes and a layout that selects no GPU
   double lock_timeout = 300;
 };
 
@@ -35,9 +41,9 @@ Result<LoadedConfig> Load(const ApplyArgs& args) {
   return out;
 }
 
-Result<ConfigGoals> Goals(Context& ctx, const LoadedConfig& loaded) {
+Result<ConfigGoals> MakeGoals(Context& ctx, const LoadedConfig& loaded, bool strict) {
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(""));
-  return GoalsFromConfig(devices, loaded.file, *loaded.config);
+  return GoalsFromConfig(devices, loaded.file, *loaded.config, {.strict = strict});
 }
 
 Result<int> RunApplyCommand(Context& ctx, const ApplyArgs& args) {
@@ -46,7 +52,7 @@ Result<int> RunApplyCommand(Context& ctx, const ApplyArgs& args) {
   if (!args.hooks.empty()) {
     MIGCTL_ASSIGN_OR_RETURN(options.hooks, spec::LoadHooksFile(args.hooks));
   }
-  MIGCTL_ASSIGN_OR_RETURN(ConfigGoals goals, Goals(ctx, loaded));
+  MIGCTL_ASSIGN_OR_RETURN(ConfigGoals goals, MakeGoals(ctx, loaded, args.strict));
   options.dry_run = args.dry_run;
   options.plan = {.force = args.force, .skip_reset = args.skip_reset, .mode_only = args.mode_only};
   options.hook_variables =
@@ -64,11 +70,13 @@ Result<int> RunAssertCommand(Context& ctx, const ApplyArgs& args) {
   if (args.valid_config)
     return ctx.Finish({{"valid", true}, {"config", loaded.config->label}},
                       fmt::format("{}: '{}' is a valid layout\n", loaded.file.path, loaded.config->label));
-  MIGCTL_ASSIGN_OR_RETURN(ConfigGoals goals, Goals(ctx, loaded));
-  for (const std::string& w : goals.warnings) std::fprintf(stderr, "migctl: warning: %s\n", w.c_str());
+  MIGCTL_ASSIGN_OR_RETURN(const ConfigGoals goals, MakeGoals(ctx, loaded, args.strict));
+  for (const std::string& w : goals.warnings) PrintWarning(w);
   Json gpus = Json::array();
   std::string text;
-  bool applied = true;
+  // As mig-parted's assert (which the GPU Operator's mig-manager relies on): every MIG-capable GPU must be
+  // selected by some spec of the layout.
+  bool applied = goals.unselected.empty();
   for (const ConfigGoal& g : goals.gpus) {
     MIGCTL_ASSIGN_OR_RETURN(ObservedGpu gpu, ObserveForPlanning(g.device));
     MIGCTL_ASSIGN_OR_RETURN(GpuPlan plan, PlanGpu(gpu, g.goal, {.force = true, .mode_only = args.mode_only}));
@@ -89,6 +97,10 @@ Result<int> RunAssertCommand(Context& ctx, const ApplyArgs& args) {
     text += fmt::format("GPU {}: differs from {}; apply would:\n", i, g.goal.origin);
     for (const PlannedOp& op : differences) text += "  " + DescribeOp(op) + "\n";
   }
+  for (GpuIndex i : goals.unselected) {
+    gpus.push_back({{"index", i.value()}, {"origin", nullptr}, {"applied", false}, {"steps", Json::array()}});
+    text += fmt::format("GPU {}: selected by no spec of '{}'\n", i.value(), loaded.config->label);
+  }
   text += applied ? fmt::format("'{}' is applied.\n", loaded.config->label)
                   : fmt::format("'{}' is not applied: run 'migctl apply -f {} -c {}'.\n",
                                 loaded.config->label, args.file, loaded.config->label);
@@ -103,6 +115,9 @@ void AddConfigOptions(CLI::App* cmd, ApplyArgs& args) {
   cmd->add_option("-c,--selected-config", args.label, "Layout to use (optional when the file has only one)")
       ->envname("MIG_PARTED_SELECTED_CONFIG");
   cmd->add_flag("-m,--mode-only", args.mode_only, "Only MIG mode; leave instances alone");
+  cmd->add_flag("--strict", args.strict,
+                "Refuse 'devices' indexes this host lacks and a layout that selects no GPU (mig-parted "
+                "skips them)");
 }
 
 }  // namespace
@@ -136,7 +151,8 @@ void AddApplyCommand(CLI::App& app, Context& ctx) {
                 "Leave Ampere mode changes pending instead of resetting the GPU")
       ->envname("MIG_PARTED_SKIP_RESET");
   cmd->add_option("--lock-timeout", args->lock_timeout,
-                  "Seconds to wait for another apply on this host (default 300)");
+                  "Seconds to wait for another apply on this host (default 300)")
+      ->check(Seconds(0, kMaxSeconds));
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunApplyCommand(ctx, *args); }; });
 }
 
@@ -147,7 +163,13 @@ void AddAssertCommand(CLI::App& app, Context& ctx) {
   cmd->footer(
       "Placement matters only where the config fixes it (mig-instances with start); a plain mig-parted "
       "layout is\n"
-      "applied when every GPU has the asked instances, wherever they are.\n"
+      "applied when every GPU has the asked instances, wherever they are. As in mig-parted, every "
+      "MIG-capable "
+      "GPU\n"
+      "must be selected by some spec.\n"
+      "Exit: 0 applied; 3 not applied (a GPU differs, or no spec selects it); 2 the layout cannot apply here "
+      "(a\n"
+      "profile the GPU lacks, a GPU selected twice, ...; mig-parted says 'not currently applied', exit 1).\n"
       "Examples:\n  migctl assert -f mig.yaml -c custom-config\n  migctl assert -f mig.yaml -c custom-config "
       "-a");
   AddConfigOptions(cmd, *args);

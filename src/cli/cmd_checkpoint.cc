@@ -37,7 +37,7 @@ Result<int> RunCheckpoint(Context& ctx, const CheckpointArgs& args) {
     ctx.Print(text);
     return kExitOk;
   }
-  MIGCTL_RETURN_IF_ERROR(WriteFileAtomically(args.output, text, true));
+  MIGCTL_RETURN_IF_ERROR(WriteFileAtomically(args.output, text, 0644, true));
   unsigned instances = 0;
   for (const GpuCheckpoint& g : checkpoint.gpus) instances += static_cast<unsigned>(g.instances.size());
   return ctx.Finish({{"file", args.output}, {"gpus", checkpoint.gpus.size()}, {"gpu_instances", instances}},
@@ -95,7 +95,8 @@ void AddRestoreCommand(CLI::App& app, Context& ctx) {
   cmd->add_flag("--force", args->force, "Plan destroying busy instances anyway");
   cmd->add_flag("-m,--mode-only", args->mode_only, "Only MIG mode");
   cmd->add_flag("-s,--skip-reset", args->skip_reset, "Leave Ampere mode changes pending");
-  cmd->add_option("--lock-timeout", args->lock_timeout, "Seconds to wait for another apply on this host");
+  cmd->add_option("--lock-timeout", args->lock_timeout, "Seconds to wait for another apply on this host")
+      ->check(Seconds(0, kMaxSeconds));
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunRestore(ctx, *args); }; });
 }
 

@@ -3,11 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "nvml/device.h"
-#include "reconcile/executor.h"
-#include "reconcile/host_lock.h"
 #include "reconcile/instance_plan.h"
-#include "reconcile/transaction.h"
 
 namespace migctl {
 namespace {
@@ -20,46 +16,34 @@ struct CreateArgs {
 };
 
 Result<int> RunCreate(Context& ctx, const CreateArgs& args) {
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
-  // Lock first, so the plan (and a rollback to the state it saw) is not overtaken by another migctl.
-  std::optional<HostLock> lock;
-  if (!args.dry_run) {
-    Result<HostLock> held = ctx.LockHost();
-    if (!held.ok()) return held.error();
-    lock.emplace(std::move(*held));
-  }
-  // Plan every GPU before touching any: bad input changes nothing.
-  struct Planned {
-    nvml::Device device;
-    ObservedGpu before;
-    InstancePlan plan;
+  ChangeRequest request;
+  MIGCTL_ASSIGN_OR_RETURN(request.devices, ctx.SelectDevices(args.gpus));
+  request.dry_run = args.dry_run;
+  request.command = "create";
+  request.planner = [&args](const std::vector<ObservedGpu>& gpus, bool) -> Result<std::vector<GpuPlan>> {
+    std::vector<GpuPlan> plans;
+    for (const ObservedGpu& gpu : gpus) {
+      MIGCTL_ASSIGN_OR_RETURN(std::vector<ProfileId> requests, ParseProfiles(gpu.geometry, args.profiles));
+      MIGCTL_ASSIGN_OR_RETURN(InstancePlan plan, PlanCreate(gpu, requests, !args.no_ci));
+      plans.push_back(GpuPlan{std::move(plan)});
+    }
+    return plans;
   };
-  std::vector<Planned> plans;
-  for (const nvml::Device& device : devices) {
-    MIGCTL_ASSIGN_OR_RETURN(ObservedGpu gpu, ObserveForPlanning(device));
-    MIGCTL_ASSIGN_OR_RETURN(std::vector<ProfileId> requests, ParseProfiles(gpu.geometry, args.profiles));
-    MIGCTL_ASSIGN_OR_RETURN(InstancePlan plan, PlanCreate(gpu, requests, !args.no_ci));
-    plans.push_back({device, std::move(gpu), std::move(plan)});
-  }
-  Journal journal(ctx.RunDir());
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}));
   Json gpus = Json::array();
   std::string text;
-  for (auto& [device, before, plan] : plans) {
-    const unsigned i = plan.gpu.value();
+  for (const GpuOutcome& g : report.gpus) {
+    const unsigned i = g.before.snapshot.index.value();
     Json created = Json::array();
-    if (args.dry_run) {
-      for (const PlannedOp& op : plan.ops) {
+    if (!g.change) {
+      for (const PlannedOp& op : g.plan.steps.ops) {
         text += fmt::format("GPU {}: would {}\n", i, DescribeOp(op));
         created.push_back({{"profile", op.profile_name}, {"start", op.start}, {"size", op.size}});
       }
     } else {
-      MIGCTL_ASSIGN_OR_RETURN(GpuChange change,
-                              ChangeGpuAtomically(device, before, GpuPlan{plan}, journal, "create", true));
-      const std::vector<ExecutedOp>& done = change.done;
-      MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot after, nvml::ObserveGpu(device));
-      for (const ExecutedOp& e : done) {
+      for (const ExecutedOp& e : g.change->done) {
         std::optional<MigUuid> uuid;
-        for (const auto& inst : after.instances)
+        for (const auto& inst : g.change->after.instances)
           if (inst.gi == *e.gi && !e.cis.empty() && inst.ci == e.cis[0]) uuid = inst.uuid;
         text += fmt::format("GPU {}: created {}@{} as GI {}{}{}\n", i, e.op.profile_name, e.op.start,
                             e.gi->value(), e.cis.empty() ? "" : fmt::format(" CI {}", e.cis[0].value()),

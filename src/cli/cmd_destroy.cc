@@ -7,8 +7,6 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "nvml/device.h"
-#include "reconcile/executor.h"
 #include "reconcile/instance_plan.h"
 
 namespace migctl {
@@ -80,26 +78,40 @@ Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
                      "--ci needs exactly one --gi (CI ids are unique per GPU instance only)");
   if (args.mig_uuids.empty() && args.gpus.empty())
     return MakeError(ErrorCode::kInvalidInput, "say which GPU with -i (GI ids are unique per GPU only)");
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
-  std::vector<std::pair<nvml::Device, InstancePlan>> plans;
-  std::vector<std::string> found;
-  for (const nvml::Device& device : devices) {
-    MIGCTL_ASSIGN_OR_RETURN(ObservedGpu gpu, ObserveForPlanning(device));
-    std::vector<DestroyTarget> targets = TargetsFor(gpu, args, &found);
-    if (targets.empty()) continue;
-    MIGCTL_ASSIGN_OR_RETURN(InstancePlan plan, PlanDestroy(gpu, targets));
-    plans.emplace_back(device, std::move(plan));
-  }
-  for (const std::string& uuid : args.mig_uuids)
-    if (std::find(found.begin(), found.end(), uuid) == found.end())
-      return MakeError(ErrorCode::kNotFound,
-                       fmt::format("no MIG device {} (see 'migctl status'); nothing was destroyed", uuid));
+  ChangeRequest request;
+  MIGCTL_ASSIGN_OR_RETURN(request.devices, ctx.SelectDevices(args.gpus));
+  request.dry_run = args.dry_run;
+  request.command = "destroy";
+  std::vector<bool> targeted;
+  request.planner = [&args, &targeted](const std::vector<ObservedGpu>& gpus,
+                                       bool) -> Result<std::vector<GpuPlan>> {
+    std::vector<GpuPlan> plans;
+    std::vector<std::string> found;
+    targeted.clear();
+    for (const ObservedGpu& gpu : gpus) {
+      std::vector<DestroyTarget> targets = TargetsFor(gpu, args, &found);
+      targeted.push_back(!targets.empty());
+      GpuPlan plan;
+      plan.steps.gpu = gpu.snapshot.index;
+      if (!targets.empty()) {
+        MIGCTL_ASSIGN_OR_RETURN(plan.steps, PlanDestroy(gpu, targets));
+      }
+      plans.push_back(std::move(plan));
+    }
+    for (const std::string& uuid : args.mig_uuids)
+      if (std::find(found.begin(), found.end(), uuid) == found.end())
+        return MakeError(ErrorCode::kNotFound,
+                         fmt::format("no MIG device {} (see 'migctl status'); nothing was destroyed", uuid));
+    return plans;
+  };
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}));
   Json gpus = Json::array();
   std::string text;
-  for (auto& [device, plan] : plans) {
+  for (std::size_t k = 0; k < report.gpus.size(); ++k) {
+    if (!targeted[k]) continue;
+    const InstancePlan& plan = report.gpus[k].plan.steps;
     const unsigned i = plan.gpu.value();
     Json ops = Json::array();
-    if (!args.dry_run) MIGCTL_RETURN_IF_ERROR(ExecutePlan(device, plan));
     for (const PlannedOp& op : plan.ops) {
       ops.push_back({{"op", op.kind == PlannedOp::Kind::kDestroyGi ? "destroy_gi" : "destroy_ci"},
                      {"gi", op.gi->value()},
@@ -128,8 +140,12 @@ void AddDestroyCommand(CLI::App& app, Context& ctx) {
       "  migctl destroy MIG-c7384736-a75d-5afc-978f-d2f1294409fd");
   cmd->add_option("-i,--gpu", args->gpus, "GPUs (with --all or --gi); MIG UUIDs are looked up on every GPU");
   cmd->add_flag("--all", args->all, "Every GPU instance of the selected GPUs");
-  cmd->add_option("--gi", args->gis, "GPU instance ids (see 'migctl status')")->delimiter(',');
-  cmd->add_option("--ci", args->cis, "Only these compute instances of the one --gi")->delimiter(',');
+  cmd->add_option("--gi", args->gis, "GPU instance ids (see 'migctl status')")
+      ->delimiter(',')
+      ->check(WholeNumber(0, 4294967295ULL));
+  cmd->add_option("--ci", args->cis, "Only these compute instances of the one --gi")
+      ->delimiter(',')
+      ->check(WholeNumber(0, 4294967295ULL));
   cmd->add_option("mig_uuids", args->mig_uuids, "MIG device UUIDs (MIG-…)");
   cmd->add_flag("--dry-run", args->dry_run, "Print what would be destroyed and change nothing");
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunDestroy(ctx, *args); }; });

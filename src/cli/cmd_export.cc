@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/diagnostics.h"
 #include "reconcile/checkpoint.h"
 #include "spec/export.h"
 
@@ -40,7 +41,7 @@ Result<int> RunExport(Context& ctx, const ExportArgs& args) {
       gpus, args.label,
       args.format == "json" || ctx.options.json ? spec::ExportFormat::kJson : spec::ExportFormat::kYaml,
       args.counts ? spec::ExportStyle::kCounts : spec::ExportStyle::kPlacements);
-  for (const std::string& w : result.warnings) std::fprintf(stderr, "migctl: warning: %s\n", w.c_str());
+  for (const std::string& w : result.warnings) PrintWarning(w);
   ctx.Print(result.text);
   return kExitOk;
 }

@@ -235,7 +235,7 @@ void AddMpsCommand(CLI::App& app, Context& ctx) {
       "With no daemon in DIR it fails with exit 2.\n"
       "Examples:\n  migctl mps stop\n  migctl mps stop --dir /scratch/mps --timeout 60");
   stop->add_option("--timeout", args->timeout_s, "Seconds to wait for it to quit (default 10)")
-      ->check(CLI::PositiveNumber)
+      ->check(Seconds(kMinTimeoutSeconds, kMaxSeconds))
       ->option_text("S");
   AddDirOption(stop, *args);
   stop->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunStop(ctx, *args); }; });

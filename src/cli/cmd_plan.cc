@@ -144,7 +144,7 @@ Result<int> RunPlan(Context& ctx, const PlanArgs& args) {
   options.time_limit_s = args.time_limit_s;
   MIGCTL_ASSIGN_OR_RETURN(planner::FleetPlan plan, planner::PlanFleet(fleet, workloads, options));
   const spec::ExportResult config = ConfigOf(fleet, plan, args);
-  if (!args.output.empty()) MIGCTL_RETURN_IF_ERROR(WriteFileAtomically(args.output, config.text));
+  if (!args.output.empty()) MIGCTL_RETURN_IF_ERROR(WriteFileAtomically(args.output, config.text, 0644));
 
   // The report.
   Json gpus = Json::array();
@@ -253,7 +253,8 @@ Examples:
   cmd->add_flag("--placements", args->placements,
                 "Write placements (mig-instances) instead of mig-parted's plain counts");
   cmd->add_flag("--explain", args->explain, "Show each GPU's slot map");
-  cmd->add_option("--time-limit", args->time_limit_s, "Seconds the solver may take (default 10)");
+  cmd->add_option("--time-limit", args->time_limit_s, "Seconds the solver may take (default 10)")
+      ->check(Seconds(kMinTimeoutSeconds, kMaxSeconds));
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunPlan(ctx, *args); }; });
 }
 

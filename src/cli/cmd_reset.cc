@@ -2,9 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "nvml/device.h"
-#include "nvml/snapshot.h"
-#include "reconcile/gpu_reset.h"
+#include "reconcile/gpu_plan.h"
 
 namespace migctl {
 namespace {
@@ -14,31 +12,28 @@ struct ResetArgs {
 };
 
 Result<int> RunReset(Context& ctx, const ResetArgs& args) {
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
-  std::vector<nvml::Device> todo;
+  ChangeRequest request;
+  MIGCTL_ASSIGN_OR_RETURN(request.devices, ctx.SelectDevices(args.gpus));
+  request.command = "reset";
+  request.planner = [](const std::vector<ObservedGpu>& gpus, bool) -> Result<std::vector<GpuPlan>> {
+    std::vector<GpuPlan> plans;
+    for (const ObservedGpu& gpu : gpus) {
+      MIGCTL_ASSIGN_OR_RETURN(GpuPlan plan, PlanActivation(gpu));
+      plans.push_back(std::move(plan));
+    }
+    return plans;
+  };
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}));
   Json results = Json::array();
   std::string text;
-  for (const nvml::Device& device : devices) {
-    MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot g, nvml::ObserveGpu(device));
-    const unsigned i = g.index.value();
-    if (!g.mig || g.mig->current == g.mig->pending) {
+  for (const GpuOutcome& g : report.gpus) {
+    const unsigned i = g.before.snapshot.index.value();
+    if (!g.change) {
       results.push_back({{"index", i}, {"reset", false}});
       text += fmt::format("GPU {}: no reset needed\n", i);
       continue;
     }
-    bool busy = !g.processes.empty();
-    for (const auto& inst : g.instances) busy = busy || !inst.processes.empty();
-    if (busy)
-      return MakeError(ErrorCode::kBusy,
-                       fmt::format("GPU {} runs processes: stop them before a reset ('migctl "
-                                   "status -i {}' lists them); nothing was reset",
-                                   i, i));
-    todo.push_back(device);
-  }
-  for (const nvml::Device& device : todo) {
-    const unsigned i = device.index().value();
-    MIGCTL_RETURN_IF_ERROR(ResetGpu(device));
-    MIGCTL_ASSIGN_OR_RETURN(nvml::MigMode mode, device.GetMigMode());
+    const nvml::MigMode mode = *g.change->after.mig;
     results.push_back(
         {{"index", i}, {"reset", true}, {"mig", {{"current", mode.current}, {"pending", mode.pending}}}});
     text += fmt::format("GPU {}: reset; MIG {}\n", i, mode.current ? "on" : "off");

@@ -11,7 +11,9 @@
 
 #include "cli/apply_runner.h"
 #include "cli/commands.h"
+#include "cli/diagnostics.h"
 #include "cli/run_report.h"
+#include "common/file_io.h"
 #include "common/memory_size.h"
 #include "launch/lease.h"
 #include "launch/result_log.h"
@@ -79,37 +81,44 @@ struct Partitions {
   std::string summary;
 };
 
-Result<Partitions> CreatePartitions(Context& ctx, const RunArgs& args,
-                                    const std::vector<nvml::Device>& devices,
-                                    const std::vector<bool>& reset) {
-  Result<HostLock> lock = ctx.LockHost(args.lock_timeout_s);
-  if (!lock.ok()) return lock.error();
-  std::vector<ObservedGpu> gpus;
-  for (const nvml::Device& d : devices) {
-    MIGCTL_ASSIGN_OR_RETURN(ObservedGpu gpu, ObserveForPlanning(d));
-    gpus.push_back(std::move(gpu));
-  }
-  MIGCTL_ASSIGN_OR_RETURN(PartitionPlan plan, PlanRunPartitions(gpus, args.profile, args.workers, reset));
-  Partitions out;
-  if (args.dry_run) {
-    for (const PartitionAddition& a : plan.additions)
-      out.summary += fmt::format("GPU {}: would create {} x {}\n", gpus[a.gpu].snapshot.index.value(),
-                                 a.count, args.profile);
-    return out;
-  }
-  Journal journal(ctx.RunDir());
-  std::vector<CreatedPartition> done;
-  Result<std::vector<CreatedPartition>> created =
-      CreateRunPartitions(devices, gpus, plan, journal, reset, &done);
-  if (!created.ok()) {
-    if (args.ephemeral && !done.empty()) (void)RemoveRunPartitions(devices, done, journal);
-    return created.error();
-  }
-  out.created = std::move(*created);
+/// Creates the MIG devices --create needs, through the conductor. `partitions.created` gets every GI made,
+/// even when a later GPU fails, so that --ephemeral can remove them.
+Status CreatePartitions(Context& ctx, const RunArgs& args, const std::vector<nvml::Device>& devices,
+                        const std::vector<bool>& reset, Partitions& partitions) {
+  PartitionPlan plan;
+  ChangeRequest request;
+  request.devices = devices;
+  request.reset_supported = reset;
+  request.planner = RunPartitionsPlanner(args.profile, args.workers, reset, &plan);
+  request.dry_run = args.dry_run;
+  request.command = "run --create";
+  ChangeCallbacks callbacks;
+  callbacks.changed = [&partitions](std::size_t k, const GpuOutcome& outcome) {
+    std::vector<CreatedPartition> made = CreatedBy(k, outcome);
+    partitions.created.insert(partitions.created.end(), made.begin(), made.end());
+  };
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), callbacks, args.lock_timeout_s));
   for (const PartitionAddition& a : plan.additions)
-    out.summary += fmt::format("migctl: GPU {}: created {} x {}{}\n", gpus[a.gpu].snapshot.index.value(),
-                               a.count, args.profile, a.plan.ChangesMode() ? " (MIG mode enabled)" : "");
-  return out;
+    partitions.summary +=
+        args.dry_run
+            ? fmt::format("GPU {}: would create {} x {}\n", devices[a.gpu].index().value(), a.count, args.profile)
+            : fmt::format("migctl: GPU {}: created {} x {}{}\n", devices[a.gpu].index().value(), a.count,
+                          args.profile, a.plan.ChangesMode() ? " (MIG mode enabled)" : "");
+  return Ok();
+}
+
+/// Removes what --create made, through the conductor.
+Result<unsigned> RemovePartitions(Context& ctx, const RunArgs& args, const std::vector<nvml::Device>& devices,
+                                  const std::vector<CreatedPartition>& created) {
+  ChangeRequest request;
+  request.devices = devices;
+  request.planner = RemovePartitionsPlanner(created);
+  request.command = "run --ephemeral";
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}, args.lock_timeout_s));
+  unsigned removed = 0;
+  for (const GpuOutcome& g : report.gpus)
+    for (const PlannedOp& op : g.plan.steps.ops) removed += op.kind == PlannedOp::Kind::kDestroyGi;
+  return removed;
 }
 
 Result<std::vector<nvml::GpuSnapshot>> Observe(const std::vector<nvml::Device>& devices) {
@@ -143,7 +152,6 @@ Status CheckArgs(const RunArgs& args, ShareMode share) {
     return bad("--profile selects MIG devices; --share uses whole GPUs (use --memory for a size)");
   if (!args.results.empty() && !args.resume.empty() && args.results != args.resume)
     return bad("--resume FILE also appends to FILE; leave out --results or give it the same file");
-  if (args.grace_s < 0 || args.timeout_s < 0) return bad("--timeout and --grace cannot be negative");
   if (args.repeat == 0) return bad("--repeat must be at least 1");
   return Ok();
 }
@@ -202,39 +210,34 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
     MIGCTL_ASSIGN_OR_RETURN(PriorResults prior, ReadResults(args.resume));
     MIGCTL_ASSIGN_OR_RETURN(tasks, PendingTasks(all_tasks, prior, args.resume));
     already = static_cast<unsigned>(all_tasks.size() - tasks.size());
-    std::fprintf(stderr, "migctl: resuming %s: %u of %zu tasks succeeded before; %zu to run\n",
-                 args.resume.c_str(), already, all_tasks.size(), tasks.size());
+    PrintNote(fmt::format("resuming {}: {} of {} tasks succeeded before; {} to run", args.resume, already,
+                          all_tasks.size(), tasks.size()));
   }
 
   // Workers.
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
   Partitions partitions;
-  if (args.create) {
-    MIGCTL_ASSIGN_OR_RETURN(std::vector<bool> reset, ResetSupport(ctx, devices));
-    MIGCTL_ASSIGN_OR_RETURN(partitions, CreatePartitions(ctx, args, devices, reset));
-    std::fputs(partitions.summary.c_str(), stderr);
-  }
-  Journal journal(ctx.RunDir());
   // Whatever happens from here, what --ephemeral owns goes away at the end.
   struct Cleanup {
     const RunArgs& args;
     Context& ctx;
     const std::vector<nvml::Device>& devices;
     Partitions& partitions;
-    Journal& journal;
     ~Cleanup() {
       if (!args.ephemeral || partitions.created.empty()) return;
-      Result<HostLock> lock = ctx.LockHost(args.lock_timeout_s);
-      Result<unsigned> removed = lock.ok() ? RemoveRunPartitions(devices, partitions.created, journal)
-                                           : Result<unsigned>(lock.error());
+      Result<unsigned> removed = RemovePartitions(ctx, args, devices, partitions.created);
       if (removed.ok())
         std::fprintf(stderr, "migctl: --ephemeral: removed the %u GPU instance%s this run created\n",
                      *removed, *removed == 1 ? "" : "s");
       else
-        std::fprintf(stderr, "migctl: --ephemeral: could not remove what this run created: %s\n",
-                     removed.error().message.c_str());
+        PrintNote("--ephemeral: could not remove what this run created: " + removed.error().message);
     }
-  } cleanup{args, ctx, devices, partitions, journal};
+  } cleanup{args, ctx, devices, partitions};
+  if (args.create) {
+    MIGCTL_ASSIGN_OR_RETURN(std::vector<bool> reset, ResetSupport(ctx, devices));
+    MIGCTL_RETURN_IF_ERROR(CreatePartitions(ctx, args, devices, reset, partitions));
+    std::fputs(partitions.summary.c_str(), stderr);
+  }
 
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::GpuSnapshot> snapshots, Observe(devices));
   WorkerRequest request;
@@ -252,7 +255,7 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
   } else {
     MIGCTL_ASSIGN_OR_RETURN(workers, SelectSharedWorkers(snapshots, request, mps_memory));
   }
-  for (const std::string& s : skipped) std::fprintf(stderr, "migctl: skipping %s\n", s.c_str());
+  for (const std::string& s : skipped) PrintNote("skipping " + s);
   if (!workers.empty()) MIGCTL_RETURN_IF_ERROR(CheckTasksFit(tasks, workers));
 
   // MPS: a private daemon for this run, quit when it ends.
@@ -421,6 +424,7 @@ Examples:
   cmd->add_option("--memory", args->memory, "Only devices with at least this much memory (20G, 40GiB)")
       ->group(workers);
   cmd->add_option("--workers", args->workers, "How many workers (default: every match; one per GPU shared)")
+      ->check(WholeNumber(1, 10000))
       ->group(workers);
   cmd->add_flag("--create", args->create,
                 "Create the missing MIG devices of --profile (enables MIG where it can)")
@@ -436,7 +440,9 @@ Examples:
   cmd->add_option("--mps-memory", args->mps_memory, "MPS pinned device-memory limit per worker (10G)")
       ->group(workers);
   auto* tasks = "Tasks";
-  cmd->add_option("--repeat", args->repeat, "Run each task N times")->group(tasks);
+  cmd->add_option("--repeat", args->repeat, "Run each task N times")
+      ->check(WholeNumber(1, kMaxTasks))
+      ->group(tasks);
   cmd->add_option("--param", args->params, "name=v1,v2,...: one task per combination (repeatable)")
       ->group(tasks);
   cmd->add_option("--tasks", args->tasks_file, "Read tasks from FILE, one command a line (- for stdin)")
@@ -453,15 +459,20 @@ Examples:
   cmd->add_flag("--ordered", args->ordered, "Print results in submission order")->group(results);
   cmd->add_option("--logs", args->logs, "Write each task's stdout and stderr to DIR/task-N.log")
       ->group(results);
-  cmd->add_option("--retries", args->retries, "Run a failed task again, up to N more times")->group(results);
+  cmd->add_option("--retries", args->retries, "Run a failed task again, up to N more times")
+      ->check(WholeNumber(0, 1000))
+      ->group(results);
   cmd->add_option("--timeout", args->timeout_s, "Stop a task after SECONDS (SIGTERM, then SIGKILL)")
+      ->check(Seconds(kMinTimeoutSeconds, kMaxSeconds))
       ->group(results);
   cmd->add_option("--grace", args->grace_s, "Seconds between SIGTERM and SIGKILL (default 10)")
+      ->check(Seconds(0, kMaxSeconds))
       ->group(results);
   cmd->add_flag("--fail-fast", args->fail_fast, "Stop everything after the first task that fails")
       ->group(results);
   cmd->add_flag("--dry-run", args->dry_run, "Print the workers and tasks; start nothing")->group(results);
   cmd->add_option("--lock-timeout", args->lock_timeout_s, "With --create: seconds to wait for another migctl")
+      ->check(Seconds(0, kMaxSeconds))
       ->group(results);
   cmd->callback([&ctx, args] {
     ctx.action = [&ctx, args] {

@@ -1,10 +1,15 @@
 // `migctl sim init|show|attach|detach`: create and inspect simulated machines and fake processes on them.
+#include <cstdint>
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "sim/instance_ids.h"
 #include "sim/machine.h"
+#include "sim/state_check.h"
 
 namespace migctl {
 namespace {
@@ -106,7 +111,8 @@ void AddSimCommand(CLI::App& app, Context& ctx) {
   init->add_option("state", args->state, "State file to create")->required();
   init->add_option("spec", args->spec, "GPUs, e.g. a100-80gb:8 or h100-80gb:2,a30-24gb")->required();
   init->add_flag("--force", args->force, "Replace an existing state file");
-  init->add_option("--seed", args->seed, "Seed for UUIDs (reproducible machines)");
+  init->add_option("--seed", args->seed, "Seed for UUIDs (reproducible machines)")
+      ->check(WholeNumber(0, std::numeric_limits<std::uint64_t>::max()));
   init->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunInit(ctx, *args); }; });
 
   CLI::App* show = sim->add_subcommand("show", "Show a simulated machine's raw state");
@@ -120,17 +126,21 @@ void AddSimCommand(CLI::App& app, Context& ctx) {
       "The instance then counts as busy, as a CUDA process would make it.\n"
       "Example:\n  migctl --sim ./dgx.json sim attach -i 0 --gi 2 --ci 0 --name train.py --memory 20000");
   attach->add_option("state", args->state, "State file (default: --sim)");
-  attach->add_option("-i,--gpu", args->gpu, "GPU index")->required();
-  attach->add_option("--gi", args->gi, "GPU instance id");
-  attach->add_option("--ci", args->ci, "Compute instance id (with --gi)");
-  attach->add_option("--pid", args->pid, "Process id (default: an unused one)");
+  attach->add_option("-i,--gpu", args->gpu, "GPU index")
+      ->required()
+      ->check(WholeNumber(0, sim::kMaxGpus - 1));
+  attach->add_option("--gi", args->gi, "GPU instance id")->check(WholeNumber(0, sim::kMaxGpuInstanceId));
+  attach->add_option("--ci", args->ci, "Compute instance id (with --gi)")
+      ->check(WholeNumber(0, sim::kMaxComputeInstanceId));
+  attach->add_option("--pid", args->pid, "Process id (default: an unused one)")
+      ->check(WholeNumber(1, sim::kMaxPid));
   attach->add_option("--name", args->name, "Process name");
-  attach->add_option("--memory", args->memory_mib, "Memory it uses, MiB");
+  attach->add_option("--memory", args->memory_mib, "Memory it uses, MiB")->check(WholeNumber(0, 1ull << 40));
   attach->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunAttach(ctx, *args); }; });
 
   CLI::App* detach = sim->add_subcommand("detach", "Detach a fake process by pid");
   detach->footer("Example:\n  migctl --sim ./dgx.json sim detach 4242");
-  detach->add_option("pid", args->pid, "Process id")->required();
+  detach->add_option("pid", args->pid, "Process id")->required()->check(WholeNumber(1, sim::kMaxPid));
   detach->add_option("--state", args->state, "State file (default: --sim)");
   detach->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunDetach(ctx, *args); }; });
 }

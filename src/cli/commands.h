@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/context.h"
+#include "cli/option_checks.h"
 
 namespace migctl {
 

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "catalog/catalog.h"
+#include "cli/diagnostics.h"
 #include "common/gpu_selector.h"
 #include "nvml/device.h"
 #include "sim/machine.h"
@@ -85,13 +86,24 @@ std::string Context::RunDir() const {
   return options.sim.empty() ? "/run/migctl" : options.sim + ".migctl";
 }
 
-Result<HostLock> Context::LockHost(double timeout_s) const {
-  return HostLock::Acquire(
-      RunDir(), std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000)), [](int pid) {
-        if (!::isatty(2)) return;  // a note for people; scripts get the outcome
-        std::fprintf(stderr, "migctl: waiting for another migctl%s to finish changing GPUs\n",
-                     pid > 0 ? fmt::format(" (pid {})", pid).c_str() : "");
-      });
+Result<ChangeReport> Context::ChangeGpus(ChangeRequest request, ChangeCallbacks callbacks,
+                                         double lock_timeout_s) const {
+  request.run_dir = RunDir();
+  request.lock_timeout = std::chrono::milliseconds(static_cast<long long>(lock_timeout_s * 1000));
+  const bool tty = !options.json && ::isatty(2);
+  if (!callbacks.lock_wait)
+    callbacks.lock_wait = [tty](int pid) {
+      if (!tty) return;  // a note for people; scripts get the outcome
+      PrintNote(fmt::format("waiting for another migctl{} to finish changing GPUs",
+                            pid > 0 ? fmt::format(" (pid {})", pid) : ""));
+    };
+  if (!callbacks.progress)
+    callbacks.progress = [tty](const std::string& line) {
+      if (tty) PrintNote(line);
+    };
+  if (!callbacks.notice)
+    callbacks.notice = [](const std::string& line) { PrintNote(line); };
+  return migctl::ChangeGpus(request, callbacks);
 }
 
 void Context::Print(const std::string& text) const { std::fwrite(text.data(), 1, text.size(), stdout); }

@@ -10,7 +10,7 @@
 
 #include "catalog/gpu_model.h"
 #include "common/result.h"
-#include "reconcile/host_lock.h"
+#include "reconcile/conductor.h"
 
 namespace migctl {
 
@@ -42,11 +42,14 @@ struct Context {
   /// --sim is given, else --nvml PATH, else libnvidia-ml.so.1.
   Result<nvml::Nvml*> OpenNvml();
 
-  /// Where apply keeps its lock and journal: MIGCTL_RUN_DIR, else `STATE.migctl` beside a simulated machine,
-  /// else /run/migctl (cleared at boot, as MIG instances are).
+  /// Where GPU changes keep their lock and journal: MIGCTL_RUN_DIR, else `STATE.migctl` beside a simulated
+  /// machine, else /run/migctl (cleared at boot, as MIG instances are).
   std::string RunDir() const;
-  /// Takes the host's apply lock (reconcile/host_lock.h), waiting up to `timeout_s` with a note on stderr.
-  Result<HostLock> LockHost(double timeout_s = 300) const;
+  /// Changes GPUs through the conductor (reconcile/conductor.h), the only way any command does: this host's
+  /// run directory, a note on a terminal while the lock is busy, and progress notes on stderr (journal notes
+  /// always, per-GPU steps on a terminal). `request.run_dir` and `lock_timeout` are filled in here.
+  Result<ChangeReport> ChangeGpus(ChangeRequest request, ChangeCallbacks callbacks,
+                                  double lock_timeout_s = 300) const;
 
   /// Human output goes to stdout; with --json the command prints one JSON document instead.
   void Print(const std::string& text) const;

@@ -18,22 +18,26 @@ std::string Box(unsigned width, const std::string& label, char fill) {
 }  // namespace
 
 std::string DrawSlotMap(unsigned slots, const std::vector<SlotSpan>& spans, const std::string& indent) {
+  slots = std::min(slots, kMaxDrawnSlots);
   std::string numbers = indent + "slot  ";
   for (unsigned s = 0; s < slots; ++s) {
     std::string n = std::to_string(s);
     numbers += n + (s + 1 < slots ? std::string(kCell - n.size(), ' ') : "");
   }
   std::vector<const SlotSpan*> sorted;
-  for (const SlotSpan& span : spans) sorted.push_back(&span);
+  for (const SlotSpan& span : spans)
+    if (span.size > 0 && span.start < slots) sorted.push_back(&span);
   std::sort(sorted.begin(), sorted.end(),
             [](const SlotSpan* a, const SlotSpan* b) { return a->start < b->start; });
   std::string boxes = indent + "      ";
   unsigned slot = 0;
   auto it = sorted.begin();
   while (slot < slots) {
+    while (it != sorted.end() && (*it)->start < slot) ++it;  // Overlaps a span already drawn.
     if (it != sorted.end() && (*it)->start == slot) {
-      boxes += Box((*it)->size * kCell, (*it)->label, '-');
-      slot += (*it)->size;
+      const unsigned size = std::min((*it)->size, slots - slot);
+      boxes += Box(size * kCell, (*it)->label, '-');
+      slot += size;
       ++it;
     } else {
       boxes += "[   ·   ]";

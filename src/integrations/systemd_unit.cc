@@ -274,14 +274,15 @@ Result<InstallResult> ServiceInstaller::Install(const InstallRequest& request) {
   MIGCTL_RETURN_IF_ERROR(MakeDirectories(Path("/etc/migctl")));
   MIGCTL_RETURN_IF_ERROR(MakeDirectories(fs::path(Path(kServiceWantsPath)).parent_path().string()));
   // Durable: these files must be there after a power cut, or the next boot applies nothing.
-  auto write = [&](const char* system_path, const std::string& text) -> migctl::Status {
-    MIGCTL_RETURN_IF_ERROR(WriteFileAtomically(Path(system_path), text, /*durable=*/true));
+  // Explicit modes, whatever the umask: anyone who can edit these files gets root at the next boot.
+  auto write = [&](const char* system_path, const std::string& text, mode_t mode) -> migctl::Status {
+    MIGCTL_RETURN_IF_ERROR(WriteFileAtomically(Path(system_path), text, mode, /*durable=*/true));
     result.written.push_back(Path(system_path));
     return Ok();
   };
-  MIGCTL_RETURN_IF_ERROR(write(kServiceConfigPath, config_text));
+  MIGCTL_RETURN_IF_ERROR(write(kServiceConfigPath, config_text, 0644));
   if (!request.hooks_file.empty()) {
-    MIGCTL_RETURN_IF_ERROR(write(kServiceHooksPath, hooks_text));
+    MIGCTL_RETURN_IF_ERROR(write(kServiceHooksPath, hooks_text, 0644));
   } else if (Present(Path(kServiceHooksPath)) && ::unlink(Path(kServiceHooksPath).c_str()) != 0) {
     return IoError("cannot remove the previous", Path(kServiceHooksPath), errno);
   }
@@ -293,8 +294,8 @@ Result<InstallResult> ServiceInstaller::Install(const InstallRequest& request) {
                 {"hooks", unit.hooks},
                 {"source_hooks", request.hooks_file.empty() ? "" : Absolute(request.hooks_file)},
                 {"migctl", request.migctl}};
-  MIGCTL_RETURN_IF_ERROR(write(kServiceStatePath, state.dump(2) + "\n"));
-  MIGCTL_RETURN_IF_ERROR(write(kServiceUnitPath, result.unit_text));
+  MIGCTL_RETURN_IF_ERROR(write(kServiceStatePath, state.dump(2) + "\n", 0644));
+  MIGCTL_RETURN_IF_ERROR(write(kServiceUnitPath, result.unit_text, 0644));
 
   if (!live()) {
     MIGCTL_RETURN_IF_ERROR(LinkAtomically(kServiceUnitPath, Path(kServiceWantsPath)));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -246,6 +247,42 @@ TEST(ServiceInstaller, InstallStatusUninstallRoundTripUnderARoot) {
   ASSERT_TRUE(gone.ok());
   EXPECT_FALSE(gone->installed || gone->enabled);
   EXPECT_TRUE(gone->problems.empty());
+}
+
+TEST(ServiceInstaller, ServiceInstallUnderUmask000WritesPrivateModes) {
+  // Under umask 000 the files came out 0666: anyone could edit ExecStart or the hooks and get root at boot.
+  TempRoot t;
+  t.Executable(t.At("/usr/local/bin/migctl"));
+  const std::string config = t.UserFile("mig.yaml", kConfig);
+  const std::string hooks = t.UserFile("hooks.yaml", kHooks);
+  ServiceInstaller installer(t.root() + "/", nullptr);
+  const mode_t old = ::umask(0);
+  Result<InstallResult> installed =
+      installer.Install({config, "custom-config", hooks, "/usr/local/bin/migctl"});
+  ::umask(old);
+  ASSERT_TRUE(installed.ok()) << installed.error().message;
+  auto mode = [&](const char* p) { return fs::symlink_status(t.At(p)).permissions() & fs::perms::all; };
+  const fs::perms kReadable = fs::perms(0644);
+  for (const char* p : {kServiceUnitPath, kServiceConfigPath, kServiceHooksPath, kServiceStatePath})
+    EXPECT_EQ(mode(p), kReadable) << p;
+  for (const char* p : {"/etc/migctl", "/etc/systemd/system/multi-user.target.wants"})
+    EXPECT_EQ(mode(p) & (fs::perms::group_write | fs::perms::others_write), fs::perms::none) << p;
+}
+
+TEST(ServiceInstaller, PlantedSymlinkAtAnInstalledFileIsRefusedNotFollowed) {
+  TempRoot t;
+  t.Executable(t.At("/usr/local/bin/migctl"));
+  const std::string victim = t.UserFile("victim", "precious\n");
+  fs::permissions(victim, fs::perms(0600));
+  fs::create_directories(t.At("/etc/migctl"));
+  fs::create_symlink(victim, t.At(kServiceConfigPath));
+  Result<InstallResult> installed =
+      ServiceInstaller(t.root() + "/", nullptr).Install({t.UserFile("mig.yaml", kConfig), "custom-config", "",
+                                                         "/usr/local/bin/migctl"});
+  ASSERT_FALSE(installed.ok());
+  EXPECT_TRUE(Contains(installed.error().message, t.At(kServiceConfigPath) + " is a symbolic link"));
+  EXPECT_EQ(Read(victim), "precious\n");
+  EXPECT_EQ(fs::status(victim).permissions() & fs::perms::all, fs::perms(0600));
 }
 
 TEST(ServiceInstaller, ReinstallReplacesAndDropsHooksNoLongerAsked) {

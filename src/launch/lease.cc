@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/file_io.h"
+#include "common/private_dir.h"
 
 namespace migctl {
 
@@ -31,10 +32,9 @@ Lease::~Lease() { Release(); }
 
 void Lease::SetHolder(pid_t pid) const {
   if (fd_ < 0) return;
-  const std::string text = fmt::format("{}\n", pid);
-  // Best effort: the file may be read-only for us (made by another user); the flock is what counts.
-  if (::pwrite(fd_, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size())) [[maybe_unused]]
-    int rc = ::ftruncate(fd_, static_cast<off_t>(text.size()));
+  // Fixed width, written in place: the hint never needs a truncate. Best effort: the flock is what counts.
+  const std::string text = fmt::format("{:<11}\n", pid);
+  [[maybe_unused]] ssize_t n = ::pwrite(fd_, text.data(), text.size(), 0);
 }
 
 void Lease::Release() {
@@ -49,27 +49,29 @@ std::string LeaseTable::PathOf(const std::string& key) const {
   return dir_ + "/" + name + ".lock";
 }
 
+Status LeaseTable::Prepare() {
+  if (dir_ready_) return Ok();
+  MIGCTL_ASSIGN_OR_RETURN(dir_, EnsurePrivateDir(dir_, "set MIGCTL_LEASE_DIR to a directory of yours"));
+  dir_ready_ = true;
+  return Ok();
+}
+
 Result<std::optional<Lease>> LeaseTable::TryAcquire(const std::string& key) {
-  if (!dir_ready_) {
-    struct stat st {};
-    const bool existed = ::stat(dir_.c_str(), &st) == 0;
-    MIGCTL_RETURN_IF_ERROR(MakeDirectories(dir_));
-    if (!existed) ::chmod(dir_.c_str(), 01777);
-    dir_ready_ = true;
-  }
+  MIGCTL_RETURN_IF_ERROR(Prepare());
   const std::string path = PathOf(key);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-  if (fd >= 0) {
-    ::fchmod(fd,
-             0666);  // past the umask, so other users' runs can lock it too (fails harmlessly if not ours)
-  } else if (errno == EACCES) {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // another user's file: a read-only descriptor locks too
-  }
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == ELOOP)
+    return MakeError(ErrorCode::kInvalidInput,
+                     fmt::format("lease file {} is a symbolic link; remove it", path));
   if (fd < 0)
-    return MakeError(ErrorCode::kIo,
-                     fmt::format("cannot open the lease file {}: {} (set MIGCTL_LEASE_DIR to a "
-                                 "directory every user of the GPUs can write)",
-                                 path, strerror(errno)));
+    return MakeError(ErrorCode::kIo, fmt::format("cannot open the lease file {}: {}", path, strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
+    ::close(fd);
+    return MakeError(
+        ErrorCode::kInvalidInput,
+        fmt::format("lease file {} is not a regular file of uid {}; remove it", path, ::geteuid()));
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     ::close(fd);
@@ -92,7 +94,7 @@ std::string DefaultLeaseDir(bool simulated, const std::string& run_dir) {
   const char* env = std::getenv("MIGCTL_LEASE_DIR");
   if (env != nullptr && *env != '\0') return env;
   if (simulated) return run_dir + "/leases";
-  return "/tmp/migctl-leases";
+  return DefaultPrivateDir("leases");
 }
 
 }  // namespace migctl

@@ -6,6 +6,12 @@
 //
 // The lock file also holds the pid of the last holder, as a hint for "waiting for ..." messages only; the
 // flock alone decides. Thread-safety: none.
+//
+// Leases live in a private directory of the user who runs migctl (see common/private_dir.h): a shared,
+// world-writable one let anyone plant a link as a lock file and have root change and overwrite its target.
+// Lock files are opened without following links, created 0600, and only ever written in place (the pid hint),
+// never chmod'ed or truncated. Runs of different users therefore have separate leases; runs of one user,
+// root included, exclude each other.
 #pragma once
 
 #include <sys/types.h>
@@ -43,12 +49,18 @@ class Lease {
 
 class LeaseTable {
  public:
-  /// `dir` is created on first use (mode 1777 when it is new, so every user of the host shares it).
+  /// `dir` is created and checked with EnsurePrivateDir on first use.
   explicit LeaseTable(std::string dir) : dir_(std::move(dir)) {}
 
+  /// Creates and checks the directory (EnsurePrivateDir), which TryAcquire otherwise does on first use:
+  /// call it before starting anything, so that a refused directory is one error, not a stopped run.
+  /// kInvalidInput naming the directory and MIGCTL_LEASE_DIR when it is not private; kIo otherwise.
+  Status Prepare();
+
   /// Takes the lease on `key` (a MIG UUID, or `GPU-…/slotN`-like keys with '/' mapped to '.'), or nullopt
-  /// when it is held (by another run, or by a child of ours that has not died yet). kIo when the directory or
-  /// the lock file cannot be made or opened.
+  /// when it is held (by another run, or by a child of ours that has not died yet). kInvalidInput when the
+  /// directory is not private (EnsurePrivateDir) or the lock file is a link, not a regular file or not ours;
+  /// kIo when it cannot be made or opened.
   Result<std::optional<Lease>> TryAcquire(const std::string& key);
   /// The pid last recorded on `key`, when there is one. A hint: it may have exited since.
   std::optional<pid_t> Holder(const std::string& key) const;
@@ -61,7 +73,7 @@ class LeaseTable {
 };
 
 /// Where leases live: MIGCTL_LEASE_DIR, else `leases/` in `run_dir` for a simulated machine, else
-/// /tmp/migctl-leases (one place every user of the host can reach, unlike /run/migctl).
+/// DefaultPrivateDir("leases") (/run/migctl/leases for root). Checked by LeaseTable on first use.
 std::string DefaultLeaseDir(bool simulated, const std::string& run_dir);
 
 }  // namespace migctl

@@ -1,6 +1,10 @@
 #include "launch/lease.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <filesystem>
 
@@ -38,11 +42,78 @@ TEST_F(LeaseTest, ALeaseIsExclusiveUntilReleased) {
   EXPECT_TRUE(again->has_value());
 }
 
-TEST_F(LeaseTest, TheDirectoryIsSharedByEveryUser) {
+TEST_F(LeaseTest, TheDirectoryIsPrivateToItsUser) {
+  ::umask(0);
   LeaseTable table(dir_.string());
-  ASSERT_TRUE(table.TryAcquire("GPU-x/slot0").ok());
-  EXPECT_EQ(fs::status(dir_).permissions() & fs::perms::all, fs::perms::all);
-  EXPECT_TRUE(fs::exists(dir_ / "GPU-x.slot0.lock"));
+  Result<std::optional<Lease>> lease = table.TryAcquire("GPU-x/slot0");
+  ::umask(022);
+  ASSERT_TRUE(lease.ok()) << lease.error().message;
+  EXPECT_EQ(fs::status(dir_).permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(fs::status(dir_ / "GPU-x.slot0.lock").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write)
+      << "0600 whatever the umask, never 0666";
+}
+
+TEST_F(LeaseTest, ASharedWorldWritableDirectoryIsRefused) {
+  // The old default, /tmp/migctl-leases (1777): anyone could plant a lock file there.
+  fs::create_directories(dir_);
+  fs::permissions(dir_, fs::perms::all | fs::perms::sticky_bit);
+  LeaseTable table(dir_.string());
+  Status prepared = table.Prepare();
+  ASSERT_FALSE(prepared.ok());
+  EXPECT_EQ(prepared.error().message.find(dir_.string() + " is writable by others"), 0u);
+  Result<std::optional<Lease>> lease = table.TryAcquire("MIG-1");
+  ASSERT_FALSE(lease.ok());
+  EXPECT_EQ(lease.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(lease.error().message.find(dir_.string() + " is writable by others"), std::string::npos)
+      << lease.error().message;
+  EXPECT_NE(lease.error().message.find("MIGCTL_LEASE_DIR"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_ / "MIG-1.lock"));
+}
+
+TEST_F(LeaseTest, LeaseSymlinkToRootFileIsRefused) {
+  fs::create_directories(dir_ / "leases");
+  fs::permissions(dir_ / "leases", fs::perms::owner_all);
+  const fs::path victim = dir_ / "victim";
+  {
+    std::FILE* f = std::fopen(victim.c_str(), "w");
+    std::fputs("root:secret\n", f);
+    std::fclose(f);
+  }
+  fs::permissions(victim, fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_symlink(victim, dir_ / "leases" / "MIG-1.lock");
+  LeaseTable table((dir_ / "leases").string());
+  Result<std::optional<Lease>> lease = table.TryAcquire("MIG-1");
+  ASSERT_FALSE(lease.ok());
+  EXPECT_NE(lease.error().message.find("MIG-1.lock is a symbolic link"), std::string::npos)
+      << lease.error().message;
+  EXPECT_EQ(fs::status(victim).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fs::file_size(victim), 12u);
+}
+
+TEST_F(LeaseTest, ADirectoryOfAnotherUserIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to hand a directory to another user";
+  fs::create_directories(dir_);
+  ASSERT_EQ(::chown(dir_.c_str(), 65534, 65534), 0);
+  LeaseTable table(dir_.string());
+  Result<std::optional<Lease>> lease = table.TryAcquire("MIG-1");
+  ASSERT_FALSE(lease.ok());
+  EXPECT_NE(lease.error().message.find("is owned by uid 65534; remove it or set MIGCTL_LEASE_DIR"),
+            std::string::npos)
+      << lease.error().message;
+}
+
+TEST(DefaultLeaseDir, IsPrivateUnlessOverridden) {
+  ::unsetenv("MIGCTL_LEASE_DIR");
+  EXPECT_EQ(DefaultLeaseDir(true, "/s.json.migctl"), "/s.json.migctl/leases");
+  if (::geteuid() == 0) {
+    EXPECT_EQ(DefaultLeaseDir(false, "/run/migctl"), "/run/migctl/leases");
+  }
+  EXPECT_EQ(DefaultLeaseDir(false, "/run/migctl").find("/tmp/migctl-leases"), std::string::npos);
+  ::setenv("MIGCTL_LEASE_DIR", "/somewhere", 1);
+  EXPECT_EQ(DefaultLeaseDir(false, "/run/migctl"), "/somewhere");
+  ::unsetenv("MIGCTL_LEASE_DIR");
 }
 
 TEST_F(LeaseTest, RecordsItsHolder) {

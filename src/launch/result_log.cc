@@ -304,14 +304,9 @@ std::optional<Json> JsonFromLastLine(std::string_view output_tail) {
 }
 
 Result<ResultLog> ResultLog::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == ENOENT) {
-    std::string dir = std::filesystem::path(path).parent_path().string();
-    return MakeError(ErrorCode::kNotFound,
-                     fmt::format("cannot create results file {}: directory {} does not exist", path,
-                                 dir.empty() ? "." : dir));
-  }
-  if (fd < 0) return IoError("cannot open results file", path);
+  Result<int> opened = OpenForAppend(path, O_RDWR, 0644);
+  if (!opened.ok()) return opened.error().WithContext("results file: ");
+  const int fd = *opened;
   ResultLog log(path, fd);
   MIGCTL_RETURN_IF_ERROR(RepairTornTail(fd, path));
   return log;

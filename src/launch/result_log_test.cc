@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -320,22 +321,63 @@ TEST(ResultLog, OpenInAMissingDirectoryIsNotFound) {
   EXPECT_CONTAINS(log.error().message, dir.File("no/such"));
 }
 
-TEST(ResultLog, OpenADirectoryIsIo) {
+TEST(ResultLog, OpenADirectoryIsInvalidInput) {
   TempDir dir;
   ASSERT_TRUE(MakeDirectories(dir.File("d")).ok());
   auto log = ResultLog::Open(dir.File("d"));
   ASSERT_FALSE(log.ok());
-  EXPECT_EQ(log.error().code, ErrorCode::kIo);
-  EXPECT_CONTAINS(log.error().message, dir.File("d"));
+  EXPECT_EQ(log.error().code, ErrorCode::kInvalidInput);
+  EXPECT_CONTAINS(log.error().message, dir.File("d") + " is a directory");
+}
+
+TEST(ResultLog, PlantedSymlinkOrHardLinkIsRefusedAndItsTargetUntouched) {
+  TempDir dir;
+  const std::string victim = dir.File("victim");
+  std::ofstream(victim) << "root:secret\n";
+  ::chmod(victim.c_str(), 0600);
+  std::filesystem::create_symlink(victim, dir.File("sym.jsonl"));
+  std::filesystem::create_hard_link(victim, dir.File("hard.jsonl"));
+  for (const char* name : {"sym.jsonl", "hard.jsonl"}) {
+    auto log = ResultLog::Open(dir.File(name));
+    ASSERT_FALSE(log.ok()) << name;
+    EXPECT_EQ(log.error().code, ErrorCode::kInvalidInput);
+    EXPECT_CONTAINS(log.error().message, dir.File(name));
+  }
+  EXPECT_EQ(*ReadFile(victim), "root:secret\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(victim.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST(ResultLog, NewFileIs0644WhateverTheUmask) {
+  TempDir dir;
+  const mode_t old = ::umask(0);
+  auto log = ResultLog::Open(dir.File("r.jsonl"));
+  ::umask(old);
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.File("r.jsonl").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
 }
 
 TEST(ResultLog, AppendFailureIsIo) {
-  auto log = ResultLog::Open("/dev/full");
+  TempDir dir;
+  const std::string path = dir.File("r.jsonl");
+  auto log = ResultLog::Open(path);
   ASSERT_TRUE(log.ok()) << log.error().message;
+  // A file size limit makes the write fail (EFBIG) like a full disk would.
+  struct rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto* previous = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit tiny = old;
+  tiny.rlim_cur = 8;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tiny), 0);
   Status appended = log->Append(Finished(1, "a"));
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, previous);
   ASSERT_FALSE(appended.ok());
   EXPECT_EQ(appended.error().code, ErrorCode::kIo);
-  EXPECT_CONTAINS(appended.error().message, "cannot append to results file /dev/full");
+  EXPECT_CONTAINS(appended.error().message, "cannot append to results file " + path);
 }
 
 TEST(ResultLog, InvalidUtf8IsWrittenReplacedAndStillMatchesOnResume) {
@@ -459,12 +501,13 @@ TEST(ReadResults, OneTaskWithTwoCommandsIsCorrupt) {
   EXPECT_CONTAINS(prior.error().message, path + ":3: task 1 is `z` here but `a` on line 1");
 }
 
-TEST(ReadResults, UnreadableFileIsIo) {
+TEST(ReadResults, ADirectoryIsInvalidInput) {
   TempDir dir;
   ASSERT_TRUE(MakeDirectories(dir.File("d")).ok());
   auto prior = ReadResults(dir.File("d"));
   ASSERT_FALSE(prior.ok());
-  EXPECT_EQ(prior.error().code, ErrorCode::kIo);
+  EXPECT_EQ(prior.error().code, ErrorCode::kInvalidInput);
+  EXPECT_CONTAINS(prior.error().message, dir.File("d") + " is a directory, not a file");
 }
 
 TEST(PendingTasks, SkipsOnlySucceededTasks) {

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "common/child_process.h"
+#include "common/file_io.h"
 
 namespace migctl {
 namespace {
@@ -227,8 +228,13 @@ class Pool {
     if (::pipe2(out, O_CLOEXEC) != 0) failure = fmt::format("cannot make a pipe: {}", strerror(errno));
     if (failure.empty() && !options_.logs_dir.empty()) {
       run.log_path = fmt::format("{}/task-{}.log", options_.logs_dir, job.task->id);
-      run.log_fd = ::open(run.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (run.log_fd < 0) failure = fmt::format("cannot open {}: {}", run.log_path, strerror(errno));
+      // Never through a planted link or into someone else's file: logs are written as whoever runs migctl.
+      Result<int> log = OpenForAppend(run.log_path, O_WRONLY, 0644);
+      if (log.ok()) {
+        run.log_fd = *log;
+      } else {
+        failure = log.error().message;
+      }
     }
     if (failure.empty()) {
       ChildOptions child;

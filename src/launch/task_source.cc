@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -200,15 +199,31 @@ Result<TaskTemplate> ParseTaskLine(std::string_view line, std::string where,
   return t;
 }
 
+/// All of `in`, at most `max_bytes`: a stdin that never ends (`--tasks - < /dev/zero`) is an error, not an
+/// endless read.
+Result<std::string> ReadStream(std::istream& in, std::size_t max_bytes) {
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes)
+      return Invalid(
+          fmt::format("--tasks -: stdin holds more than {} MiB, far more than any task list; check "
+                      "what is piped in",
+                      max_bytes >> 20));
+  }
+  if (in.bad()) return MakeError(ErrorCode::kIo, "cannot read the tasks from stdin");
+  return text;
+}
+
 Result<std::vector<TaskTemplate>> ReadTaskFile(const TaskSourceOptions& options, std::istream& stdin_stream) {
   std::string text;
   std::string name = options.tasks_file;
   if (name == "-") {
     name = "<stdin>";
-    text.assign(std::istreambuf_iterator<char>(stdin_stream), std::istreambuf_iterator<char>());
-    if (stdin_stream.bad()) return MakeError(ErrorCode::kIo, "cannot read the tasks from stdin");
+    MIGCTL_ASSIGN_OR_RETURN(text, ReadStream(stdin_stream, kMaxTaskFileBytes));
   } else {
-    auto file = ReadFile(name);
+    auto file = ReadFile(name, kMaxTaskFileBytes);
     if (!file.ok()) return file.error().WithContext("--tasks: ");
     text = std::move(*file);
   }

@@ -2,6 +2,7 @@
 // a task file (one command a line, or stdin). Pure: it reads the file it is given and nothing else.
 #pragma once
 
+#include <cstddef>
 #include <istream>
 #include <string>
 #include <vector>
@@ -13,6 +14,9 @@ namespace migctl {
 
 /// More tasks than this is taken for a sweep that exploded by mistake and refused before any is built.
 inline constexpr unsigned long long kMaxTasks = 1'000'000;
+
+/// A task file (or stdin) longer than this is refused rather than read: no task list is that long.
+inline constexpr std::size_t kMaxTaskFileBytes = std::size_t{64} << 20;
 
 struct TaskSourceOptions {
   /// The words after `--`; may hold `{name}` placeholders.
@@ -51,8 +55,9 @@ struct TaskSourceOptions {
 /// kInvalidInput for: neither or both of a command and --tasks; --repeat 0; a malformed --param (no `=`, a
 /// bad or duplicate name, no values, an empty or repeated value); an undefined placeholder (named, with the
 /// defined params); an unused --param; a line that does not split, has a bad option or options but no command
-/// (file errors read `FILE:LINE: ...`, stdin is `<stdin>`); no tasks at all; more than kMaxTasks tasks.
-/// kNotFound or kIo when the file cannot be read.
+/// (file errors read `FILE:LINE: ...`, stdin is `<stdin>`); no tasks at all; more than kMaxTasks tasks; a
+/// file or stdin longer than kMaxTaskFileBytes, or a directory (both read only up to the cap). kNotFound
+/// when the file does not exist, kIo when it or stdin cannot be read.
 Result<std::vector<Task>> LoadTasks(const TaskSourceOptions& options, std::istream& stdin_stream);
 
 }  // namespace migctl

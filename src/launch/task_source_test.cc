@@ -302,5 +302,41 @@ TEST(LoadTasks, SweepExplosionIsRefusedBeforeBuilding) {
   EXPECT_EQ(at_limit->back().id, 1'000'000u);
 }
 
+/// An endless stream of zero bytes, as `--tasks - < /dev/zero` gives.
+class Zeros : public std::streambuf {
+ protected:
+  int_type underflow() override {
+    setg(buffer_, buffer_, buffer_ + sizeof buffer_);
+    return 0;
+  }
+
+ private:
+  char buffer_[4096] = {};
+};
+
+// Regression: `--tasks -` with stdin from /dev/zero aborted with std::bad_alloc.
+TEST(LoadTasks, RegressionEndlessStdinIsRefusedAtTheCap) {
+  Zeros zeros;
+  std::istream in(&zeros);
+  TaskSourceOptions options;
+  options.tasks_file = "-";
+  Result<std::vector<Task>> tasks = LoadTasks(options, in);
+  ASSERT_FALSE(tasks.ok());
+  EXPECT_EQ(tasks.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(tasks.error().message.find("stdin holds more than 64 MiB"), std::string::npos)
+      << tasks.error().message;
+}
+
+// Regression: `--tasks /dev/zero` aborted with std::bad_alloc.
+TEST(LoadTasks, RegressionEndlessTaskFileIsRefused) {
+  TaskSourceOptions options;
+  options.tasks_file = "/dev/zero";
+  std::istringstream no_stdin;
+  Result<std::vector<Task>> tasks = LoadTasks(options, no_stdin);
+  ASSERT_FALSE(tasks.ok());
+  EXPECT_EQ(tasks.error().code, ErrorCode::kInvalidInput) << tasks.error().message;
+  EXPECT_TRUE(tasks.error().message.starts_with("--tasks: ")) << tasks.error().message;
+}
+
 }  // namespace
 }  // namespace migctl

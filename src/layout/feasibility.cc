@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -23,7 +24,28 @@ unsigned UsedCompute(const GpuModel& model, const Layout& layout) {
   return used;
 }
 
+unsigned CountOf(const Layout& layout, ProfileId profile) {
+  return static_cast<unsigned>(std::count_if(layout.begin(), layout.end(),
+                                             [&](const PlacedInstance& i) { return i.profile == profile; }));
+}
+
+/// `an a100-80gb`, `a b200-180gb`: the article for a model key read letter by letter.
+std::string WithArticle(const std::string& key) {
+  const bool vowel_sound =
+      !key.empty() && std::string_view("aefhilmnorsx").find(key[0]) != std::string_view::npos;
+  return (vowel_sound ? "an " : "a ") + key;
+}
+
 }  // namespace
+
+std::string ExplainInstanceLimit(const GpuModel& model, const GiProfile& profile, unsigned existing,
+                                 unsigned asked) {
+  std::string head = fmt::format("at most {} {} fit{} on {}", profile.instance_limit, profile.name,
+                                 profile.instance_limit == 1 ? "s" : "", WithArticle(model.key));
+  if (existing == 0) return fmt::format("{}; {} {} asked", head, asked, asked == 1 ? "was" : "were");
+  return fmt::format("{}; {} exist{} and {} more {} asked", head, existing, existing == 1 ? "s" : "", asked,
+                     asked == 1 ? "was" : "were");
+}
 
 Conflict CheckAddition(const GpuModel& model, const Layout& layout, const PlacedInstance& candidate) {
   const GiProfile* profile = model.FindProfile(candidate.profile);
@@ -65,8 +87,7 @@ std::string ExplainConflict(const GpuModel& model, const Layout& layout, const P
       return fmt::format("{} cannot start at slot {}: its placements start at {}", profile->name,
                          candidate.start, Starts(*profile));
     case Conflict::kInstanceLimit:
-      return fmt::format("at most {} {} per GPU, and {} already exist{}", profile->instance_limit,
-                         profile->name, profile->instance_limit, profile->instance_limit == 1 ? "s" : "");
+      return ExplainInstanceLimit(model, *profile, 0, CountOf(layout, profile->id) + 1);
     case Conflict::kMediaExclusive:
       return fmt::format("{} needs the media engines, which another +me instance already holds",
                          profile->name);
@@ -98,6 +119,9 @@ Status CheckLayout(const GpuModel& model, const Layout& layout) {
       ErrorCode code = (conflict == Conflict::kUnknownProfile || conflict == Conflict::kBadStart)
                            ? ErrorCode::kInvalidInput
                            : ErrorCode::kInfeasible;
+      if (conflict == Conflict::kInstanceLimit)
+        return MakeError(code, ExplainInstanceLimit(model, *model.FindProfile(candidate.profile), 0,
+                                                    CountOf(layout, candidate.profile)));
       return MakeError(code, ExplainConflict(model, placed, candidate, conflict));
     }
     placed.push_back(candidate);

@@ -27,9 +27,15 @@ Conflict CheckAddition(const GpuModel& model, const Layout& layout, const Placed
 /// way.
 Status CheckLayout(const GpuModel& model, const Layout& layout);
 
-/// One line for a conflict: "memory slots 4-7 are taken by 3g.40gb@4".
+/// One line for a conflict: "memory slots 4-7 are taken by 3g.40gb@4". An instance limit counts the
+/// layout's instances of that profile and the candidate as asked (ExplainInstanceLimit).
 std::string ExplainConflict(const GpuModel& model, const Layout& layout, const PlacedInstance& candidate,
                             Conflict conflict);
+
+/// Why `asked` instances of `profile` do not fit, `existing` of them already on the GPU: "at most 7 1g.10gb
+/// fit on an a100-80gb; 8 were asked", or "...; 3 exist and 5 more were asked".
+std::string ExplainInstanceLimit(const GpuModel& model, const GiProfile& profile, unsigned existing,
+                                 unsigned asked);
 
 /// How many more instances of `profile` could be added to `layout` at most (NVML's RemainingCapacity). Exact.
 unsigned RemainingCapacity(const GpuModel& model, const Layout& layout, ProfileId profile);

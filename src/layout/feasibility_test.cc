@@ -36,6 +36,25 @@ TEST(CheckAddition, OnlyOneMediaExtensionPerGpu) {
   EXPECT_EQ(CheckAddition(m, {{ProfileId(21), 0}}, {ProfileId(14), 1}), Conflict::kNone);
 }
 
+// Regression: `migctl check --model a100-80gb` with eight 1g.10gb said "at most 7 1g.10gb per GPU, and 7
+// already exist" about an empty GPU.
+TEST(CheckLayout, OneInstanceTooManySaysHowManyFitAndHowManyWereAsked) {
+  Layout eight;
+  for (unsigned s = 0; s < 7; ++s) eight.push_back({ProfileId(19), s});
+  eight.push_back({ProfileId(19), 0});
+  Status status = CheckLayout(A100_40gb(), eight);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message, "at most 7 1g.5gb fit on an a100-40gb; 8 were asked");
+}
+
+TEST(ExplainInstanceLimit, NamesTheInstancesThatAlreadyExist) {
+  GpuModel m = A100_40gb();
+  EXPECT_EQ(ExplainInstanceLimit(m, *m.FindProfile(ProfileId(20)), 0, 2),
+            "at most 1 1g.5gb+me fits on an a100-40gb; 2 were asked");
+  EXPECT_EQ(ExplainInstanceLimit(m, *m.FindProfile(ProfileId(19)), 3, 5),
+            "at most 7 1g.5gb fit on an a100-40gb; 3 exist and 5 more were asked");
+}
+
 TEST(CheckLayout, ExplainsWhatIsInTheWay) {
   auto status = CheckLayout(A100_40gb(), {{ProfileId(9), 4}, {ProfileId(14), 4}});
   ASSERT_FALSE(status.ok());

@@ -65,15 +65,23 @@ std::string Names(const std::vector<const GiProfile*>& profiles) {
 }
 
 /// Why `blocked` cannot join `layout` at any of its starts: the first conflict that holds for all of them,
-/// told in terms of what the user can see (slots and compute slices in use).
-std::string WhyNoRoom(const GpuModel& model, const Layout& layout, const GiProfile& blocked) {
+/// told in terms of what the user can see (slots and compute slices in use, or how many were asked).
+std::string WhyNoRoom(const Search& search, const Layout& layout, const GiProfile& blocked) {
+  const GpuModel& model = search.model;
   SlotMask taken = OccupiedSlots(model, layout);
   unsigned used_compute = 0;
   for (const PlacedInstance& i : layout) used_compute += model.FindProfile(i.profile)->compute_slices;
   std::string after = layout.empty() ? "" : " after " + DescribeLayout(model, layout);
   for (unsigned start : blocked.starts) {
     Conflict c = CheckAddition(model, layout, PlacedInstance{blocked.id, start});
-    if (c == Conflict::kInstanceLimit || c == Conflict::kMediaExclusive)
+    if (c == Conflict::kInstanceLimit) {
+      auto existing = std::count_if(layout.begin(), layout.begin() + static_cast<long>(search.existing),
+                                    [&](const PlacedInstance& i) { return i.profile == blocked.id; });
+      auto asked = std::ranges::count(search.order, &blocked);
+      return ExplainInstanceLimit(model, blocked, static_cast<unsigned>(existing),
+                                  static_cast<unsigned>(asked));
+    }
+    if (c == Conflict::kMediaExclusive)
       return ExplainConflict(model, layout, PlacedInstance{blocked.id, start}, c);
   }
   unsigned taken_slots = static_cast<unsigned>(std::popcount(taken));
@@ -126,7 +134,7 @@ Result<Layout> SolvePlacements(const GpuModel& model, const Layout& existing,
   if (!search.found) {
     const GiProfile& blocked = *search.order[search.deepest];
     return MakeError(ErrorCode::kInfeasible, fmt::format("{} does not fit: {}", Names(search.order),
-                                                         WhyNoRoom(model, search.deepest_layout, blocked)));
+                                                         WhyNoRoom(search, search.deepest_layout, blocked)));
   }
   Layout placed(requests.size());
   for (size_t k = 0; k < request_of_order.size(); ++k)

@@ -69,7 +69,18 @@ TEST(SolvePlacements, SaysWhyASetDoesNotFit) {
       "4g.20gb + 3g.20gb + 1g.5gb does not fit: 8 of 8 memory slots are taken after 4g.20gb@0 + 3g.20gb@4, "
       "and 1g.5gb needs 1");
   auto me = SolvePlacements(m, {}, Ids({20, 20}));
-  EXPECT_NE(me.error().message.find("at most 1 1g.5gb+me per GPU"), std::string::npos) << me.error().message;
+  EXPECT_NE(me.error().message.find("at most 1 1g.5gb+me fits on an a100-40gb; 2 were asked"),
+            std::string::npos)
+      << me.error().message;
+  auto nine = SolvePlacements(m, {}, Ids({19, 19, 19, 19, 19, 19, 19, 19, 19}));
+  EXPECT_EQ(nine.error().message,
+            "1g.5gb + 1g.5gb + 1g.5gb + 1g.5gb + 1g.5gb + 1g.5gb + 1g.5gb + 1g.5gb + 1g.5gb does not fit: at "
+            "most 7 "
+            "1g.5gb fit on an a100-40gb; 9 were asked");
+  auto more = SolvePlacements(m, {{ProfileId(19), 0}, {ProfileId(19), 1}}, Ids({19, 19, 19, 19, 19, 19}));
+  EXPECT_NE(more.error().message.find("at most 7 1g.5gb fit on an a100-40gb; 2 exist and 6 more were asked"),
+            std::string::npos)
+      << more.error().message;
   auto compute = SolvePlacements(m, {}, Ids({14, 14, 14, 19, 19}));
   EXPECT_NE(compute.error().message.find("7 of 7 compute slices are used"), std::string::npos)
       << compute.error().message;

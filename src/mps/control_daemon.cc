@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "common/file_io.h"
+
 namespace migctl::mps {
 namespace {
 
@@ -42,9 +44,7 @@ Result<ControlDaemon> ControlDaemon::Start(const DaemonOptions& options) {
 
   const LogMark mark = MarkLogs(options.dirs);
   const std::string output = OutputLogPath(options.dirs);
-  int output_fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (output_fd < 0)
-    return MakeError(ErrorCode::kIo, fmt::format("cannot open {}: {}", output, std::strerror(errno)));
+  MIGCTL_ASSIGN_OR_RETURN(const int output_fd, OpenForAppend(output, O_WRONLY, 0600));
   ChildOptions child_options;
   child_options.argv = {program, "-f"};
   child_options.env = ControlEnvironment(options.dirs, options.gpus);

@@ -13,29 +13,21 @@
 #include <fmt/format.h>
 
 #include "common/file_io.h"
+#include "common/private_dir.h"
 
 namespace migctl::mps {
 
 DaemonDirs DirsUnder(const std::string& root) { return {root + "/pipe", root + "/log"}; }
 
 Status MakePrivateDirectory(const std::string& path) {
-  const std::string parent = std::filesystem::path(path).parent_path().string();
-  if (!parent.empty()) MIGCTL_RETURN_IF_ERROR(MakeDirectories(parent));
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
-    return MakeError(ErrorCode::kIo,
-                     fmt::format("cannot create directory {}: {}", path, std::strerror(errno)));
+  MIGCTL_ASSIGN_OR_RETURN(const std::string dir,
+                          EnsurePrivateDir(path, "set MIGCTL_MPS_DIR (or --dir) to a directory of yours"));
+  // Ours and writable by us alone (checked above): closing it to readers too cannot be turned against us.
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0)
-    return MakeError(ErrorCode::kIo, fmt::format("cannot inspect {}: {}", path, std::strerror(errno)));
-  if (!S_ISDIR(st.st_mode))
-    return MakeError(ErrorCode::kIo,
-                     fmt::format("{} is not a directory: remove it or choose another one", path));
-  if (st.st_uid != ::geteuid())
-    return MakeError(ErrorCode::kIo,
-                     fmt::format("{} belongs to uid {}, not to you (uid {}): choose another directory", path,
-                                 st.st_uid, ::geteuid()));
-  if ((st.st_mode & 07777) != 0700 && ::chmod(path.c_str(), 0700) != 0)
-    return MakeError(ErrorCode::kIo, fmt::format("cannot make {} private: {}", path, std::strerror(errno)));
+  if (::lstat(dir.c_str(), &st) != 0)
+    return MakeError(ErrorCode::kIo, fmt::format("cannot inspect {}: {}", dir, std::strerror(errno)));
+  if ((st.st_mode & 07777) != 0700 && ::chmod(dir.c_str(), 0700) != 0)
+    return MakeError(ErrorCode::kIo, fmt::format("cannot make {} private: {}", dir, std::strerror(errno)));
   return Ok();
 }
 

@@ -26,9 +26,10 @@ DaemonDirs DirsUnder(const std::string& root);
 /// Where this user's MPS daemons live unless told otherwise: $MIGCTL_MPS_DIR, else /tmp/migctl-mps-UID.
 std::string DefaultRoot();
 
-/// Creates `path` (and missing parents, 0755) as a directory only this user may enter (0700); an existing
-/// one is made 0700. Errors (kIo): it cannot be created, it is not a directory (a symlink included), or it
-/// belongs to another user (who could then read or replace the daemon's pipes).
+/// EnsurePrivateDir (common/private_dir.h) for `path`, then closes it to readers too (0700): the daemon's
+/// pipes are for this user only. Both `migctl mps start` and `migctl run --share mps` come through here, so
+/// both refuse a directory, or a directory above it, that another user owns or can write (kInvalidInput,
+/// naming it and MIGCTL_MPS_DIR); kIo when the file system fails.
 Status MakePrivateDirectory(const std::string& path);
 
 /// MakePrivateDirectory for both directories of `dirs`.

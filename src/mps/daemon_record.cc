@@ -65,7 +65,7 @@ Result<DaemonRecord> ParseDaemonRecord(std::string_view text) {
 }
 
 Status WriteDaemonRecord(const std::string& path, const DaemonRecord& record) {
-  return WriteFileAtomically(path, FormatDaemonRecord(record));
+  return WriteFileAtomically(path, FormatDaemonRecord(record), 0600);
 }
 
 Result<DaemonRecord> ReadDaemonRecord(const std::string& path) {

@@ -80,7 +80,7 @@ TEST(DaemonRecord, FileRoundTripAndMissingFile) {
   Result<DaemonRecord> back = ReadDaemonRecord(path);
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(*back, Sample());
-  ASSERT_TRUE(WriteFileAtomically(path, "{").ok());
+  ASSERT_TRUE(WriteFileAtomically(path, "{", 0600).ok());
   Result<DaemonRecord> bad = ReadDaemonRecord(path);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, ErrorCode::kCorrupt);

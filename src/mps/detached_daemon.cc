@@ -63,9 +63,7 @@ std::string Described(const std::optional<pid_t>& pid) {
 Status Daemonize(const std::string& program, const DetachedOptions& options, const DaemonDirs& dirs,
                  const LogMark& mark) {
   const std::string output = OutputLogPath(dirs);
-  int output_fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (output_fd < 0)
-    return MakeError(ErrorCode::kIo, fmt::format("cannot open {}: {}", output, std::strerror(errno)));
+  MIGCTL_ASSIGN_OR_RETURN(const int output_fd, OpenForAppend(output, O_WRONLY, 0600));
   ChildOptions child;
   child.argv = {program, "-d"};
   child.env = ControlEnvironment(dirs, options.gpus);

@@ -192,7 +192,7 @@ TEST_F(DetachedDaemonTest, FailedStartQuotesTheLogAndRecordsNothing) {
 
 TEST_F(DetachedDaemonTest, RecordOfUnknownVersionIsRefusedByStatusAndStop) {
   std::filesystem::create_directories(Root());
-  WriteFileAtomically(RecordPath(Root()), R"({"format": "migctl-mps", "version": 9})").ok();
+  WriteFileAtomically(RecordPath(Root()), R"({"format": "migctl-mps", "version": 9})", 0600).ok();
   Result<DetachedStatus> status = QueryDetached(Root());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, ErrorCode::kCorrupt);

@@ -1,6 +1,6 @@
 // Our own declarations of the subset of NVML's C ABI that migctl uses and libmigsim.so implements.
 //
-// Written from the facts in shared/reference/mig-hardware-facts.md (NVML 13.x header), not copied from
+// Written from NVML 13.x's documented structs, constants and return codes, not copied from
 // nvml.h. tools/device/nvml_abi_check.c compiles these against the real nvml.h on the GPU machine and checks
 // every struct's size and field offsets and every constant's value. Only types and constants live here;
 // function pointer types are declared so the loader (nvml/library.h) can resolve symbols by name.

@@ -56,11 +56,11 @@ TEST(LoadSharingPods, RejectsAFileThatIsNotAPodList) {
   EXPECT_EQ(LoadSharingPods("/nonexistent/pods.csv").error().code, ErrorCode::kNotFound);
 }
 
-// The counts the reference computed from the default list (dynamic-mig-and-papers.md §2.4): 3,078 fractional
+// The counts of the default list, computed independently of this code: 3,078 fractional
 // pods; by ceil(7 * milli / 1000) slices 1: 32, 2: 280, 3: 389, 4: 971, 5: 328, 6: 1,078.
 TEST(LoadSharingPods, DefaultTraceMatchesTheReferenceCounts) {
-  auto pods =
-      LoadSharingPods(std::string(MIGCTL_SHARED_DIR) + "/data/alibaba-openb/openb_pod_list_default.csv");
+  auto pods = LoadSharingPods(std::string(MIGCTL_SOURCE_DIR) +
+                              "/bench/data/alibaba-openb/openb_pod_list_default.csv");
   ASSERT_TRUE(pods.ok()) << pods.error().message;
   EXPECT_EQ(pods->size(), 3078u);
   std::map<unsigned, unsigned> by_slices;

@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+
 namespace migctl {
 
 using Json = nlohmann::ordered_json;
@@ -67,40 +71,140 @@ std::string CheckpointToJson(const Checkpoint& checkpoint, const std::string& ex
   return doc.dump(2) + "\n";
 }
 
-Result<Checkpoint> ParseCheckpoint(std::string_view text, std::string_view path) {
-  auto corrupt = [&](const std::string& what) {
-    return MakeError(ErrorCode::kCorrupt, fmt::format("{}: not a migctl checkpoint: {}", path, what));
-  };
-  Json doc = Json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return corrupt("malformed JSON");
-  if (!doc.contains("version") || !doc["version"].is_number_integer()) return corrupt("no version");
-  if (doc["version"] != 1)
-    return corrupt(
-        fmt::format("version {} is not known to this migctl (it reads version 1)", doc["version"].dump()));
-  if (!doc.contains("gpus") || !doc["gpus"].is_array()) return corrupt("no 'gpus' list");
-  Checkpoint out;
-  try {
-    for (const Json& g : doc["gpus"]) {
-      GpuCheckpoint c{GpuIndex(g.at("index").get<unsigned>()),
-                      GpuUuid(g.at("uuid").get<std::string>()),
-                      g.value("name", ""),
-                      g.at("mig_enabled").get<bool>(),
-                      {}};
-      for (const Json& gi : g.at("gpu_instances")) {
-        CheckpointGi out_gi{ProfileId(gi.at("profile_id").get<unsigned>()),
-                            gi.value("profile", ""),
-                            gi.at("start").get<unsigned>(),
-                            gi.value("size", 0u),
-                            {}};
-        for (const Json& ci : gi.at("compute_instances"))
-          out_gi.cis.push_back({CiProfileId(ci.at("profile_id").get<unsigned>()), ci.value("profile", ""),
-                                ci.at("start").get<unsigned>(), ci.value("size", 0u)});
-        c.instances.push_back(std::move(out_gi));
-      }
-      out.gpus.push_back(std::move(c));
+namespace {
+
+/// Largest GPU index, GI or CI start, and number of slots a checkpoint may name: more than any GPU has, small
+/// enough that nothing computed from them overflows.
+constexpr unsigned kMaxIndex = 65535;
+constexpr unsigned kMaxSlot = 63;
+
+/// Reads one checkpoint strictly: a negative, fractional or out-of-range number is an error, never wrapped.
+class CheckpointReader {
+ public:
+  explicit CheckpointReader(std::string_view path) : path_(path) {}
+
+  Error Fail(const std::string& where, const std::string& what) const {
+    return MakeError(ErrorCode::kCorrupt, fmt::format("{}: {}{}", path_, where, what));
+  }
+
+  Result<unsigned> Whole(const Json& j, const char* key, unsigned max, const std::string& where,
+                         std::optional<unsigned> fallback = std::nullopt) const {
+    if (!j.is_object()) return Fail(where, "an entry is not an object");
+    auto it = j.find(key);
+    if (it == j.end()) {
+      if (fallback) return *fallback;
+      return Fail(where, fmt::format("'{}' is missing", key));
     }
-  } catch (const Json::exception& e) {
-    return corrupt(e.what());
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() > max)
+      return Fail(where, fmt::format("'{}' is {}, not a whole number from 0 to {}", key, it->dump(), max));
+    return it->get<unsigned>();
+  }
+
+  Result<const Json*> List(const Json& j, const char* key, const std::string& where) const {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_array()) return Fail(where, fmt::format("'{}' is not a list", key));
+    return &*it;
+  }
+
+  /// A (start, size) on an axis: inside kMaxSlot, size 1 or more, or size 0 when the file leaves it out.
+  Status Span(const std::string& where, unsigned start, unsigned size, bool size_given) const {
+    if (size_given && size == 0) return Fail(where, "a placement needs a size of 1 or more");
+    if (start + size > kMaxSlot + 1)
+      return Fail(where, fmt::format("the placement reaches past slot {}", kMaxSlot));
+    return Ok();
+  }
+
+  Result<CheckpointCi> Ci(const Json& j, const std::string& gi_where, size_t n) const {
+    const std::string where = fmt::format("{}CI {}: ", gi_where, n);
+    CheckpointCi ci;
+    MIGCTL_ASSIGN_OR_RETURN(unsigned profile, Whole(j, "profile_id", kMaxSlot, where));
+    ci.profile = CiProfileId(profile);
+    ci.name = j.value("profile", "");
+    MIGCTL_ASSIGN_OR_RETURN(ci.start, Whole(j, "start", kMaxSlot, where));
+    MIGCTL_ASSIGN_OR_RETURN(ci.size, Whole(j, "size", kMaxSlot + 1, where, 0u));
+    MIGCTL_RETURN_IF_ERROR(Span(where, ci.start, ci.size, j.contains("size")));
+    return ci;
+  }
+
+  Result<CheckpointGi> Gi(const Json& j, const std::string& gpu_where, size_t n) const {
+    const std::string where = fmt::format("{}GI {}: ", gpu_where, n);
+    CheckpointGi gi;
+    MIGCTL_ASSIGN_OR_RETURN(unsigned profile, Whole(j, "profile_id", kMaxIndex, where));
+    gi.profile = ProfileId(profile);
+    gi.name = j.value("profile", "");
+    MIGCTL_ASSIGN_OR_RETURN(gi.start, Whole(j, "start", kMaxSlot, where));
+    MIGCTL_ASSIGN_OR_RETURN(gi.size, Whole(j, "size", kMaxSlot + 1, where, 0u));
+    MIGCTL_RETURN_IF_ERROR(Span(where, gi.start, gi.size, j.contains("size")));
+    MIGCTL_ASSIGN_OR_RETURN(const Json* cis, List(j, "compute_instances", where));
+    for (size_t c = 0; c < cis->size(); ++c) {
+      MIGCTL_ASSIGN_OR_RETURN(CheckpointCi ci, Ci((*cis)[c], where, c));
+      for (size_t o = 0; o < gi.cis.size(); ++o)
+        if (Overlap(ci.start, ci.size, gi.cis[o].start, gi.cis[o].size))
+          return Fail(where, fmt::format("CI {} at start {} overlaps CI {} at start {}", c, ci.start, o,
+                                         gi.cis[o].start));
+      gi.cis.push_back(std::move(ci));
+    }
+    return gi;
+  }
+
+  Result<GpuCheckpoint> Gpu(const Json& g, size_t n) const {
+    std::string where = fmt::format("gpus[{}]: ", n);
+    MIGCTL_ASSIGN_OR_RETURN(unsigned index, Whole(g, "index", kMaxIndex, where));
+    where = fmt::format("GPU {}: ", index);
+    auto uuid = g.find("uuid");
+    if (uuid == g.end() || !uuid->is_string() || uuid->get<std::string>().empty())
+      return Fail(where, "'uuid' is missing or not a UUID");
+    auto mig = g.find("mig_enabled");
+    if (mig == g.end() || !mig->is_boolean()) return Fail(where, "'mig_enabled' is not true or false");
+    GpuCheckpoint c{
+        GpuIndex(index), GpuUuid(uuid->get<std::string>()), g.value("name", ""), mig->get<bool>(), {}};
+    MIGCTL_ASSIGN_OR_RETURN(const Json* gis, List(g, "gpu_instances", where));
+    if (!c.mig_enabled && !gis->empty()) return Fail(where, "MIG is off, yet it lists GPU instances");
+    for (size_t i = 0; i < gis->size(); ++i) {
+      MIGCTL_ASSIGN_OR_RETURN(CheckpointGi gi, Gi((*gis)[i], where, i));
+      for (size_t o = 0; o < c.instances.size(); ++o)
+        if (Overlap(gi.start, gi.size, c.instances[o].start, c.instances[o].size))
+          return Fail(where, fmt::format("GI {} at start {} size {} overlaps GI {} at start {} size {}", i,
+                                         gi.start, gi.size, o, c.instances[o].start, c.instances[o].size));
+      c.instances.push_back(std::move(gi));
+    }
+    return c;
+  }
+
+ private:
+  /// Spans of unknown size (0) are taken as one slot, so two instances at one start still overlap.
+  static bool Overlap(unsigned a_start, unsigned a_size, unsigned b_start, unsigned b_size) {
+    return a_start < b_start + std::max(b_size, 1u) && b_start < a_start + std::max(a_size, 1u);
+  }
+
+  std::string_view path_;
+};
+
+}  // namespace
+
+Result<Checkpoint> ParseCheckpoint(std::string_view text, std::string_view path) {
+  const CheckpointReader reader(path);
+  Json doc = Json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return reader.Fail("", "not a migctl checkpoint: malformed JSON");
+  if (!doc.contains("version") || !doc["version"].is_number_integer())
+    return reader.Fail("", "not a migctl checkpoint: no version");
+  if (doc["version"] != 1)
+    return reader.Fail("", fmt::format("not a migctl checkpoint: version {} is not known to this migctl (it "
+                                       "reads version 1)",
+                                       doc["version"].dump()));
+  MIGCTL_ASSIGN_OR_RETURN(const Json* gpus, reader.List(doc, "gpus", "not a migctl checkpoint: "));
+  Checkpoint out;
+  for (size_t n = 0; n < gpus->size(); ++n) {
+    MIGCTL_ASSIGN_OR_RETURN(GpuCheckpoint gpu, reader.Gpu((*gpus)[n], n));
+    for (const GpuCheckpoint& other : out.gpus)
+      if (other.index == gpu.index || other.uuid == gpu.uuid)
+        return reader.Fail(
+            fmt::format("GPU {}: ", gpu.index.value()),
+            fmt::format("listed twice (same {}); a checkpoint lists each GPU once, so it cannot be "
+                        "trusted",
+                        other.index == gpu.index ? "index" : "UUID " + gpu.uuid.value()));
+    out.gpus.push_back(std::move(gpu));
   }
   return out;
 }

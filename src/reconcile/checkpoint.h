@@ -51,7 +51,11 @@ GpuCheckpoint CheckpointOf(const ObservedGpu& gpu);
 std::string CheckpointToJson(const Checkpoint& checkpoint, const std::string& extra_key = "",
                              const std::string& extra_json = "");
 
-/// Parses a checkpoint. kCorrupt (naming `path`) for malformed JSON, missing fields or an unknown version.
+/// Parses a checkpoint, refusing any entry it cannot trust, because restore acts on it: kCorrupt, one line
+/// naming `path` and the GPU, for malformed JSON, an unknown version, a missing field or one of the wrong
+/// type or range (never wrapped: a start of -1 is an error), a GPU listed twice (same index or same UUID),
+/// GPU instances on a GPU with MIG off, a placement of size 0 or past slot 63, and overlapping GIs (or CIs of
+/// one GI). Whether the profiles and placements exist on the GPU is the planner's check, at restore.
 Result<Checkpoint> ParseCheckpoint(std::string_view text, std::string_view path);
 
 }  // namespace migctl

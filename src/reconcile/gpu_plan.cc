@@ -81,6 +81,27 @@ bool GpuPlan::ChangesInstances() const {
   });
 }
 
+bool GpuPlan::ChangesConfig() const {
+  const bool disables = std::any_of(steps.ops.begin(), steps.ops.end(), [](const PlannedOp& op) {
+    return (op.kind == PlannedOp::Kind::kSetMigMode || op.kind == PlannedOp::Kind::kResetGpu) && !op.enable;
+  });
+  return ChangesInstances() && !disables;
+}
+
+unsigned GpuPlan::MigDevicesDestroyed() const {
+  return static_cast<unsigned>(std::count_if(steps.ops.begin(), steps.ops.end(), [](const PlannedOp& op) {
+    return op.kind == PlannedOp::Kind::kDestroyCi;
+  }));
+}
+
+unsigned GpuPlan::MigDevicesCreated() const {
+  unsigned n = 0;
+  for (const PlannedOp& op : steps.ops)
+    if (op.kind == PlannedOp::Kind::kCreateGi || op.kind == PlannedOp::Kind::kCreateCi)
+      n += static_cast<unsigned>(op.cis.size());
+  return n;
+}
+
 Result<GpuPlan> PlanGpu(const ObservedGpu& gpu, const GpuGoal& goal, const PlanOptions& options) {
   const nvml::GpuSnapshot& s = gpu.snapshot;
   const unsigned index = s.index.value();
@@ -169,6 +190,41 @@ Result<GpuPlan> PlanGpu(const ObservedGpu& gpu, const GpuGoal& goal, const PlanO
     ops.push_back({.kind = PlannedOp::Kind::kResetGpu, .enable = true});
   }
   if (!options.mode_only) AddDiffSteps(gpu, base, goal.instances, *diff, &plan);
+  return plan;
+}
+
+Result<GpuPlan> PlanModeChange(const ObservedGpu& gpu, bool enable) {
+  const nvml::GpuSnapshot& s = gpu.snapshot;
+  const unsigned i = s.index.value();
+  GpuPlan plan;
+  plan.steps.gpu = s.index;
+  if (!s.mig)
+    return MakeError(ErrorCode::kUnsupported,
+                     fmt::format("GPU {} ({}) does not support MIG; nothing was changed", i, s.name));
+  if (s.mig->current == enable && s.mig->pending == enable) return plan;
+  if (!enable && !s.instances.empty())
+    return MakeError(ErrorCode::kBusy, fmt::format("GPU {} still has {} MIG instance(s): destroy them first "
+                                                   "('migctl destroy -i {} --all'); nothing was changed",
+                                                   i, s.instances.size(), i));
+  if (std::vector<nvml::ProcessInfo> p = AllProcesses(s); !p.empty())
+    return MakeError(ErrorCode::kBusy, fmt::format("GPU {} runs processes ({}): stop them first; nothing was "
+                                                   "changed",
+                                                   i, ProcessList(p)));
+  plan.steps.ops.push_back({.kind = PlannedOp::Kind::kSetMigMode, .enable = enable});
+  return plan;
+}
+
+Result<GpuPlan> PlanActivation(const ObservedGpu& gpu) {
+  const nvml::GpuSnapshot& s = gpu.snapshot;
+  const unsigned i = s.index.value();
+  GpuPlan plan;
+  plan.steps.gpu = s.index;
+  if (!s.mig || s.mig->current == s.mig->pending) return plan;
+  if (std::vector<nvml::ProcessInfo> p = AllProcesses(s); !p.empty())
+    return MakeError(ErrorCode::kBusy, fmt::format("GPU {} runs processes ({}): stop them before a reset; "
+                                                   "nothing was reset",
+                                                   i, ProcessList(p)));
+  plan.steps.ops.push_back({.kind = PlannedOp::Kind::kResetGpu, .enable = s.mig->pending});
   return plan;
 }
 

@@ -40,6 +40,12 @@ struct GpuPlan {
   bool ChangesMode() const;
   /// Whether a step creates or destroys instances.
   bool ChangesInstances() const;
+  /// Whether a step changes instances other than by turning MIG off (mig-parted's "config" part, which its
+  /// `pre-apply-config` hook announces; clearing a GPU to disable MIG belongs to the mode part).
+  bool ChangesConfig() const;
+  /// MIG devices (compute instances) the steps destroy and create: what users count.
+  unsigned MigDevicesDestroyed() const;
+  unsigned MigDevicesCreated() const;
 };
 
 /// Plans the steps from `gpu` to `goal` with the fewest instances destroyed and created (DiffLayouts), MIG
@@ -50,5 +56,15 @@ struct GpuPlan {
 /// lacks; kBusy when the plan would destroy an instance with processes, or change the mode of a GPU with
 /// processes, and not `force` (naming pids, process names and the fix).
 Result<GpuPlan> PlanGpu(const ObservedGpu& gpu, const GpuGoal& goal, const PlanOptions& options);
+
+/// `migctl mode`: MIG on or off, nothing else (no reset: on Ampere the change stays pending until
+/// PlanActivation). Empty when the GPU is already (and will stay) so. Errors: kUnsupported for a GPU without
+/// MIG; kBusy when turning MIG off while instances exist (destroy them first) or when processes run on the
+/// GPU (naming them).
+Result<GpuPlan> PlanModeChange(const ObservedGpu& gpu, bool enable);
+
+/// `migctl reset`: activates a pending MIG mode with a reset of this GPU only. Empty when nothing is pending.
+/// Errors: kBusy when processes run on the GPU (naming them).
+Result<GpuPlan> PlanActivation(const ObservedGpu& gpu);
 
 }  // namespace migctl

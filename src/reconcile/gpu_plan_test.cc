@@ -2,39 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "catalog/catalog.h"
+#include "reconcile/test_gpus.h"
 
 namespace migctl {
 namespace {
 
 using Kind = PlannedOp::Kind;
-
-ObservedGpu Gpu(const char* model, nvml::MigMode mode, std::vector<PlacedInstance> gis = {},
-                std::vector<unsigned> busy_gis = {}) {
-  ObservedGpu gpu;
-  gpu.geometry = *FindModel(model).value();
-  gpu.snapshot.index = GpuIndex(0);
-  gpu.snapshot.name = gpu.geometry.product_name;
-  gpu.snapshot.mig = mode;
-  unsigned id = 1;
-  for (const PlacedInstance& p : gis) {
-    const GiProfile* profile = gpu.geometry.FindProfile(p.profile);
-    nvml::InstanceSnapshot i;
-    i.profile = p.profile;
-    i.profile_name = profile->name;
-    i.gi = GiId(id);
-    i.placement = {p.start, profile->placement_size};
-    i.ci = CiId(0);
-    i.ci_profile = profile->DefaultCiProfile()->id;
-    i.ci_placement = nvml::Placement{0, profile->compute_slices};
-    if (std::find(busy_gis.begin(), busy_gis.end(), id) != busy_gis.end())
-      i.processes = {{4242, "python", 100}};
-    gpu.snapshot.instances.push_back(i);
-    ++id;
-  }
-  gpu.layout = LayoutOf(gpu.snapshot);
-  return gpu;
-}
+using testing_gpus::Gpu;
 
 GpuGoal Goal(const GpuModel& m, bool enabled, std::vector<unsigned> profiles) {
   GpuGoal goal{GpuIndex(0), enabled, {}, "test.yaml:3:7"};
@@ -124,6 +98,51 @@ TEST(PlanGpu, DisablingDestroysEverythingFirst) {
   EXPECT_EQ(Kinds(*plan), (std::vector<Kind>{Kind::kDestroyCi, Kind::kDestroyGi, Kind::kDestroyCi,
                                              Kind::kDestroyGi, Kind::kSetMigMode}));
   EXPECT_EQ(plan->destroyed, 4u);
+}
+
+TEST(PlanGpu, TurningMigOffIsAModeChangeNotAConfigChange) {
+  // mig-parted runs pre-apply-config only when the instances of a MIG-enabled GPU change.
+  ObservedGpu gpu = Gpu("h100-80gb", {true, true}, {{ProfileId(9), 0}});
+  Result<GpuPlan> off = PlanGpu(gpu, Goal(gpu.geometry, false, {}), {});
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_TRUE(off->ChangesMode());
+  EXPECT_TRUE(off->ChangesInstances());
+  EXPECT_FALSE(off->ChangesConfig());
+  Result<GpuPlan> more = PlanGpu(gpu, Goal(gpu.geometry, true, {9, 9}), {});
+  ASSERT_TRUE(more.ok()) << more.error().message;
+  EXPECT_TRUE(more->ChangesConfig());
+}
+
+TEST(PlanGpu, CountsMigDevicesAsUsersDo) {
+  ObservedGpu gpu = Gpu("a100-80gb", {true, true});
+  Result<GpuPlan> plan = PlanGpu(gpu, Goal(gpu.geometry, true, {19, 19, 19, 19, 19, 19, 19}), {});
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->created, 14u);  // seven GIs and seven CIs
+  EXPECT_EQ(plan->MigDevicesCreated(), 7u);
+  EXPECT_EQ(plan->MigDevicesDestroyed(), 0u);
+}
+
+TEST(PlanModeChange, RefusesInstancesAndProcessesAndIsEmptyWhenDone) {
+  ObservedGpu off = Gpu("a100-80gb", {false, false});
+  Result<GpuPlan> on = PlanModeChange(off, true);
+  ASSERT_TRUE(on.ok());
+  EXPECT_EQ(Kinds(*on), std::vector<Kind>{Kind::kSetMigMode});
+  ObservedGpu with = Gpu("a100-80gb", {true, true}, {{ProfileId(9), 0}});
+  EXPECT_EQ(PlanModeChange(with, false).error().code, ErrorCode::kBusy);
+  EXPECT_TRUE(PlanModeChange(with, true)->empty());
+  ObservedGpu busy = Gpu("a100-80gb", {false, false});
+  busy.snapshot.processes = {{77, "train", 10}};
+  Result<GpuPlan> refused = PlanModeChange(busy, true);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("77"), std::string::npos);
+}
+
+TEST(PlanActivation, ResetsOnlyAPendingChange) {
+  EXPECT_TRUE(PlanActivation(Gpu("a100-80gb", {true, true}))->empty());
+  Result<GpuPlan> pending = PlanActivation(Gpu("a100-80gb", {false, true}));
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(Kinds(*pending), std::vector<Kind>{Kind::kResetGpu});
+  EXPECT_TRUE(pending->steps.ops[0].enable);
 }
 
 }  // namespace

@@ -11,7 +11,12 @@
 //   which carries --json documents. Stdin is /dev/null.
 // - A command that runs longer than a timeout is stopped (SIGTERM, then SIGKILL after a grace period), so a
 //   hung hook cannot hang a boot-time apply forever.
+// - As root, a hooks file is run only when nobody but root can change it, its programs (as PATH finds them,
+//   with a script's #! interpreter), the PATH directories searched for them, and the existing files its
+//   arguments name (common/trusted_path.h): otherwise whoever can write any of them runs code as root.
 #pragma once
+
+#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -69,6 +74,9 @@ struct HookRunOptions {
   std::chrono::milliseconds grace = std::chrono::seconds(10);    ///< Between SIGTERM and SIGKILL.
   /// PATH given to hooks; empty: migctl's own PATH, or the usual system PATH when migctl has none.
   std::string path;
+  /// Refuse to run anything that someone other than root can change (CheckOnlyRootCanChange). On when
+  /// migctl runs as root; tests may turn it on as another user.
+  bool only_root_files = ::geteuid() == 0;
 };
 
 /// Runs the hooks of one file. Holds references: `file` and `spawner` must outlive it.
@@ -80,8 +88,14 @@ class HookRunner {
   /// Runs the commands of `point` in file order, each to completion; stops at the first that cannot be
   /// started or does not succeed, and returns an error naming the hook, its place in the file, the command
   /// and how it ended (kNotFound: program or workdir missing; kIo: it failed, was killed or timed out).
-  /// No commands: Ok. Each child also gets `MIGCTL_HOOK=<point name>`.
+  /// No commands: Ok. Each child also gets `MIGCTL_HOOK=<point name>`. With `only_root_files`, first checks
+  /// the whole file (every point, so the apply-start call refuses before anything changed) with
+  /// CheckFiles, and runs nothing when that fails.
   Status Run(spec::HookPoint point) const;
+
+  /// kInvalidInput, naming the file or hook and who else can write what, when someone other than root can
+  /// change the hooks file or anything one of its commands would run or read (see the file comment).
+  Status CheckFiles() const;
 
   /// The environment Run gives a command: PATH, then its envs, then the apply's variables and MIGCTL_HOOK.
   std::vector<std::string> Environment(const spec::HookCommand& command, spec::HookPoint point) const;

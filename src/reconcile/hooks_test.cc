@@ -59,6 +59,7 @@ HookRunOptions Options(std::chrono::milliseconds timeout = 10s, std::chrono::mil
   options.timeout = timeout;
   options.grace = grace;
   options.path = "/usr/bin:/bin";
+  options.only_root_files = false;  // The tests below that want it turn it on.
   return options;
 }
 
@@ -263,6 +264,116 @@ TEST(HookRunner, OutputGoesToStderrStdinIsEmptyAndOurDescriptorsAreClosed) {
   ASSERT_TRUE(status.ok()) << status.error().message;
   EXPECT_EQ(dir.Read("stdout"), "");
   EXPECT_EQ(dir.Read("stderr"), "to-stdout\nto-stderr\n");
+}
+
+}  // namespace
+}  // namespace migctl
+
+namespace migctl {
+namespace {
+
+/// As root: a hooks file in a private directory whose hooks run `program` (written there) with `args`.
+class RootHooks : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "the ownership checks need root (CI runs as root)";
+  }
+  void Write(const std::string& name, const std::string& text, std::filesystem::perms perms) {
+    std::ofstream(dir_.File(name)) << text;
+    std::filesystem::permissions(dir_.File(name), perms);
+  }
+  /// Runs apply-start of `yaml` (written as hooks.yaml) with the check on; what FakeSpawner saw in `fake_`.
+  Status RunHooks(const std::string& yaml, const std::string& path = "/usr/bin:/bin") {
+    Write("hooks.yaml", yaml, std::filesystem::perms(0644));
+    Result<spec::HooksFile> file = spec::LoadHooksFile(dir_.File("hooks.yaml"));
+    EXPECT_TRUE(file.ok()) << file.error().message;
+    if (!file.ok()) return file.error();
+    file_ = std::move(file).value();
+    HookRunOptions options = Options();
+    options.only_root_files = true;
+    options.path = path;
+    HookRunner runner(file_, Variables(), fake_, options);
+    return runner.Run(HookPoint::kApplyStart);
+  }
+  void ExpectRefused(const Status& status, const std::vector<std::string>& parts) {
+    ASSERT_FALSE(status.ok());
+    EXPECT_EQ(status.error().code, ErrorCode::kInvalidInput);
+    for (const std::string& part : parts) EXPECT_TRUE(Contains(status.error().message, part));
+    EXPECT_EQ(status.error().message.find('\n'), std::string::npos);
+    EXPECT_TRUE(fake_.runs.empty()) << "nothing may run once a file is refused";
+  }
+
+  TempDir dir_;
+  spec::HooksFile file_;
+  FakeSpawner fake_;
+};
+
+constexpr auto kExecutable = std::filesystem::perms(0755);
+
+TEST_F(RootHooks, FilesOnlyRootCanChangeRun) {
+  Write("hook.sh", "#!/bin/sh\n", kExecutable);
+  Write("data", "x", std::filesystem::perms(0644));
+  Status status =
+      RunHooks(fmt::format("hooks:\n  apply-start:\n  - {{command: {}, args: [{}]}}\n  - {{command: "
+                           "true}}\n",
+                           dir_.File("hook.sh"), dir_.File("data")));
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_EQ(fake_.runs.size(), 2u);
+}
+
+TEST_F(RootHooks, HooksWritableByOthersAreRefusedAsRoot) {
+  // The hooks file itself, writable by everyone.
+  std::ofstream(dir_.File("hooks.yaml")) << "";
+  Status status = RunHooks("hooks:\n  apply-start:\n  - {command: true}\n");
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  std::filesystem::permissions(dir_.File("hooks.yaml"), std::filesystem::perms(0666));
+  HookRunOptions options = Options();
+  options.only_root_files = true;
+  fake_.runs.clear();
+  ExpectRefused(HookRunner(file_, Variables(), fake_, options).Run(HookPoint::kApplyExit),
+                {"hooks file " + dir_.File("hooks.yaml"), "everyone (mode 0666)",
+                 "chmod go-w " + dir_.File("hooks.yaml")});
+}
+
+TEST_F(RootHooks, ProgramWritableByOthersIsRefused) {
+  Write("hook.sh", "#!/bin/sh\n", std::filesystem::perms(0777));
+  ExpectRefused(
+      RunHooks(fmt::format("hooks:\n  pre-apply-config:\n  - {{command: {}}}\n", dir_.File("hook.sh"))),
+      {"hook pre-apply-config (" + dir_.File("hooks.yaml") + ":3:5) program", dir_.File("hook.sh"),
+       "everyone (mode 0777)"});
+}
+
+TEST_F(RootHooks, ProgramOfAnotherUserOrInTheirDirectoryIsRefused) {
+  Write("hook.sh", "#!/bin/sh\n", kExecutable);
+  ASSERT_EQ(::chown(dir_.File("hook.sh").c_str(), 65534, 65534), 0);
+  ExpectRefused(RunHooks(fmt::format("hooks:\n  apply-start:\n  - {{command: {}}}\n", dir_.File("hook.sh"))),
+                {"writable by uid 65534 (its owner)", "chown root " + dir_.File("hook.sh")});
+  std::filesystem::create_directory(dir_.File("theirs"));
+  Write("theirs/hook.sh", "#!/bin/sh\n", kExecutable);
+  ASSERT_EQ(::chown(dir_.File("theirs").c_str(), 65534, 65534), 0);
+  ExpectRefused(
+      RunHooks(fmt::format("hooks:\n  apply-start:\n  - {{command: {}}}\n", dir_.File("theirs/hook.sh"))),
+      {dir_.File("theirs") + " is writable by uid 65534 (its owner)"});
+}
+
+TEST_F(RootHooks, WritableDirectoryEarlierInPathIsRefused) {
+  // `true` is found in /usr/bin, but anyone could drop a `true` into the open directory searched first.
+  std::filesystem::create_directory(dir_.File("open"));
+  std::filesystem::permissions(dir_.File("open"), std::filesystem::perms(0777));
+  ExpectRefused(
+      RunHooks("hooks:\n  apply-start:\n  - {command: true}\n", dir_.File("open") + ":/usr/bin:/bin"),
+      {"PATH directory", dir_.File("open") + " is writable by", "everyone (mode 0777)"});
+}
+
+TEST_F(RootHooks, ScriptArgumentAndInterpreterWritableByOthersAreRefused) {
+  Write("script.sh", "echo hi\n", std::filesystem::perms(0646));
+  ExpectRefused(RunHooks(fmt::format("hooks:\n  apply-start:\n  - {{command: /bin/sh, args: [{}]}}\n",
+                                     dir_.File("script.sh"))),
+                {"argument", dir_.File("script.sh") + " is writable by everyone (mode 0646)"});
+  Write("interp", "#!/bin/sh\n", std::filesystem::perms(0777));
+  Write("hook", fmt::format("#!{} -e\n", dir_.File("interp")), kExecutable);
+  ExpectRefused(RunHooks(fmt::format("hooks:\n  apply-start:\n  - {{command: {}}}\n", dir_.File("hook"))),
+                {"interpreter", dir_.File("interp") + " is writable by", "everyone"});
 }
 
 }  // namespace

@@ -20,7 +20,6 @@ int HolderPid(const std::string& path) {
 
 Result<HostLock> HostLock::Acquire(const std::string& run_dir, std::chrono::milliseconds timeout,
                                    const std::function<void(int)>& on_wait) {
-  MIGCTL_RETURN_IF_ERROR(MakeDirectories(run_dir));
   const std::string path = run_dir + "/apply.lock";
   const std::string owner = run_dir + "/apply.owner";
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -29,7 +28,7 @@ Result<HostLock> HostLock::Acquire(const std::string& run_dir, std::chrono::mill
     Result<FileLock> lock = FileLock::TryAcquire(path, LOCK_EX);
     if (lock.ok()) {
       // Best effort: who holds it, for the messages of those who wait.
-      (void)WriteFileAtomically(owner, std::to_string(::getpid()) + "\n");
+      (void)WriteFileAtomically(owner, std::to_string(::getpid()) + "\n", 0644);
       return HostLock(std::move(*lock));
     }
     if (lock.error().code != ErrorCode::kBusy) return lock.error();

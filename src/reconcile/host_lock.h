@@ -1,4 +1,4 @@
-// One apply (restore, create, destroy) at a time per host: an exclusive flock on `<run dir>/apply.lock`. The
+// One GPU change (any command: reconcile/conductor.h) at a time per host: an exclusive flock on `<run dir>/apply.lock`. The
 // kernel releases it when the holder dies, so a killed migctl never leaves the host locked.
 #pragma once
 
@@ -13,9 +13,10 @@ namespace migctl {
 
 class HostLock {
  public:
-  /// Takes the lock, waiting up to `timeout` (zero: do not wait). `on_wait` is called once, with the holder's
+  /// Takes the lock in `run_dir` (which exists and is private: common/private_dir.h), waiting up to `timeout`
+  /// (zero: do not wait). `on_wait` is called once, with the holder's
   /// pid (0 when unknown), when the lock is busy. Errors: kBusy naming the holder when the wait times out;
-  /// kIo when the run directory or lock file cannot be created.
+  /// kIo when the lock file cannot be created.
   static Result<HostLock> Acquire(const std::string& run_dir, std::chrono::milliseconds timeout,
                                   const std::function<void(int holder_pid)>& on_wait);
 

@@ -1,10 +1,10 @@
 #include "reconcile/journal.h"
 
-#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -23,8 +23,10 @@ Result<JournalEntry> Load(const std::string& path) {
   JournalEntry entry{path, c.gpus[0], 0, ""};
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.contains("journal") && doc["journal"].is_object()) {
-    entry.pid = doc["journal"].value("pid", 0);
-    entry.command = doc["journal"].value("command", "");
+    const nlohmann::json& meta = doc["journal"];
+    if (meta.contains("pid") && meta["pid"].is_number_integer()) entry.pid = meta["pid"].get<int>();
+    if (meta.contains("command") && meta["command"].is_string())
+      entry.command = meta["command"].get<std::string>();
   }
   return entry;
 }
@@ -34,40 +36,34 @@ Result<JournalEntry> Load(const std::string& path) {
 std::string Journal::PathFor(const GpuUuid& uuid) const { return dir_ + "/gpu-" + uuid.value() + ".json"; }
 
 Result<JournalEntry> Journal::Begin(const GpuCheckpoint& before, const std::string& command) {
-  MIGCTL_ASSIGN_OR_RETURN(std::optional<JournalEntry> existing, Find(before.uuid));
-  if (existing) return *existing;
-  MIGCTL_RETURN_IF_ERROR(MakeDirectories(dir_));
   const std::string path = PathFor(before.uuid);
   nlohmann::json meta = {{"pid", ::getpid()}, {"command", command}};
   MIGCTL_RETURN_IF_ERROR(
-      WriteFileAtomically(path, CheckpointToJson({{before}}, "journal", meta.dump()), true));
+      WriteFileAtomically(path, CheckpointToJson({{before}}, "journal", meta.dump()), 0600, true));
   return JournalEntry{path, before, ::getpid(), command};
 }
 
-Result<std::optional<JournalEntry>> Journal::Find(const GpuUuid& uuid) const {
+Result<std::optional<JournalEntry>> Journal::Find(const GpuUuid& uuid, GpuIndex index) const {
   const std::string path = PathFor(uuid);
-  if (::access(path.c_str(), F_OK) != 0) return std::optional<JournalEntry>();
-  MIGCTL_ASSIGN_OR_RETURN(JournalEntry entry, Load(path));
-  return std::optional<JournalEntry>(std::move(entry));
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return std::optional<JournalEntry>();
+  Result<JournalEntry> entry = Load(path);
+  if (!entry.ok())
+    return MakeError(
+        ErrorCode::kCorrupt,
+        fmt::format("GPU {}'s journal entry {} cannot be read ({}): check the GPU with 'migctl status -i {}', "
+                    "then delete that file; GPU {} stays untouched until then",
+                    index.value(), path, entry.error().message, index.value(), index.value()));
+  return std::optional<JournalEntry>(std::move(*entry));
 }
 
-Result<std::vector<JournalEntry>> Journal::Entries() const {
-  std::vector<JournalEntry> out;
-  DIR* dir = ::opendir(dir_.c_str());
-  if (dir == nullptr) return out;
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(dir)) {
-    std::string name = e->d_name;
-    if (name.rfind("gpu-", 0) == 0 && name.size() > 5 && name.substr(name.size() - 5) == ".json")
-      names.push_back(name);
-  }
-  ::closedir(dir);
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    MIGCTL_ASSIGN_OR_RETURN(JournalEntry entry, Load(dir_ + "/" + name));
-    out.push_back(std::move(entry));
-  }
-  return out;
+Result<std::string> Journal::SetAside(const JournalEntry& entry) {
+  const std::string to =
+      fmt::format("{}/interrupted-{}-gpu-{}.json", dir_, entry.pid, entry.before.uuid.value());
+  if (std::rename(entry.path.c_str(), to.c_str()) != 0)
+    return MakeError(ErrorCode::kIo, fmt::format("cannot move the interrupted journal entry {} to {}: {}",
+                                                 entry.path, to, std::strerror(errno)));
+  return to;
 }
 
 Status Journal::End(const GpuUuid& uuid) {

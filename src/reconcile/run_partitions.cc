@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "reconcile/checkpoint.h"
 #include "reconcile/instance_plan.h"
-#include "reconcile/transaction.h"
 
 namespace migctl {
 namespace {
@@ -129,46 +127,42 @@ Result<PartitionPlan> PlanRunPartitions(const std::vector<ObservedGpu>& gpus, co
   return plan;
 }
 
-Result<std::vector<CreatedPartition>> CreateRunPartitions(const std::vector<nvml::Device>& devices,
-                                                          const std::vector<ObservedGpu>& gpus,
-                                                          const PartitionPlan& plan, Journal& journal,
-                                                          const std::vector<bool>& reset_supported,
-                                                          std::vector<CreatedPartition>* done) {
+HostPlanner RunPartitionsPlanner(std::string profile, unsigned wanted, std::vector<bool> reset_supported,
+                                 PartitionPlan* plan) {
+  return [profile = std::move(profile), wanted, reset_supported = std::move(reset_supported), plan](
+             const std::vector<ObservedGpu>& gpus, bool) -> Result<std::vector<GpuPlan>> {
+    MIGCTL_ASSIGN_OR_RETURN(*plan, PlanRunPartitions(gpus, profile, wanted, reset_supported));
+    std::vector<GpuPlan> plans(gpus.size());
+    for (std::size_t k = 0; k < gpus.size(); ++k) plans[k].steps.gpu = gpus[k].snapshot.index;
+    for (const PartitionAddition& a : plan->additions) plans[a.gpu] = a.plan;
+    return plans;
+  };
+}
+
+std::vector<CreatedPartition> CreatedBy(std::size_t k, const GpuOutcome& outcome) {
   std::vector<CreatedPartition> created;
-  for (const PartitionAddition& addition : plan.additions) {
-    Result<GpuChange> change = ChangeGpuAtomically(devices[addition.gpu], gpus[addition.gpu], addition.plan,
-                                                   journal, "run --create", reset_supported[addition.gpu]);
-    if (!change.ok()) {
-      if (done != nullptr) *done = created;
-      return change.error();
-    }
-    for (const ExecutedOp& e : change->done)
-      if (e.op.kind == PlannedOp::Kind::kCreateGi && e.gi)
-        created.push_back({addition.gpu, *e.gi, e.op.profile, e.op.start});
-  }
-  if (done != nullptr) *done = created;
+  if (!outcome.change) return created;
+  for (const ExecutedOp& e : outcome.change->done)
+    if (e.op.kind == PlannedOp::Kind::kCreateGi && e.gi) created.push_back({k, *e.gi, e.op.profile, e.op.start});
   return created;
 }
 
-Result<unsigned> RemoveRunPartitions(const std::vector<nvml::Device>& devices,
-                                     const std::vector<CreatedPartition>& created, Journal& journal) {
-  std::set<size_t> touched;
-  for (const CreatedPartition& c : created) touched.insert(c.gpu);
-  unsigned removed = 0;
-  for (size_t i : touched) {
-    MIGCTL_ASSIGN_OR_RETURN(ObservedGpu gpu, ObserveForPlanning(devices[i]));
-    std::vector<DestroyTarget> targets;
-    for (const CurrentGi& gi : CurrentInstances(gpu.snapshot))
-      for (const CreatedPartition& c : created)
-        if (c.gpu == i && c.gi == gi.id && c.profile == gi.profile && c.start == gi.start)
-          targets.push_back({gi.id, std::nullopt});
-    if (targets.empty()) continue;
-    MIGCTL_ASSIGN_OR_RETURN(InstancePlan steps, PlanDestroy(gpu, targets));
-    MIGCTL_RETURN_IF_ERROR(
-        ChangeGpuAtomically(devices[i], gpu, GpuPlan{steps}, journal, "run --ephemeral", true));
-    removed += static_cast<unsigned>(targets.size());
-  }
-  return removed;
+HostPlanner RemovePartitionsPlanner(std::vector<CreatedPartition> created) {
+  return [created = std::move(created)](const std::vector<ObservedGpu>& gpus,
+                                        bool) -> Result<std::vector<GpuPlan>> {
+    std::vector<GpuPlan> plans(gpus.size());
+    for (std::size_t i = 0; i < gpus.size(); ++i) {
+      plans[i].steps.gpu = gpus[i].snapshot.index;
+      std::vector<DestroyTarget> targets;
+      for (const CurrentGi& gi : CurrentInstances(gpus[i].snapshot))
+        for (const CreatedPartition& c : created)
+          if (c.gpu == i && c.gi == gi.id && c.profile == gi.profile && c.start == gi.start)
+            targets.push_back({gi.id, std::nullopt});
+      if (targets.empty()) continue;
+      MIGCTL_ASSIGN_OR_RETURN(plans[i].steps, PlanDestroy(gpus[i], targets));
+    }
+    return plans;
+  };
 }
 
 }  // namespace migctl

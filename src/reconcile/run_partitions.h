@@ -1,16 +1,15 @@
 // Partitions made for one `migctl run --create`: how many MIG devices of a profile the selected GPUs already
 // have idle, where the missing ones go (MIG mode enabled where the GPU allows it), and, for --ephemeral,
-// taking away exactly those again. Planning is pure; creating and removing go through the same journalled,
-// all-or-nothing change per GPU as apply (transaction.h), under the host lock the caller holds.
+// taking away exactly those again. Pure: both are planners for the conductor (reconcile/conductor.h), which
+// alone changes GPUs.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "common/result.h"
-#include "nvml/device.h"
+#include "reconcile/conductor.h"
 #include "reconcile/gpu_plan.h"
-#include "reconcile/journal.h"
 #include "reconcile/observed_gpu.h"
 
 namespace migctl {
@@ -35,6 +34,11 @@ struct PartitionPlan {
 Result<PartitionPlan> PlanRunPartitions(const std::vector<ObservedGpu>& gpus, const std::string& profile,
                                         unsigned wanted, const std::vector<bool>& reset_supported);
 
+/// PlanRunPartitions as a planner: one plan per GPU (empty where nothing is added). `*plan` receives the
+/// partition plan the conductor carries out (for messages); it must outlive the planner.
+HostPlanner RunPartitionsPlanner(std::string profile, unsigned wanted, std::vector<bool> reset_supported,
+                                 PartitionPlan* plan);
+
 /// A GI the run created: what --ephemeral removes, if it is still there unchanged.
 struct CreatedPartition {
   size_t gpu = 0;  ///< Index into the devices.
@@ -43,17 +47,11 @@ struct CreatedPartition {
   unsigned start = 0;
 };
 
-/// Runs the additions (each GPU all or nothing). Returns the GIs created. On an error, GPUs already done
-/// keep their new instances and are listed in `done` so the caller can remove them.
-Result<std::vector<CreatedPartition>> CreateRunPartitions(const std::vector<nvml::Device>& devices,
-                                                          const std::vector<ObservedGpu>& gpus,
-                                                          const PartitionPlan& plan, Journal& journal,
-                                                          const std::vector<bool>& reset_supported,
-                                                          std::vector<CreatedPartition>* done);
+/// The GIs that the change of device `k` created.
+std::vector<CreatedPartition> CreatedBy(std::size_t k, const GpuOutcome& outcome);
 
-/// Destroys the GIs in `created` that still exist with the same profile and placement (and no processes),
-/// leaving everything else, MIG mode included. Returns how many it removed; the first error otherwise.
-Result<unsigned> RemoveRunPartitions(const std::vector<nvml::Device>& devices,
-                                     const std::vector<CreatedPartition>& created, Journal& journal);
+/// A planner destroying the GIs in `created` that still exist with the same profile and placement, leaving
+/// everything else, MIG mode included. A busy one is refused (kBusy, naming its processes).
+HostPlanner RemovePartitionsPlanner(std::vector<CreatedPartition> created);
 
 }  // namespace migctl

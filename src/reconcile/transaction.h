@@ -1,5 +1,5 @@
-// Changing one GPU all or nothing: journal its state, run the plan, and if a step fails put the GPU back as
-// it was before (or before an interrupted earlier run), so it ends in its original or its target layout.
+// Changing one GPU all or nothing: journal its state, run the plan, check the GPU now is what the plan said,
+// and if a step fails or the result differs, put the GPU back as this command found it (never further back).
 #pragma once
 
 #include <string>
@@ -16,14 +16,20 @@ namespace migctl {
 
 struct GpuChange {
   std::vector<ExecutedOp> done;
-  bool recovered = false;  ///< An interrupted earlier run's journal entry was found (and is now resolved).
+  nvml::GpuSnapshot after;  ///< The GPU as observed once the plan was carried out and checked.
 };
 
-/// Runs `plan` on `device` (observed as `before`) under a journal entry. On success the entry is removed. On
-/// failure the GPU is re-observed and planned back to the journalled state (mode, every GI and CI at its
-/// placement; new GI/CI ids and MIG UUIDs are the driver's choice), the entry is removed when that worked,
-/// and the original error is returned with what the rollback did; when the rollback fails too, the entry
-/// stays and the message says `migctl restore ENTRY`. Precondition: the caller holds the host lock.
+/// What `plan` leaves on a GPU observed as `before`, compared with `after`: the same GIs and CIs (profiles
+/// and placements; ids are the driver's choice), and MIG mode as the plan's mode steps set it. Returns an
+/// empty string when they agree, else what differs (`expected 3g.40gb@4, found none`). Pure.
+std::string DescribeMismatch(const ObservedGpu& before, const GpuPlan& plan, const nvml::GpuSnapshot& after);
+
+/// Runs `plan` on `device` (observed as `before`) under a journal entry holding `before`. On success, and
+/// when the GPU then is what the plan said, the entry is removed. Otherwise the GPU is re-observed and
+/// planned back to `before` (mode, every GI and CI at its placement), the entry is removed when that
+/// worked, and the error says what failed and what the rollback did; when the rollback fails too, the entry
+/// stays and the message says `migctl restore ENTRY`. Preconditions: the caller holds the host lock and has
+/// set aside any earlier entry for this GPU.
 Result<GpuChange> ChangeGpuAtomically(const nvml::Device& device, const ObservedGpu& before,
                                       const GpuPlan& plan, Journal& journal, const std::string& command,
                                       bool reset_supported);

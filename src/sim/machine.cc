@@ -7,6 +7,7 @@
 #include "catalog/catalog.h"
 #include "nvml/nvml_abi.h"
 #include "sim/engine.h"
+#include "sim/state_check.h"
 #include "sim/state_file.h"
 #include "sim/uuid.h"
 
@@ -80,12 +81,16 @@ const SimGpu* GpuWithPid(const MachineState& state, unsigned pid) {
   return nullptr;
 }
 
+/// One past the highest fake pid, from 10000 up (clear of the low pids of real system processes); the lowest
+/// free one from 10000 when that would pass kMaxPid. 0 when every pid is taken.
 unsigned UnusedPid(const MachineState& state) {
-  unsigned pid = 10000;  // Fake pids stay clear of the low pids of real system processes.
+  unsigned pid = 10000;
   for (const SimGpu& gpu : state.gpus) {
     for (const SimProcess& p : gpu.processes) pid = std::max(pid, p.pid + 1);
   }
-  return pid;
+  for (unsigned candidate = 10000; pid > kMaxPid && candidate <= kMaxPid; ++candidate)
+    if (!GpuWithPid(state, candidate)) pid = candidate;
+  return pid > kMaxPid ? 0 : pid;
 }
 
 }  // namespace
@@ -168,6 +173,12 @@ Result<unsigned> AttachProcess(const std::string& path, const ProcessPlace& plac
     Result<const GpuModel*> model = FindModel(gpu.model);
     if (!model.ok()) return fail(model.error());
     if (Status ok = CheckPlace(gpu, place); !ok.ok()) return fail(ok.error());
+    if (std::ranges::any_of(name, [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      return fail(MakeError(ErrorCode::kInvalidInput, "a process name cannot hold control characters"));
+    if (pid > kMaxPid)
+      return fail(
+          MakeError(ErrorCode::kInvalidInput,
+                    "pid " + std::to_string(pid) + " is above the largest, " + std::to_string(kMaxPid)));
     if (pid != 0) {
       if (const SimGpu* holder = GpuWithPid(state, pid)) {
         return fail(MakeError(ErrorCode::kInvalidInput,
@@ -181,6 +192,9 @@ Result<unsigned> AttachProcess(const std::string& path, const ProcessPlace& plac
                                                         std::to_string(*free_mib) + " MiB are free there"));
     }
     attached = pid != 0 ? pid : UnusedPid(state);
+    if (attached == 0)
+      return fail(MakeError(ErrorCode::kBusy, "every pid up to " + std::to_string(kMaxPid) +
+                                                  " is attached already; detach some"));
     SimProcess process{attached, name, used_mib, std::nullopt, std::nullopt};
     if (place.gi) process.gi = place.gi->value();
     if (place.ci) process.ci = place.ci->value();

@@ -46,8 +46,9 @@ struct ProcessPlace {
 /// Attaches a fake process using `used_mib` of memory at `place`, so the instance counts as busy (IN_USE) and
 /// the process shows in nvmlDeviceGetComputeRunningProcesses. `pid` 0 picks an unused pid. Returns the pid.
 /// Errors: kNotFound for a GPU/GI/CI that does not exist; kUnsupported for a GI/CI while MIG is off;
-/// kInvalidInput for a ci without gi or a pid already attached; kInfeasible when the memory does not fit what
-/// is left there.
+/// kInvalidInput for a ci without gi, a name with control characters, a pid above kMaxPid (sim/state_check.h)
+/// or one already attached; kInfeasible when the memory does not fit what is left there; kBusy when no pid is
+/// left to pick.
 Result<unsigned> AttachProcess(const std::string& path, const ProcessPlace& place, unsigned pid,
                                const std::string& name, unsigned long long used_mib);
 

@@ -69,8 +69,12 @@ struct MachineState {
 /// The state file's JSON: `{"version": 1, "seed": …, "gpus": [...]}`.
 nlohmann::json MachineStateToJson(const MachineState& state);
 
-/// Parses a state file's text. kCorrupt for malformed JSON, missing fields or a version other than
-/// kStateVersion (the message names the version found and the one supported).
+/// Parses a state file's text and checks it with CheckMachineState (sim/state_check.h), so every loader gets
+/// a machine the simulator can trust. kCorrupt for malformed JSON; a version other than kStateVersion (the
+/// message names the version found and the one supported); a missing field or one of the wrong type or out
+/// of range (a negative, fractional or overflowing number is never wrapped); and whatever CheckMachineState
+/// refuses. The message is one line that names the GPU and the field, e.g. `GPU 0: GI 3: 'start' is -1, not
+/// a whole number from 0 to 4294967295`; callers prefix the file.
 Result<MachineState> ParseMachineState(std::string_view text);
 
 /// Finders; nullptr when absent. Pointers are invalidated by any change to the containing vector.

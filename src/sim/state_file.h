@@ -24,8 +24,10 @@ class StateFile {
   const std::string& path() const { return path_; }
 
   /// The current machine, read under a shared lock. The file is parsed again only when its inode, size, mtime
-  /// or ctime changed since the last read. Errors: kNotFound (no file), kIo, kCorrupt (bad JSON or unknown
-  /// version). The pointer stays valid until the next call on this object.
+  /// or ctime changed since the last read. Errors: kNotFound (no file), kInvalidInput (a directory, a device
+  /// or a file too large to be a state), kIo, kCorrupt (anything ParseMachineState refuses). The lock file is
+  /// created only once `path` is known to be a regular file, so a bad path changes nothing. The pointer
+  /// stays valid until the next call on this object.
   Result<const MachineState*> Read();
 
   /// Read-modify-write under the exclusive lock: loads the freshest state, runs `change` on it, and writes
@@ -40,6 +42,7 @@ class StateFile {
   struct FileStamp {
     dev_t dev;
     ino_t ino;
+    mode_t mode;
     off_t size;
     long mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
     bool operator==(const FileStamp&) const = default;
@@ -47,6 +50,8 @@ class StateFile {
 
   /// Identity and change times of the file; kNotFound when it does not exist.
   Result<FileStamp> Stamp() const;
+  /// kNotFound when `path` does not exist, kInvalidInput when it is not a regular file.
+  Status CheckIsFile() const;
   /// Loads the file into cache_ unless the stamp says it is already there. Caller holds the lock.
   Status Refresh();
 

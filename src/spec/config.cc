@@ -1,5 +1,7 @@
 #include "spec/config.h"
 
+#include "common/file_io.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <yaml-cpp/depthguard.h>
@@ -787,16 +789,8 @@ Result<ConfigFile> LoadConfig(const std::string& path) {
     MIGCTL_ASSIGN_OR_RETURN(std::string text, ReadAll(STDIN_FILENO, "<stdin>"));
     return ParseConfig(text, "<stdin>");
   }
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int error = errno;
-    return MakeError(
-        error == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-        fmt::format("cannot open config file {}: {}; check the path", path, std::strerror(error)));
-  }
-  Result<std::string> text = ReadAll(fd, path);
-  close(fd);
-  if (!text.ok()) return std::move(text).error();
+  Result<std::string> text = ReadFile(path, kMaxFileBytes);
+  if (!text.ok()) return text.error().WithContext("config file: ");
   return ParseConfig(*text, path);
 }
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/catalog.h"
 #include "common/gpu_selector.h"
 #include "spec/quote.h"
 
@@ -58,20 +59,20 @@ class Locator {
   std::string path_;
 };
 
-/// The GPU that one `devices` entry names.
+/// `4 GPUs (indexes 0 to 3)`, `1 GPU (index 0)`, `no GPUs`.
+std::string DescribeIndexes(const std::vector<HostGpu>& gpus) {
+  if (gpus.empty()) return "no GPUs";
+  if (gpus.size() == 1) return "1 GPU (index 0)";
+  return fmt::format("{} GPUs (indexes 0 to {})", gpus.size(), gpus.size() - 1);
+}
+
+/// The GPU that one `devices` entry names; nullptr for an index this host does not have.
 Result<const HostGpu*> Resolve(const Locator& locator, const DeviceRef& ref,
                                const std::vector<HostGpu>& gpus) {
   if (ref.index) {
     auto it = std::find_if(gpus.begin(), gpus.end(),
                            [&](const HostGpu& gpu) { return gpu.index.value() == *ref.index; });
-    if (it != gpus.end()) return &*it;
-    std::string range = gpus.empty() ? "no GPUs"
-                                     : fmt::format("{} GPU{} (indexes 0 to {})", gpus.size(),
-                                                   gpus.size() == 1 ? "" : "s", gpus.size() - 1);
-    return locator.Fail(ref.pos,
-                        fmt::format("GPU {} does not exist: this host has {}; remove it from 'devices' "
-                                    "(see 'migctl status')",
-                                    *ref.index, range));
+    return it == gpus.end() ? nullptr : &*it;
   }
   std::vector<GpuIdentity> identities;
   for (const HostGpu& gpu : gpus) identities.push_back({gpu.index, gpu.uuid, gpu.pci_bus_id});
@@ -92,10 +93,17 @@ struct Selected {
   SourcePos pos;
 };
 
-/// The GPUs `spec` selects, in the order written; skipped GPUs become warnings.
+/// What matching skipped, gathered over the whole layout so that each kind is one warning line.
+struct Skipped {
+  std::vector<const MigConfigSpec*> other_models;  ///< Specs whose device-filter matches no GPU here.
+  std::vector<const DeviceRef*> missing;           ///< Listed indexes this host does not have.
+};
+
+/// The GPUs `spec` selects, in the order written; listed GPUs its filter excludes become warnings, missing
+/// indexes go to `skipped` (an error when strict).
 Result<std::vector<Selected>> SelectGpus(const Locator& locator, const MigConfigSpec& spec,
-                                         const std::vector<HostGpu>& gpus,
-                                         std::vector<std::string>* warnings) {
+                                         const std::vector<HostGpu>& gpus, const MatchOptions& options,
+                                         Skipped* skipped, std::vector<std::string>* warnings) {
   std::vector<Selected> selected;
   if (spec.all_devices) {
     for (const HostGpu& gpu : gpus)
@@ -104,6 +112,14 @@ Result<std::vector<Selected>> SelectGpus(const Locator& locator, const MigConfig
   }
   for (const DeviceRef& ref : spec.devices) {
     MIGCTL_ASSIGN_OR_RETURN(const HostGpu* gpu, Resolve(locator, ref, gpus));
+    if (gpu == nullptr) {
+      if (options.strict)
+        return locator.Fail(ref.pos, fmt::format("GPU {} does not exist: this host has {}; remove it from "
+                                                 "'devices', or drop --strict to skip it as mig-parted does",
+                                                 *ref.index, DescribeIndexes(gpus)));
+      skipped->missing.push_back(&ref);
+      continue;
+    }
     if (!PassesFilter(spec, *gpu)) {
       warnings->push_back(
           locator.At(ref.pos) +
@@ -121,28 +137,61 @@ Result<std::vector<Selected>> SelectGpus(const Locator& locator, const MigConfig
   return selected;
 }
 
+/// `GPUs 4, 5, 6, 7 in 'devices' are not on this host, ...`: one line for every missing index.
+std::string MissingWarning(const Locator& locator, const std::vector<const DeviceRef*>& missing,
+                           const std::vector<HostGpu>& gpus) {
+  std::vector<unsigned> indexes;
+  for (const DeviceRef* ref : missing) indexes.push_back(*ref->index);
+  std::sort(indexes.begin(), indexes.end());
+  indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
+  std::string list;
+  for (unsigned i : indexes) list += (list.empty() ? "" : ", ") + std::to_string(i);
+  return locator.At(missing.front()->pos) +
+         fmt::format(
+             "GPU{} {} in 'devices' {} not on this host, which has {}; skipped, as mig-parted does "
+             "(--strict refuses this)",
+             indexes.size() == 1 ? "" : "s", list, indexes.size() == 1 ? "is" : "are", DescribeIndexes(gpus));
+}
+
+/// The models `specs` are for, by their filters: catalog keys where migctl knows the PCI id, else the filter
+/// as written; at most 4 and `…`.
+std::string ModelsOf(const std::vector<const MigConfigSpec*>& specs) {
+  std::vector<std::string> names;
+  for (const MigConfigSpec* spec : specs) {
+    for (const DeviceFilter& filter : spec->device_filters) {
+      const GpuModel* model =
+          IdentifyModel("", (static_cast<unsigned>(filter.device_id) << 16) | filter.vendor_id);
+      std::string name = model != nullptr ? model->key : filter.text;
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  }
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < 4; ++i) out += (i == 0 ? "" : ", ") + names[i];
+  return names.size() > 4 ? out + ", …" : out;
+}
+
 }  // namespace
 
 Result<DeviceAssignment> AssignDevices(const ConfigFile& file, const NamedConfig& config,
-                                       const std::vector<HostGpu>& gpus) {
+                                       const std::vector<HostGpu>& gpus, const MatchOptions& options) {
   Locator locator(file);
   DeviceAssignment assignment;
+  Skipped skipped;
   std::map<unsigned, std::pair<const MigConfigSpec*, SourcePos>> claims;  // By GPU index.
   for (const MigConfigSpec& spec : config.specs) {
     bool filter_matches =
         spec.device_filters.empty() ||
         std::any_of(gpus.begin(), gpus.end(), [&](const HostGpu& g) { return PassesFilter(spec, g); });
     if (!filter_matches) {
-      assignment.warnings.push_back(
-          locator.At(spec.pos) + fmt::format("no GPU here matches device-filter {} (this host has {}); the "
-                                             "spec is skipped",
-                                             DescribeFilters(spec), DescribeHost(gpus)));
+      skipped.other_models.push_back(&spec);
       continue;
     }
     size_t warnings_before = assignment.warnings.size();
+    size_t missing_before = skipped.missing.size();
     MIGCTL_ASSIGN_OR_RETURN(std::vector<Selected> selected,
-                            SelectGpus(locator, spec, gpus, &assignment.warnings));
-    if (selected.empty() && assignment.warnings.size() == warnings_before)
+                            SelectGpus(locator, spec, gpus, options, &skipped, &assignment.warnings));
+    if (selected.empty() && assignment.warnings.size() == warnings_before &&
+        skipped.missing.size() == missing_before)
       assignment.warnings.push_back(
           locator.At(spec.pos) +
           fmt::format("this spec selects no GPU here (this host has {}); it is skipped", DescribeHost(gpus)));
@@ -162,12 +211,26 @@ Result<DeviceAssignment> AssignDevices(const ConfigFile& file, const NamedConfig
                                       s.gpu->index.value(), first.line, first.column));
     }
   }
-  if (claims.empty())
-    return locator.Fail(config.pos,
-                        fmt::format("layout {} selects no GPU of this host, so nothing would be "
-                                    "applied; this host has {}: add a spec for them or choose another "
-                                    "layout",
-                                    Quote(config.label), DescribeHost(gpus)));
+  for (const HostGpu& gpu : gpus)
+    if (gpu.mig_capable && !claims.contains(gpu.index.value())) assignment.unselected.push_back(gpu.index);
+  if (!skipped.missing.empty()) assignment.warnings.push_back(MissingWarning(locator, skipped.missing, gpus));
+  if (claims.empty()) {
+    const std::string why = fmt::format(
+        "layout {} selects no GPU of this host, so nothing would be applied; "
+        "this host has {}",
+        Quote(config.label), DescribeHost(gpus));
+    if (options.strict)
+      return locator.Fail(config.pos, why + ": add a spec for them, choose another layout, or drop --strict");
+    assignment.warnings.push_back(locator.At(config.pos) + why);
+    return assignment;
+  }
+  if (!skipped.other_models.empty() && !assignment.unselected.empty()) {
+    const size_t n = skipped.other_models.size();
+    assignment.warnings.push_back(locator.At(skipped.other_models.front()->pos) +
+                                  fmt::format("{} spec{} of {} {} for models not on this host ({}); skipped",
+                                              n, n == 1 ? "" : "s", Quote(config.label),
+                                              n == 1 ? "is" : "are", ModelsOf(skipped.other_models)));
+  }
   for (const auto& [index, claim] : claims) assignment.gpus.push_back({GpuIndex(index), claim.first});
   return assignment;
 }

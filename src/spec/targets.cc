@@ -1,7 +1,6 @@
 #include "spec/targets.h"
 
 #include <algorithm>
-#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -26,37 +25,20 @@ std::string ProfileList(const GpuModel& model) {
   return out;
 }
 
-/// The GB figure and attribute suffix of a catalog profile name (`1g.10gb+me` → 10, "+me").
-bool SplitName(const std::string& name, unsigned* gb, std::string* suffix) {
-  const std::size_t dot = name.find('.');
-  const std::size_t g = name.find("gb", dot == std::string::npos ? 0 : dot);
-  if (dot == std::string::npos || g == std::string::npos) return false;
-  *gb = static_cast<unsigned>(std::strtoul(name.c_str() + dot + 1, nullptr, 10));
-  *suffix = name.substr(g + 2);
-  return true;
-}
-
+/// The GPU's profile that `name` (as the config wrote it) names: by its own name, else by an alias recorded
+/// for this very model (data/gpus/, with a warning naming both). Nothing else is guessed: a name of another
+/// model's profile of about the same size is an error naming the name as written.
 Result<const GiProfile*> ResolveGi(const Where& w, const ProfileName& name, const SourcePos& pos,
                                    std::vector<std::string>* warnings) {
   if (const GiProfile* p = w.model.FindProfile(name.gi_name)) return p;
-  // Driver name drift: same slices and attributes, memory 1 GB off.
-  const std::string wanted_suffix = name.gi_name.substr(name.gi_name.find("gb") + 2);
-  const GiProfile* near = nullptr;
-  for (const GiProfile& p : w.model.gi_profiles) {
-    unsigned gb = 0;
-    std::string suffix;
-    if (!SplitName(p.name, &gb, &suffix) || p.compute_slices != name.gi_slices || suffix != wanted_suffix)
-      continue;
-    if (gb + 1 == name.memory_gb || name.memory_gb + 1 == gb) near = near == nullptr ? &p : nullptr;
+  if (auto [p, alias] = w.model.FindAlias(name.gi_name); p != nullptr) {
+    warnings->push_back(fmt::format("{}:{}:{}: '{}' is what another driver calls the {}'s {} ({}); using {}",
+                                    w.file.path, pos.line, pos.column, name.text, w.model.key, p->name,
+                                    alias->source, p->name));
+    return p;
   }
-  if (near != nullptr) {
-    warnings->push_back(fmt::format("{}:{}:{}: GPU {}: '{}' is named '{}' by this driver; using {}",
-                                    w.file.path, pos.line, pos.column, w.gpu.value(), name.gi_name,
-                                    near->name, near->name));
-    return near;
-  }
-  return w.Fail(pos,
-                fmt::format("no profile '{}' on this GPU; it has {}", name.gi_name, ProfileList(w.model)));
+  return w.Fail(
+      pos, fmt::format("no profile '{}' on the {}: it has {}", name.text, w.model.key, ProfileList(w.model)));
 }
 
 Result<CiProfileId> ResolveCi(const Where& w, const GiProfile& gi, unsigned ci_slices,
