@@ -56,7 +56,8 @@ TEST_F(Conductor, DestroyModeResetAndCreateWaitForTheHostLock) {
     Child child = StartMigctl(command);
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
     EXPECT_TRUE(Running(child.pid())) << command[0] << " did not wait for the lock";
-    EXPECT_EQ(ReadFile(state_), before) << command[0] << " changed the GPU while another migctl held the lock";
+    EXPECT_EQ(ReadFile(state_), before)
+        << command[0] << " changed the GPU while another migctl held the lock";
     held.reset();
     Outcome o = child.Wait();
     EXPECT_EQ(o.exit_code, kExitOk) << command[0] << "\n" << o;
@@ -78,7 +79,8 @@ TEST_F(Conductor, DestroyDuringASlowApplyWaitsAndBothEndInAKnownLayout) {
   Outcome applied = apply.Wait();
   EXPECT_EQ(applied.exit_code, kExitOk) << applied;
   EXPECT_EQ(destroyed.exit_code, kExitOk) << destroyed;
-  EXPECT_EQ(destroyed.OutJson()["gpus"][0]["destroyed"].size(), 14u) << "destroy ran after the apply, on all 7";
+  EXPECT_EQ(destroyed.OutJson()["gpus"][0]["destroyed"].size(), 14u)
+      << "destroy ran after the apply, on all 7";
   EXPECT_TRUE(Instances(0).empty());
 }
 
@@ -156,7 +158,8 @@ TEST_F(Conductor, PreApplyConfigDoesNotRunWhenOnlyTheModeChanges) {
                                   "      mig-enabled: false\n");
   Outcome o = Migctl({"apply", "-f", file, "-c", "all-disabled", "--hooks", hooks_file});
   ASSERT_EQ(o.exit_code, kExitOk) << o;
-  EXPECT_EQ(ReadFile(log), "apply-start\npre-apply-mode\napply-exit\n") << "as mig-parted: no pre-apply-config";
+  EXPECT_EQ(ReadFile(log), "apply-start\npre-apply-mode\napply-exit\n")
+      << "as mig-parted: no pre-apply-config";
 }
 
 TEST_F(Conductor, ApplyCountsMigDevicesNotGpuAndComputeInstances) {
@@ -170,7 +173,8 @@ TEST_F(Conductor, ApplyCountsMigDevicesNotGpuAndComputeInstances) {
   EXPECT_NE(text.out.find("create 7 ("), std::string::npos) << text;
   Json applied = MustJson({"apply", "-f", file, "-c", "seven"});
   EXPECT_EQ(applied["gpus"][0]["created"], 7);
-  EXPECT_EQ(applied["gpus"][0]["instances"]["created"], 14) << "GPU and compute instances, for those who count them";
+  EXPECT_EQ(applied["gpus"][0]["instances"]["created"], 14)
+      << "GPU and compute instances, for those who count them";
 }
 
 }  // namespace

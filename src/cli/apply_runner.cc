@@ -159,9 +159,10 @@ Result<int> RunApply(Context& ctx, const std::vector<std::pair<nvml::Device, Gpu
     } else {
       ++changed;
       const unsigned destroyed = g.plan.MigDevicesDestroyed(), created = g.plan.MigDevicesCreated();
-      text += fmt::format("GPU {} ({}): {} {} MIG device{}, {} {} ({})\n", i, g.before.snapshot.name,
-                          options.dry_run ? "would destroy" : "destroyed", destroyed, destroyed == 1 ? "" : "s",
-                          options.dry_run ? "create" : "created", created, goal.origin);
+      text +=
+          fmt::format("GPU {} ({}): {} {} MIG device{}, {} {} ({})\n", i, g.before.snapshot.name,
+                      options.dry_run ? "would destroy" : "destroyed", destroyed, destroyed == 1 ? "" : "s",
+                      options.dry_run ? "create" : "created", created, goal.origin);
       for (const PlannedOp& op : g.plan.steps.ops) text += "  " + DescribeOp(op) + "\n";
     }
     if (g.plan.unfinished) text += "  NOT FINISHED: " + *g.plan.unfinished + "\n";

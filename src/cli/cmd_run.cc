@@ -97,13 +97,14 @@ Status CreatePartitions(Context& ctx, const RunArgs& args, const std::vector<nvm
     std::vector<CreatedPartition> made = CreatedBy(k, outcome);
     partitions.created.insert(partitions.created.end(), made.begin(), made.end());
   };
-  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), callbacks, args.lock_timeout_s));
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report,
+                          ctx.ChangeGpus(std::move(request), callbacks, args.lock_timeout_s));
   for (const PartitionAddition& a : plan.additions)
     partitions.summary +=
-        args.dry_run
-            ? fmt::format("GPU {}: would create {} x {}\n", devices[a.gpu].index().value(), a.count, args.profile)
-            : fmt::format("migctl: GPU {}: created {} x {}{}\n", devices[a.gpu].index().value(), a.count,
-                          args.profile, a.plan.ChangesMode() ? " (MIG mode enabled)" : "");
+        args.dry_run ? fmt::format("GPU {}: would create {} x {}\n", devices[a.gpu].index().value(), a.count,
+                                   args.profile)
+                     : fmt::format("migctl: GPU {}: created {} x {}{}\n", devices[a.gpu].index().value(),
+                                   a.count, args.profile, a.plan.ChangesMode() ? " (MIG mode enabled)" : "");
   return Ok();
 }
 
@@ -214,7 +215,9 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
                           all_tasks.size(), tasks.size()));
   }
 
-  // Workers.
+  // Workers. The lease directory is checked before anything starts or changes.
+  LeaseTable leases(DefaultLeaseDir(!ctx.options.sim.empty(), ctx.RunDir()));
+  if (!args.dry_run) MIGCTL_RETURN_IF_ERROR(leases.Prepare());
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
   Partitions partitions;
   // Whatever happens from here, what --ephemeral owns goes away at the end.
@@ -285,8 +288,7 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
       options.dirs = dirs;
       MIGCTL_ASSIGN_OR_RETURN(mps::ControlDaemon started, mps::ControlDaemon::Start(options));
       daemon.emplace(std::move(started));
-      std::fprintf(stderr, "migctl: MPS control daemon pid %d, pipe directory %s\n", daemon->pid(),
-                   dirs.pipe_dir.c_str());
+      PrintNote(fmt::format("MPS control daemon pid {}, pipe directory {}", daemon->pid(), dirs.pipe_dir));
     }
     for (Worker& w : workers) w.env = mps::ClientEnvironment(dirs, limits);
   }
@@ -326,7 +328,6 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
   options.fail_fast = args.fail_fast;
   options.logs_dir = args.logs;
   options.env = OwnEnvironment();
-  LeaseTable leases(DefaultLeaseDir(!ctx.options.sim.empty(), ctx.RunDir()));
 
   RunReportOptions report_options{ctx.options.json, args.ordered, !ctx.options.json && ::isatty(2) != 0,
                                   static_cast<unsigned>(tasks.size())};
@@ -348,8 +349,7 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
       std::error_code ec;
       std::filesystem::remove_all(std::filesystem::path(daemon->dirs().pipe_dir).parent_path(), ec);
     } else {
-      std::fprintf(stderr, "migctl: MPS daemon: %s (its logs: %s)\n", stopped.error().message.c_str(),
-                   daemon->dirs().log_dir.c_str());
+      PrintNote(fmt::format("MPS daemon: {} (its logs: {})", stopped.error().message, daemon->dirs().log_dir));
     }
   }
   if (!summary.ok()) return summary.error();

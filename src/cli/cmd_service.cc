@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/diagnostics.h"
 #include "integrations/systemd_unit.h"
 
 namespace migctl {
@@ -37,7 +38,7 @@ std::string OwnPath() {
 }
 
 void PrintWarnings(const std::vector<std::string>& warnings) {
-  for (const std::string& w : warnings) std::fprintf(stderr, "migctl: warning: %s\n", w.c_str());
+  for (const std::string& w : warnings) PrintWarning(w);
 }
 
 Result<int> RunInstall(Context& ctx, const ServiceArgs& args) {

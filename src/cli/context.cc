@@ -101,8 +101,7 @@ Result<ChangeReport> Context::ChangeGpus(ChangeRequest request, ChangeCallbacks 
     callbacks.progress = [tty](const std::string& line) {
       if (tty) PrintNote(line);
     };
-  if (!callbacks.notice)
-    callbacks.notice = [](const std::string& line) { PrintNote(line); };
+  if (!callbacks.notice) callbacks.notice = [](const std::string& line) { PrintNote(line); };
   return migctl::ChangeGpus(request, callbacks);
 }
 

@@ -27,7 +27,7 @@ struct GlobalOptions {
   bool json = false;
 };
 
-/// Exit codes (DESIGN.md): 0 done, 1 failed, 2 bad usage or bad input, 3 `assert` found a difference.
+/// Exit codes (README, docs/design.md): 0 done, 1 failed, 2 bad usage or bad input, 3 `assert` found a difference.
 enum ExitCode { kExitOk = 0, kExitFailed = 1, kExitUsage = 2, kExitDifferent = 3 };
 
 struct Context {

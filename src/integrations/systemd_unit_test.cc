@@ -277,8 +277,8 @@ TEST(ServiceInstaller, PlantedSymlinkAtAnInstalledFileIsRefusedNotFollowed) {
   fs::create_directories(t.At("/etc/migctl"));
   fs::create_symlink(victim, t.At(kServiceConfigPath));
   Result<InstallResult> installed =
-      ServiceInstaller(t.root() + "/", nullptr).Install({t.UserFile("mig.yaml", kConfig), "custom-config", "",
-                                                         "/usr/local/bin/migctl"});
+      ServiceInstaller(t.root() + "/", nullptr)
+          .Install({t.UserFile("mig.yaml", kConfig), "custom-config", "", "/usr/local/bin/migctl"});
   ASSERT_FALSE(installed.ok());
   EXPECT_TRUE(Contains(installed.error().message, t.At(kServiceConfigPath) + " is a symbolic link"));
   EXPECT_EQ(Read(victim), "precious\n");

@@ -114,27 +114,32 @@ class CheckpointReader {
     return Ok();
   }
 
+  /// What a GI and a CI entry share: a profile id (at most `max_profile`), its name, and a checked span.
+  struct Placed {
+    unsigned profile = 0;
+    std::string name;
+    unsigned start = 0;
+    unsigned size = 0;
+  };
+  Result<Placed> PlacedFields(const Json& j, const std::string& where, unsigned max_profile) const {
+    Placed p;
+    MIGCTL_ASSIGN_OR_RETURN(p.profile, Whole(j, "profile_id", max_profile, where));
+    p.name = j.value("profile", "");
+    MIGCTL_ASSIGN_OR_RETURN(p.start, Whole(j, "start", kMaxSlot, where));
+    MIGCTL_ASSIGN_OR_RETURN(p.size, Whole(j, "size", kMaxSlot + 1, where, 0u));
+    MIGCTL_RETURN_IF_ERROR(Span(where, p.start, p.size, j.contains("size")));
+    return p;
+  }
+
   Result<CheckpointCi> Ci(const Json& j, const std::string& gi_where, size_t n) const {
-    const std::string where = fmt::format("{}CI {}: ", gi_where, n);
-    CheckpointCi ci;
-    MIGCTL_ASSIGN_OR_RETURN(unsigned profile, Whole(j, "profile_id", kMaxSlot, where));
-    ci.profile = CiProfileId(profile);
-    ci.name = j.value("profile", "");
-    MIGCTL_ASSIGN_OR_RETURN(ci.start, Whole(j, "start", kMaxSlot, where));
-    MIGCTL_ASSIGN_OR_RETURN(ci.size, Whole(j, "size", kMaxSlot + 1, where, 0u));
-    MIGCTL_RETURN_IF_ERROR(Span(where, ci.start, ci.size, j.contains("size")));
-    return ci;
+    MIGCTL_ASSIGN_OR_RETURN(Placed p, PlacedFields(j, fmt::format("{}CI {}: ", gi_where, n), kMaxSlot));
+    return CheckpointCi{CiProfileId(p.profile), std::move(p.name), p.start, p.size};
   }
 
   Result<CheckpointGi> Gi(const Json& j, const std::string& gpu_where, size_t n) const {
     const std::string where = fmt::format("{}GI {}: ", gpu_where, n);
-    CheckpointGi gi;
-    MIGCTL_ASSIGN_OR_RETURN(unsigned profile, Whole(j, "profile_id", kMaxIndex, where));
-    gi.profile = ProfileId(profile);
-    gi.name = j.value("profile", "");
-    MIGCTL_ASSIGN_OR_RETURN(gi.start, Whole(j, "start", kMaxSlot, where));
-    MIGCTL_ASSIGN_OR_RETURN(gi.size, Whole(j, "size", kMaxSlot + 1, where, 0u));
-    MIGCTL_RETURN_IF_ERROR(Span(where, gi.start, gi.size, j.contains("size")));
+    MIGCTL_ASSIGN_OR_RETURN(Placed p, PlacedFields(j, where, kMaxIndex));
+    CheckpointGi gi{ProfileId(p.profile), std::move(p.name), p.start, p.size, {}};
     MIGCTL_ASSIGN_OR_RETURN(const Json* cis, List(j, "compute_instances", where));
     for (size_t c = 0; c < cis->size(); ++c) {
       MIGCTL_ASSIGN_OR_RETURN(CheckpointCi ci, Ci((*cis)[c], where, c));

@@ -42,7 +42,7 @@ bool AnyStep(const std::vector<GpuOutcome>& gpus) {
 
 /// The journal entries of the selected GPUs: an unreadable one stops the command; the others are returned.
 Result<std::vector<std::optional<JournalEntry>>> ReadEntries(const ChangeRequest& request,
-                                                              const Journal& journal) {
+                                                             const Journal& journal) {
   std::vector<std::optional<JournalEntry>> out;
   for (const nvml::Device& device : request.devices) {
     MIGCTL_ASSIGN_OR_RETURN(GpuUuid uuid, device.Uuid());
@@ -60,7 +60,8 @@ Status SetAsideInterrupted(const ChangeRequest& request, const ChangeCallbacks& 
     MIGCTL_ASSIGN_OR_RETURN(std::string kept, journal.SetAside(*interrupted[k]));
     if (callbacks.notice)
       callbacks.notice(fmt::format(
-          "GPU {} was left half-changed by an interrupted migctl (pid {}, '{}'); this command starts from its "
+          "GPU {} was left half-changed by an interrupted migctl (pid {}, '{}'); this command starts from "
+          "its "
           "current state; the state before that one is kept in {} ('migctl restore' puts it back)",
           request.devices[k].index().value(), interrupted[k]->pid, interrupted[k]->command, kept));
   }
@@ -143,9 +144,11 @@ Result<ChangeReport> ChangeGpus(const ChangeRequest& request, const ChangeCallba
   }
   MIGCTL_ASSIGN_OR_RETURN(const std::string run_dir,
                           EnsurePrivateDir(request.run_dir, "set MIGCTL_RUN_DIR to a directory of yours"));
-  MIGCTL_ASSIGN_OR_RETURN(HostLock lock, HostLock::Acquire(run_dir, request.lock_timeout, callbacks.lock_wait));
+  MIGCTL_ASSIGN_OR_RETURN(HostLock lock,
+                          HostLock::Acquire(run_dir, request.lock_timeout, callbacks.lock_wait));
   journal = Journal(run_dir);
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<std::optional<JournalEntry>> interrupted, ReadEntries(request, journal));
+  MIGCTL_ASSIGN_OR_RETURN(std::vector<std::optional<JournalEntry>> interrupted,
+                          ReadEntries(request, journal));
   // With hooks, busy instances are judged after them (they may stop GPU clients); bad goals fail before.
   const bool hooks = static_cast<bool>(callbacks.hook);
   MIGCTL_ASSIGN_OR_RETURN(std::vector<GpuOutcome> first, ObserveAndPlan(request, !hooks));

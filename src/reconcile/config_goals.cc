@@ -29,11 +29,13 @@ Result<ConfigGoals> GoalsFromConfig(const std::vector<nvml::Device>& devices, co
     }
     host.push_back(std::move(gpu));
   }
-  MIGCTL_ASSIGN_OR_RETURN(spec::DeviceAssignment assignment, spec::AssignDevices(file, config, host, options));
+  MIGCTL_ASSIGN_OR_RETURN(spec::DeviceAssignment assignment,
+                          spec::AssignDevices(file, config, host, options));
   ConfigGoals out;
   out.unselected = std::move(assignment.unselected);
   auto warn = [&out](const std::string& w) {
-    if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end()) out.warnings.push_back(w);
+    if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end())
+      out.warnings.push_back(w);
   };
   for (const std::string& w : assignment.warnings) warn(w);
   for (const spec::GpuAssignment& a : assignment.gpus) {

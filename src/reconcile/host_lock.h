@@ -1,5 +1,6 @@
-// One GPU change (any command: reconcile/conductor.h) at a time per host: an exclusive flock on `<run dir>/apply.lock`. The
-// kernel releases it when the holder dies, so a killed migctl never leaves the host locked.
+// One GPU change (any command: reconcile/conductor.h) at a time per host: an exclusive flock on `<run
+// dir>/apply.lock`. The kernel releases it when the holder dies, so a killed migctl never leaves the host
+// locked.
 #pragma once
 
 #include <chrono>

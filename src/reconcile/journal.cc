@@ -51,9 +51,10 @@ Result<std::optional<JournalEntry>> Journal::Find(const GpuUuid& uuid, GpuIndex 
   if (!entry.ok())
     return MakeError(
         ErrorCode::kCorrupt,
-        fmt::format("GPU {}'s journal entry {} cannot be read ({}): check the GPU with 'migctl status -i {}', "
-                    "then delete that file; GPU {} stays untouched until then",
-                    index.value(), path, entry.error().message, index.value(), index.value()));
+        fmt::format(
+            "GPU {}'s journal entry {} cannot be read ({}): check the GPU with 'migctl status -i {}', "
+            "then delete that file; GPU {} stays untouched until then",
+            index.value(), path, entry.error().message, index.value(), index.value()));
   return std::optional<JournalEntry>(std::move(*entry));
 }
 

@@ -143,7 +143,8 @@ std::vector<CreatedPartition> CreatedBy(std::size_t k, const GpuOutcome& outcome
   std::vector<CreatedPartition> created;
   if (!outcome.change) return created;
   for (const ExecutedOp& e : outcome.change->done)
-    if (e.op.kind == PlannedOp::Kind::kCreateGi && e.gi) created.push_back({k, *e.gi, e.op.profile, e.op.start});
+    if (e.op.kind == PlannedOp::Kind::kCreateGi && e.gi)
+      created.push_back({k, *e.gi, e.op.profile, e.op.start});
   return created;
 }
 

@@ -12,7 +12,7 @@ namespace migctl::testing_gpus {
 /// A GPU of `model` (index 0) in `mode`, with one GI per entry of `gis` (each with its full-width CI, GI ids
 /// 1, 2, …); the GIs whose id is in `busy_gis` run a process.
 inline ObservedGpu Gpu(const char* model, nvml::MigMode mode, std::vector<PlacedInstance> gis = {},
-                std::vector<unsigned> busy_gis = {}) {
+                       std::vector<unsigned> busy_gis = {}) {
   ObservedGpu gpu;
   gpu.geometry = *FindModel(model).value();
   gpu.snapshot.index = GpuIndex(0);

@@ -39,8 +39,8 @@ std::string Describe(const ObservedGpu& gpu, const std::vector<GiShape>& shapes)
   std::string out;
   for (const GiShape& g : shapes) {
     const GiProfile* p = gpu.geometry.FindProfile(ProfileId(g.profile));
-    out += fmt::format("{}{}@{}", out.empty() ? "" : " + ", p ? p->name : fmt::format("profile {}", g.profile),
-                       g.start);
+    out += fmt::format("{}{}@{}", out.empty() ? "" : " + ",
+                       p ? p->name : fmt::format("profile {}", g.profile), g.start);
   }
   return out;
 }
@@ -49,7 +49,8 @@ std::string Describe(const ObservedGpu& gpu, const std::vector<GiShape>& shapes)
 Result<std::size_t> RollBack(const nvml::Device& device, const GpuCheckpoint& before, bool reset_supported) {
   MIGCTL_ASSIGN_OR_RETURN(ObservedGpu now, ObserveForPlanning(device));
   GpuGoal goal = before.Goal(device.index(), "the state before this command");
-  MIGCTL_ASSIGN_OR_RETURN(GpuPlan back, PlanGpu(now, goal, {.force = true, .reset_supported = reset_supported}));
+  MIGCTL_ASSIGN_OR_RETURN(GpuPlan back,
+                          PlanGpu(now, goal, {.force = true, .reset_supported = reset_supported}));
   MIGCTL_RETURN_IF_ERROR(ExecutePlan(device, back.steps));
   return back.steps.ops.size();
 }
@@ -152,8 +153,8 @@ Result<GpuChange> ChangeGpuAtomically(const nvml::Device& device, const Observed
                  error->nvml_return};
   MIGCTL_RETURN_IF_ERROR(journal.End(uuid));
   return Error{error->code,
-               fmt::format("{}; GPU {} was put back as this command found it ({} step{})", error->message, index,
-                           *undone, *undone == 1 ? "" : "s"),
+               fmt::format("{}; GPU {} was put back as this command found it ({} step{})", error->message,
+                           index, *undone, *undone == 1 ? "" : "s"),
                error->nvml_return};
 }
 

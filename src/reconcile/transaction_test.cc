@@ -47,8 +47,8 @@ TEST(DescribeMismatch, ChecksTheModeTheStepsSet) {
   reset.steps.ops.push_back({.kind = PlannedOp::Kind::kResetGpu, .enable = true});
   EXPECT_EQ(DescribeMismatch(Gpu("a100-80gb", {false, true}), reset, Gpu("a100-80gb", {true, true}).snapshot),
             "");
-  EXPECT_NE(DescribeMismatch(Gpu("a100-80gb", {false, true}), reset, Gpu("a100-80gb", {false, true}).snapshot),
-            "");
+  EXPECT_NE(
+      DescribeMismatch(Gpu("a100-80gb", {false, true}), reset, Gpu("a100-80gb", {false, true}).snapshot), "");
 }
 
 }  // namespace

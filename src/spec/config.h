@@ -88,7 +88,8 @@ struct ConfigFile {
 /// is an error). An empty file is an error (nothing to apply).
 Result<ConfigFile> ParseConfig(std::string_view text, std::string_view path);
 
-/// Reads `path` (`-` is stdin) and parses it. kNotFound/kIo when it cannot be read.
+/// Reads `path` (`-` is stdin) and parses it. kNotFound when it is missing; kInvalidInput for a directory or
+/// a file over the size cap (both exit 2, as bad input); kIo when it cannot be read.
 Result<ConfigFile> LoadConfig(const std::string& path);
 
 /// The layout named `label`; with an empty label, the only layout (kInvalidInput when there are several,

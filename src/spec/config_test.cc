@@ -572,11 +572,15 @@ TEST(LoadConfig, MissingFileIsNotFoundWithThePath) {
   EXPECT_NE(file.error().message.find("/nonexistent/migctl.yaml"), std::string::npos);
 }
 
-TEST(LoadConfig, DirectoryIsAnIoError) {
+TEST(LoadConfig, RegressionDirectoryIsBadInputLikeAMissingFile) {
+  // A directory exited 1 where a missing file exits 2.
   auto file = LoadConfig("/");
   ASSERT_FALSE(file.ok());
-  EXPECT_EQ(file.error().code, ErrorCode::kIo);
-  EXPECT_NE(file.error().message.find("Is a directory"), std::string::npos) << file.error().message;
+  EXPECT_EQ(file.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(file.error().message.find("is a directory"), std::string::npos) << file.error().message;
+  auto endless = LoadConfig("/dev/zero");
+  ASSERT_FALSE(endless.ok());
+  EXPECT_EQ(endless.error().code, ErrorCode::kInvalidInput);
 }
 
 TEST(LoadConfig, ErrorsNameThePathAsGiven) {

@@ -11,7 +11,7 @@ import sys
 
 import pynvml as nv
 
-# The real H100 80GB HBM3 (shared/reference/hardware/h100-80gb-hbm3.nvml-profiles.txt, driver 580.159.04):
+# The real H100 80GB HBM3 (tests/fixtures/hardware/h100-80gb-hbm3.nvml-profiles.txt, driver 580.159.04):
 # index -> (profile id, slices, instances, SMs, memory MiB, name, placement starts, placement size)
 RECORDED = {
     0: (19, 1, 7, 16, 9984, "MIG 1g.10gb", [0, 1, 2, 3, 4, 5, 6], 1),

@@ -1,5 +1,5 @@
 // A stand-in NVML with one H100 80GB HBM3, answering the profile table recorded on real hardware
-// (shared/reference/hardware/h100-80gb-hbm3.nvml-profiles.txt). Static state, nothing can be created.
+// (tests/fixtures/hardware/h100-80gb-hbm3.nvml-profiles.txt). Static state, nothing can be created.
 //   FAKE_NVML_MIG=1   MIG on, with GI 2 (3g.40gb at 4:4) holding CI 0 (profile 2, a MIG device with one
 //   process)
 //                     and GI 7 (1g.10gb at 0:1) holding no CI; MIG device index 0 answers NOT_FOUND.
