@@ -65,6 +65,22 @@ TEST_F(Conductor, DestroyModeResetAndCreateWaitForTheHostLock) {
   EXPECT_EQ(Instances(0).size(), 1u) << "destroyed the 3g.40gb, then created one 1g.10gb";
 }
 
+TEST_F(Conductor, EveryChangingCommandGivesUpAfterItsLockTimeoutChangingNothing) {
+  InitMigMachine("a100-80gb:1");
+  MustJson({"create", "-i", "0", "3g.40gb"});
+  const std::string before = ReadFile(state_);
+  HeldLock held(RunDir());
+  for (const Args& command : std::vector<Args>{{"destroy", "-i", "0", "--all"},
+                                               {"mode", "disable", "-i", "0"},
+                                               {"reset", "-i", "0"},
+                                               {"create", "-i", "0", "1g.10gb"}}) {
+    Args impatient = command;
+    impatient.insert(impatient.end(), {"--lock-timeout", "0.2"});
+    ExpectOneLineError(Migctl(impatient), kExitFailed, {"another migctl", "lock"});
+    EXPECT_EQ(ReadFile(state_), before) << command[0];
+  }
+}
+
 TEST_F(Conductor, DestroyDuringASlowApplyWaitsAndBothEndInAKnownLayout) {
   InitMachine("a100-80gb:1");
   MustJson({"mode", "enable", "-i", "0"});

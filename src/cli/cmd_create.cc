@@ -13,6 +13,7 @@ struct CreateArgs {
   std::vector<std::string> profiles;
   bool no_ci = false;
   bool dry_run = false;
+  double lock_timeout = 300;
 };
 
 Result<int> RunCreate(Context& ctx, const CreateArgs& args) {
@@ -29,7 +30,7 @@ Result<int> RunCreate(Context& ctx, const CreateArgs& args) {
     }
     return plans;
   };
-  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}));
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}, args.lock_timeout));
   Json gpus = Json::array();
   std::string text;
   for (const GpuOutcome& g : report.gpus) {
@@ -83,6 +84,9 @@ void AddCreateCommand(CLI::App& app, Context& ctx) {
   cmd->add_flag("--no-ci", args->no_ci,
                 "Create only the GPU instances, no compute instances (no MIG devices)");
   cmd->add_flag("--dry-run", args->dry_run, "Print the placements and change nothing");
+  cmd->add_option("--lock-timeout", args->lock_timeout,
+                  "Seconds to wait for another migctl changing GPUs on this host (default 300)")
+      ->check(Seconds(0, kMaxSeconds));
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunCreate(ctx, *args); }; });
 }
 

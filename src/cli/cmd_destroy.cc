@@ -19,6 +19,7 @@ struct DestroyArgs {
   std::vector<unsigned> cis;
   std::vector<std::string> mig_uuids;
   bool dry_run = false;
+  double lock_timeout = 300;
 };
 
 /// Targets on one GPU from the flags, or from the MIG UUIDs that live on it. A MIG device whose GI has no
@@ -104,7 +105,7 @@ Result<int> RunDestroy(Context& ctx, const DestroyArgs& args) {
                          fmt::format("no MIG device {} (see 'migctl status'); nothing was destroyed", uuid));
     return plans;
   };
-  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}));
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}, args.lock_timeout));
   Json gpus = Json::array();
   std::string text;
   for (std::size_t k = 0; k < report.gpus.size(); ++k) {
@@ -148,6 +149,9 @@ void AddDestroyCommand(CLI::App& app, Context& ctx) {
       ->check(WholeNumber(0, 4294967295ULL));
   cmd->add_option("mig_uuids", args->mig_uuids, "MIG device UUIDs (MIG-…)");
   cmd->add_flag("--dry-run", args->dry_run, "Print what would be destroyed and change nothing");
+  cmd->add_option("--lock-timeout", args->lock_timeout,
+                  "Seconds to wait for another migctl changing GPUs on this host (default 300)")
+      ->check(Seconds(0, kMaxSeconds));
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunDestroy(ctx, *args); }; });
 }
 

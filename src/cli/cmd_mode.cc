@@ -10,6 +10,7 @@ namespace {
 struct ModeArgs {
   std::string action;
   std::string gpus;
+  double lock_timeout = 300;
 };
 
 Result<int> RunMode(Context& ctx, const ModeArgs& args) {
@@ -25,7 +26,7 @@ Result<int> RunMode(Context& ctx, const ModeArgs& args) {
     }
     return plans;
   };
-  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}));
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}, args.lock_timeout));
   Json results = Json::array();
   std::string text;
   const char* word = enable ? "enable" : "disable";
@@ -66,6 +67,9 @@ void AddModeCommand(CLI::App& app, Context& ctx) {
       ->required()
       ->check(CLI::IsMember({"enable", "disable"}));
   cmd->add_option("-i,--gpu", args->gpus, "GPUs (indexes, ranges, UUIDs, PCI bus ids or 'all')")->required();
+  cmd->add_option("--lock-timeout", args->lock_timeout,
+                  "Seconds to wait for another migctl changing GPUs on this host (default 300)")
+      ->check(Seconds(0, kMaxSeconds));
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunMode(ctx, *args); }; });
 }
 

@@ -9,6 +9,7 @@ namespace {
 
 struct ResetArgs {
   std::string gpus;
+  double lock_timeout = 300;
 };
 
 Result<int> RunReset(Context& ctx, const ResetArgs& args) {
@@ -23,7 +24,7 @@ Result<int> RunReset(Context& ctx, const ResetArgs& args) {
     }
     return plans;
   };
-  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}));
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, ctx.ChangeGpus(std::move(request), {}, args.lock_timeout));
   Json results = Json::array();
   std::string text;
   for (const GpuOutcome& g : report.gpus) {
@@ -52,6 +53,9 @@ void AddResetCommand(CLI::App& app, Context& ctx) {
       "Example:\n  migctl reset -i 0,1");
   cmd->add_option("-i,--gpu", args->gpus,
                   "GPUs to consider (default all); those without a pending change are left alone");
+  cmd->add_option("--lock-timeout", args->lock_timeout,
+                  "Seconds to wait for another migctl changing GPUs on this host (default 300)")
+      ->check(Seconds(0, kMaxSeconds));
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunReset(ctx, *args); }; });
 }
 
