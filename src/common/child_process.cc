@@ -1,7 +1,9 @@
 #include "common/child_process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -12,10 +14,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
 #include <fmt/format.h>
+
+#include "common/file_io.h"
 
 namespace migctl {
 namespace {
@@ -238,6 +243,52 @@ void Child::Signal(int signal) const {
   if (exit_ || pid_ <= 0) return;
   if (group_ && ::kill(-pid_, signal) == 0) return;
   ::kill(pid_, signal);
+}
+
+namespace {
+
+/// The processes of group `pgid` that have not exited (zombies left out), from /proc.
+std::vector<pid_t> GroupMembers(pid_t pgid) {
+  std::vector<pid_t> out;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return out;
+  while (dirent* e = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    Result<std::string> stat = ReadFile(fmt::format("/proc/{}/stat", pid), 4096);
+    if (!stat.ok()) continue;
+    // After the command name in parentheses: state, ppid, pgrp.
+    const std::size_t paren = stat->rfind(')');
+    if (paren == std::string::npos) continue;
+    char state = 0;
+    long ppid = 0, pgrp = 0;
+    if (std::sscanf(stat->c_str() + paren + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) continue;
+    if (pgrp == pgid && state != 'Z') out.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(proc);
+  return out;
+}
+
+}  // namespace
+
+void Child::EndGroup(milliseconds timeout) const {
+  if (!group_ || pid_ <= 0) return;
+  // A pidfd per member, taken before the kill, tells when each has exited even though it is not our child.
+  std::vector<int> pidfds;
+  for (pid_t member : GroupMembers(pid_)) {
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, member, 0));
+    if (fd >= 0) pidfds.push_back(fd);
+  }
+  ::kill(-pid_, SIGKILL);
+  const steady_clock::time_point deadline = steady_clock::now() + timeout;
+  for (int fd : pidfds) {
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    while (left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) < 0 && errno == EINTR) {
+    }
+    ::close(fd);
+  }
 }
 
 Result<ChildExit> RunChild(const ChildOptions& options, milliseconds timeout, milliseconds grace) {

@@ -83,6 +83,10 @@ class Child {
   void Reaped(int status);
   /// Sends `signal` to the child's process group (or the child alone without one). No effect once reaped.
   void Signal(int signal) const;
+  /// Once the child is reaped: SIGKILLs what is left of its process group (its background grandchildren)
+  /// and waits, up to `timeout`, until each of them has exited, so that a stopped task leaves nothing
+  /// running. No effect for a child without a group of its own.
+  void EndGroup(std::chrono::milliseconds timeout) const;
   /// Marks the run as stopped for running past its time, so the exit reads `timed out`.
   void MarkTimedOut() { timed_out_ = true; }
 

@@ -151,5 +151,25 @@ TEST(ChildProcess, DiesWithItsParent) {
   EXPECT_FALSE(std::filesystem::exists(marker));
 }
 
+bool Running(pid_t pid) {
+  const std::string stat = Slurp("/proc/" + std::to_string(pid) + "/stat");
+  const std::size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+TEST(ChildProcess, EndGroupLeavesNothingOfAStoppedTaskRunning) {
+  // The regression behind a flaky Ctrl-C test: migctl reaped a stopped task's shell and ended while the
+  // task's background process, signalled too, had not died yet.
+  const std::string pidfile = TempPath("endgroup-pid");
+  Result<Child> child = Child::Start(Shell("sleep 30 & echo $! > " + pidfile + "; exit 0"));
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  child->Wait();
+  const pid_t background = std::stoi(Slurp(pidfile));
+  std::filesystem::remove(pidfile);
+  ASSERT_TRUE(Running(background)) << "the group's leftover runs until EndGroup";
+  child->EndGroup(milliseconds(5000));
+  EXPECT_FALSE(Running(background));
+}
+
 }  // namespace
 }  // namespace migctl

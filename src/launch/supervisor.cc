@@ -306,6 +306,8 @@ class Pool {
       if (!slot.running) continue;
       Running& run = *slot.running;
       if (std::optional<ChildExit> exit = run.child->Poll()) {
+        // A task migctl stopped (Ctrl-C, --fail-fast, its timeout) leaves nothing behind in its group.
+        if (!run.stop_reason.empty() || exit->timed_out) run.child->EndGroup(options_.grace);
         if (run.out_fd >= 0) ReadOutput(run, *slot.worker);  // what is left; a grandchild may keep it open
         CloseFd(run.out_fd);
         CloseFd(run.log_fd);
