@@ -2,16 +2,12 @@
 // checked.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cstdint>
-
 #include "cli/apply_runner.h"
 #include "cli/commands.h"
 #include "cli/diagnostics.h"
 #include "reconcile/config_goals.h"
 #include "reconcile/hooks.h"
 #include "spec/config.h"
-#include "spec/device_match.h"
 
 namespace migctl {
 namespace {
@@ -164,13 +160,12 @@ void AddAssertCommand(CLI::App& app, Context& ctx) {
   cmd->footer(
       "Placement matters only where the config fixes it (mig-instances with start); a plain mig-parted "
       "layout is\n"
-      "applied when every GPU has the asked instances, wherever they are. As in mig-parted, every "
-      "MIG-capable "
-      "GPU\n"
-      "must be selected by some spec.\n"
-      "Exit: 0 applied; 3 not applied (a GPU differs, or no spec selects it); 2 the layout cannot apply here "
-      "(a\n"
-      "profile the GPU lacks, a GPU selected twice, ...; mig-parted says 'not currently applied', exit 1).\n"
+      "applied when every GPU has the asked instances, wherever they are. As in mig-parted, every\n"
+      "MIG-capable GPU must be selected by some spec.\n"
+      "Exit: 0 applied; 3 not applied (a GPU differs, or no spec selects it); 2 the layout cannot apply "
+      "here\n"
+      "(a profile the GPU lacks, a GPU selected twice, ...; mig-parted says 'not currently applied', exit "
+      "1).\n"
       "Examples:\n  migctl assert -f mig.yaml -c custom-config\n  migctl assert -f mig.yaml -c custom-config "
       "-a");
   AddConfigOptions(cmd, *args);

@@ -69,6 +69,8 @@ class FileLock {
   ~FileLock();
 
   int fd() const { return fd_; }
+  /// Hands the locked descriptor to the caller, who closes it to let go of the lock.
+  int Release() { return std::exchange(fd_, -1); }
 
  private:
   explicit FileLock(int fd) : fd_(fd) {}

@@ -1,12 +1,9 @@
 #include "launch/lease.h"
 
-#include <fcntl.h>
-#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -59,25 +56,15 @@ Status LeaseTable::Prepare() {
 Result<std::optional<Lease>> LeaseTable::TryAcquire(const std::string& key) {
   MIGCTL_RETURN_IF_ERROR(Prepare());
   const std::string path = PathOf(key);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == ELOOP)
-    return MakeError(ErrorCode::kInvalidInput,
-                     fmt::format("lease file {} is a symbolic link; remove it", path));
-  if (fd < 0)
-    return MakeError(ErrorCode::kIo, fmt::format("cannot open the lease file {}: {}", path, strerror(errno)));
+  Result<FileLock> lock = FileLock::TryAcquire(path, LOCK_EX);
+  if (!lock.ok() && lock.error().code == ErrorCode::kBusy) return std::optional<Lease>();
+  if (!lock.ok()) return lock.error();
+  // The holder's pid is written into it: it must be ours alone.
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
-    ::close(fd);
-    return MakeError(
-        ErrorCode::kInvalidInput,
-        fmt::format("lease file {} is not a regular file of uid {}; remove it", path, ::geteuid()));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int error = errno;
-    ::close(fd);
-    if (error == EWOULDBLOCK) return std::optional<Lease>();
-    return MakeError(ErrorCode::kIo, fmt::format("cannot lock {}: {}", path, strerror(error)));
-  }
+  if (::fstat(lock->fd(), &st) != 0 || st.st_uid != ::geteuid())
+    return MakeError(ErrorCode::kInvalidInput,
+                     fmt::format("lease file {} is not a file of uid {}; remove it", path, ::geteuid()));
+  const int fd = lock->Release();
   return std::optional<Lease>(Lease(fd, key));
 }
 
