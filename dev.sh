@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # One entry point for people and CI on a fresh Debian 12 machine:
 #   ./dev.sh demo   install what is missing, build, and run a tour of migctl on simulated GPUs
-#   ./dev.sh test   install what is missing, build, and run every test
+#   ./dev.sh test   install what is missing, build, and run every test (ctest arguments may follow:
+#                   `./dev.sh test -LE slow` leaves out the slow cases)
 #   ./dev.sh build  install what is missing and build (into ./build)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake ninja-build pkg-config libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-          libgtest-dev libbenchmark-dev libglpk-dev libltdl-dev)
+          libgtest-dev libbenchmark-dev libglpk-dev libltdl-dev python3)
 BUILD_DIR=${BUILD_DIR:-build}
 
 install_missing() {
@@ -66,7 +67,7 @@ case "${1:-}" in
   build) build ;;
   test)
     build
-    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "${@:2}"
     ;;
   *) echo "usage: ./dev.sh demo|test|build" >&2; exit 2 ;;
 esac

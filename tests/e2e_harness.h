@@ -14,8 +14,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -35,19 +37,19 @@ constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr int kInsufficientResources = 23;  // NVML_ERROR_INSUFFICIENT_RESOURCES
 
-std::string ReadFile(const fs::path& path) {
+inline std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
 }
 
-void WriteFile(const fs::path& path, const std::string& text) {
+inline void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
 }
 
-std::vector<std::string> Lines(const std::string& text) {
+inline std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
@@ -67,7 +69,7 @@ struct Outcome {
   }
 };
 
-std::ostream& operator<<(std::ostream& os, const Outcome& o) {
+inline std::ostream& operator<<(std::ostream& os, const Outcome& o) {
   return os << "exit " << o.exit_code << "\n--- stdout:\n" << o.out << "--- stderr:\n" << o.err;
 }
 
@@ -132,10 +134,6 @@ class Child {
 /// Each test gets its own directory and state file, removed afterwards.
 class E2e : public ::testing::Test {
  protected:
-  // A bad state file is refused, through --sim and through `sim show`, in one line containing `needle` (and
-  // not `not_wanted`, when given); the file stays as it was.
-  void ExpectBadStateRefused(const std::string& needle, const char* not_wanted);
-
   void SetUp() override {
     std::string pattern = (fs::temp_directory_path() / "migctl-e2e-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
@@ -195,8 +193,8 @@ class E2e : public ::testing::Test {
 
 /// A failed command: `exit_code`, exactly one stderr line `migctl: …` containing every one of `names`, and
 /// (with --json) an error document on stdout carrying the same message.
-void ExpectOneLineError(const Outcome& o, int exit_code, const std::vector<std::string>& names,
-                        bool json_on_stdout = true) {
+inline void ExpectOneLineError(const Outcome& o, int exit_code, const std::vector<std::string>& names,
+                               bool json_on_stdout = true) {
   EXPECT_EQ(o.exit_code, exit_code) << o;
   std::vector<std::string> lines = Lines(o.err);
   ASSERT_EQ(lines.size(), 1u) << "want one error line\n" << o;
@@ -209,6 +207,55 @@ void ExpectOneLineError(const Outcome& o, int exit_code, const std::vector<std::
     EXPECT_TRUE(doc["error"]["code"].is_string()) << o;
     EXPECT_EQ(doc["error"]["message"], lines[0].substr(std::string("migctl: ").size()));
   }
+}
+
+/// Bad input: one error line naming the problem, a non-zero exit, and no change to the machine (eight A100s,
+/// MIG on GPU 0).
+class E2eBadInput : public E2e {
+ protected:
+  void SetUp() override {
+    E2e::SetUp();
+    InitMachine("a100-80gb:8");
+    EnableMig("0");
+  }
+  /// Runs `args` and expects it refused as ExpectOneLineError says, with the machine byte-for-byte unchanged.
+  void ExpectRefused(const Args& args, int exit_code, const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& a : args) text += a + " ";
+    SCOPED_TRACE(text);
+    std::string before = ReadFile(state_);
+    ExpectOneLineError(Migctl(args), exit_code, names);
+    EXPECT_EQ(ReadFile(state_), before) << "the state file changed";
+  }
+};
+
+using Placement = std::pair<int, int>;  // start, size
+
+inline Placement PlacementOf(const Json& j) { return {j["start"].get<int>(), j["size"].get<int>()}; }
+
+/// Every instance sits at one of its profile's placements (per `profiles --model`), and no two overlap.
+inline void ExpectValidLayout(const Json& instances, const Json& model_profiles) {
+  std::map<std::string, std::set<Placement>> allowed;
+  for (const Json& p : model_profiles["profiles"])
+    for (const Json& at : p["placements"]) allowed[p["name"]].insert(PlacementOf(at));
+  std::vector<bool> taken(8, false);
+  for (const Json& gi : instances) {
+    std::string profile = gi["profile"];
+    Placement at = PlacementOf(gi);
+    EXPECT_TRUE(allowed[profile].contains(at))
+        << profile << " at " << at.first << ":" << at.second << " is not one of its placements";
+    for (int slot = at.first; slot < at.first + at.second; ++slot) {
+      ASSERT_TRUE(slot >= 0 && slot < 8) << profile << " reaches slot " << slot;
+      EXPECT_FALSE(taken[slot]) << profile << " overlaps another instance at slot " << slot;
+      taken[slot] = true;
+    }
+  }
+}
+
+inline std::multiset<std::string> ProfileNames(const Json& instances) {
+  std::multiset<std::string> names;
+  for (const Json& gi : instances) names.insert(gi["profile"].get<std::string>());
+  return names;
 }
 
 }  // namespace

@@ -8,94 +8,11 @@
 #include <set>
 #include <thread>
 
-#include "e2e_harness.h"
+#include "run_harness.h"
 
 namespace {
 
 using std::chrono::milliseconds;
-
-class RunE2e : public E2e {
- protected:
-  /// An H100 with MIG on and `profiles` created on GPU 0.
-  void MachineWith(const std::string& spec, const Args& profiles) {
-    InitMigMachine(spec);
-    Args create = {"create", "-i", "0"};
-    create.insert(create.end(), profiles.begin(), profiles.end());
-    MustJson(create);
-  }
-  /// The JSON lines `migctl run --json` printed: results, then the summary.
-  static std::vector<Json> JsonLines(const std::string& out) {
-    std::vector<Json> docs;
-    for (const std::string& line : Lines(out)) {
-      Json doc = Json::parse(line, nullptr, false);
-      EXPECT_FALSE(doc.is_discarded()) << line;
-      docs.push_back(doc);
-    }
-    return docs;
-  }
-  std::string Probe() const { return TASK_PROBE; }
-  std::set<std::string> MigUuids() {
-    std::set<std::string> out;
-    const Json instances = Instances(0);
-    for (const Json& inst : instances)
-      if (inst.contains("uuid") && inst["uuid"].is_string()) out.insert(inst["uuid"]);
-    return out;
-  }
-};
-
-/// One task's time on a device, from the probe's log.
-struct Interval {
-  std::string device;
-  int pid = 0;
-  std::string task;
-  long long start = 0, end = -1;
-};
-
-std::vector<Interval> ReadIntervals(const fs::path& log) {
-  std::map<int, Interval> by_pid;
-  std::vector<Interval> done;
-  for (const std::string& line : Lines(ReadFile(log))) {
-    std::istringstream in(line);
-    std::string what;
-    Interval i;
-    long long ns = 0;
-    in >> what >> i.device >> i.pid >> i.task >> ns;
-    if (what == "start") {
-      i.start = ns;
-      by_pid[i.pid] = i;
-    } else if (by_pid.contains(i.pid)) {
-      by_pid[i.pid].end = ns;
-      done.push_back(by_pid[i.pid]);
-      by_pid.erase(i.pid);
-    }
-  }
-  for (auto& [pid, i] : by_pid) done.push_back(i);  // never ended: open to the end of time
-  return done;
-}
-
-/// No two intervals on one device overlap; returns how many intervals were checked.
-size_t ExpectNoSharing(const std::vector<Interval>& intervals) {
-  std::map<std::string, std::vector<Interval>> by_device;
-  for (const Interval& i : intervals) by_device[i.device].push_back(i);
-  for (auto& [device, list] : by_device) {
-    std::sort(list.begin(), list.end(),
-              [](const Interval& a, const Interval& b) { return a.start < b.start; });
-    for (size_t k = 1; k < list.size(); ++k) {
-      const Interval& prev = list[k - 1];
-      EXPECT_TRUE(prev.end >= 0 && prev.end <= list[k].start)
-          << device << ": task " << prev.task << " (pid " << prev.pid << ") still held it when task "
-          << list[k].task << " (pid " << list[k].pid << ") started";
-    }
-  }
-  return intervals.size();
-}
-
-/// Running (a zombie that nobody reaped yet counts as gone: it holds no device and no lease).
-bool Alive(int pid) {
-  const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  const size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
-}
 
 std::string fmt_task(int i) { return "task-" + std::to_string(i) + ".log"; }
 

@@ -7,9 +7,13 @@
 //   --abort         crash (SIGABRT) after the work
 //   --ignore-term   ignore SIGTERM (to be killed after the grace period)
 //   --args          print its arguments as a JSON array instead (literal-argument checks)
+//   --close-fds     close every descriptor but 0-2 first (as daemons and launchers do)
+//   --daemonize     double-fork and setsid: the process migctl started exits at once, the work (and the
+//                   log lines) happen in a grandchild in a session of its own
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,7 +92,7 @@ nlohmann::json LookUp(const std::string& uuid) {
 
 int main(int argc, char** argv) {
   int sleep_ms = 0, exit_status = 0;
-  bool crash = false, ignore_term = false, print_args = false;
+  bool crash = false, ignore_term = false, print_args = false, close_fds = false, daemonize = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--log" && i + 1 < argc)
@@ -103,6 +107,18 @@ int main(int argc, char** argv) {
       ignore_term = true;
     else if (a == "--args")
       print_args = true;
+    else if (a == "--close-fds")
+      close_fds = true;
+    else if (a == "--daemonize")
+      daemonize = true;
+  }
+  if (close_fds) syscall(SYS_close_range, 3U, ~0U, 0U);
+  if (daemonize) {
+    if (fork() != 0) _exit(0);  // the task's first process ends here
+    setsid();
+    if (fork() != 0) _exit(0);
+    const int null_fd = open("/dev/null", O_RDWR);
+    for (int fd = 0; fd <= 2; ++fd) dup2(null_fd, fd);
   }
   if (print_args) {
     nlohmann::json args = nlohmann::json::array();

@@ -32,9 +32,6 @@ std::string Outcome(const TaskResult& r) {
 
 }  // namespace
 
-RunReport::RunReport(const RunReportOptions& options, ResultLog* journal)
-    : options_(options), journal_(journal) {}
-
 void RunReport::Note(const std::string& line) {
   if (progress_shown_) std::fputs("\r\033[K", stderr);
   std::fprintf(stderr, "%s\n", line.c_str());
@@ -44,7 +41,7 @@ void RunReport::Note(const std::string& line) {
 
 void RunReport::DrawProgress() {
   if (!options_.progress) return;
-  std::fprintf(stderr, "\r\033[K[%u/%u done] %u running, %u failed", done_, options_.total, running_,
+  std::fprintf(stderr, "\r\033[K[%u/%u done] %u running, %u failed", done_, total_, running_,
                failed_);
   std::fflush(stderr);
   progress_shown_ = true;
@@ -57,13 +54,6 @@ void RunReport::OnStart(const Task&, const Worker&, unsigned) {
 
 void RunReport::OnResult(const TaskResult& result) {
   if (running_ > 0) --running_;
-  if (journal_ != nullptr && !journal_error_) {
-    Status written = journal_->Append(result);
-    if (!written.ok()) {
-      journal_error_ = written.error();
-      Note("migctl: " + written.error().message + " (results are no longer recorded; the run goes on)");
-    }
-  }
   if (!result.final) {
     Note(
         fmt::format("migctl: task {} attempt {} {}: retrying", result.task, result.attempt, Outcome(result)));
@@ -106,14 +96,27 @@ void RunReport::OnOutput(const Task& task, const Worker&, std::string_view line)
 
 void RunReport::OnWaiting(const Worker& worker, std::optional<pid_t> holder) {
   Note(
-      fmt::format("migctl: worker {} waits for {}: its lease is held{} (another migctl run, or a process its "
-                  "last task left behind)",
+      fmt::format("migctl: worker {} waits for {}: it is in use{} (another migctl run's task, a process its "
+                  "last task left behind, or one NVML lists on it)",
                   worker.index, worker.device, holder ? fmt::format(" by pid {}", *holder) : ""));
 }
 
 void RunReport::OnStopping(const std::string& why) {
   Note(fmt::format("migctl: stopping: {}; running tasks get SIGTERM, then SIGKILL after the grace period",
                    why));
+}
+
+void RunReport::OnNote(const std::string& line) { Note("migctl: " + line); }
+
+void RunReport::OnBegin(const std::vector<Worker>& workers, const std::vector<Task>& tasks) {
+  total_ = static_cast<unsigned>(tasks.size());
+  order_.clear();
+  for (const Task& t : tasks) order_.push_back(t.id);
+  const bool mig = !workers.empty() && workers.front().profile != "gpu";
+  Note(fmt::format("migctl: {} task{} on {} worker{} ({})", tasks.size(), tasks.size() == 1 ? "" : "s",
+                   workers.size(), workers.size() == 1 ? "" : "s", mig                           ? "MIG devices"
+                   : workers.empty() || workers.front().env.empty() ? "--share none"
+                                                                    : "--share mps"));
 }
 
 void RunReport::Flush() {

@@ -1,7 +1,7 @@
 // What `migctl run` prints while tasks run: every final result as a line on stdout (human, or one JSON object
-// a line under --json), in finishing order or, with --ordered, in submission order; each attempt appended to
-// the results journal; task output forwarded to stderr as `[task N] line`; and, on a terminal, one progress
-// line on stderr that redraws itself.
+// a line under --json), in finishing order or, with --ordered, in submission order; task output forwarded to
+// stderr as `[task N] line`; the run's notes; and, on a terminal, one progress line on stderr that redraws
+// itself. (The results journal is the run's own: launch/run.h.)
 #pragma once
 
 #include <cstdio>
@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "launch/result_log.h"
-#include "launch/supervisor.h"
+#include "launch/run.h"
 
 namespace migctl {
 
@@ -19,27 +18,23 @@ struct RunReportOptions {
   bool json = false;
   bool ordered = false;
   bool progress = false;  ///< Draw the progress line (stderr is a terminal and not --json).
-  unsigned total = 0;     ///< Tasks in this run.
 };
 
-class RunReport final : public RunObserver {
+class RunReport final : public RunEvents {
  public:
-  /// `journal` may be null (no --results/--resume). Holds references: both must outlive it.
-  RunReport(const RunReportOptions& options, ResultLog* journal);
+  explicit RunReport(const RunReportOptions& options) : options_(options) {}
 
   void OnStart(const Task& task, const Worker& worker, unsigned attempt) override;
   void OnResult(const TaskResult& result) override;
   void OnOutput(const Task& task, const Worker& worker, std::string_view line) override;
   void OnWaiting(const Worker& worker, std::optional<pid_t> holder) override;
   void OnStopping(const std::string& why) override;
+  void OnNote(const std::string& line) override;
+  void OnBegin(const std::vector<Worker>& workers, const std::vector<Task>& tasks) override;
 
-  /// Task ids in submission order, for --ordered.
-  void SetOrder(std::vector<unsigned> ids) { order_ = std::move(ids); }
   /// Prints results still held back for --ordered (those after a task that never ran) and clears the
   /// progress line.
   void Flush();
-  /// The first journal write error, if any (the run goes on; the command then fails).
-  const std::optional<Error>& journal_error() const { return journal_error_; }
 
  private:
   void Emit(const TaskResult& result);
@@ -47,9 +42,8 @@ class RunReport final : public RunObserver {
   void DrawProgress();
 
   RunReportOptions options_;
-  ResultLog* journal_;
-  std::optional<Error> journal_error_;
-  std::vector<unsigned> order_;          ///< Task ids in submission order, for --ordered.
+  unsigned total_ = 0;                   ///< Tasks in this run (OnBegin).
+  std::vector<unsigned> order_;          ///< Task ids in submission order, for --ordered (OnBegin).
   std::map<unsigned, TaskResult> held_;  ///< Final results waiting for earlier tasks.
   size_t next_ = 0;                      ///< Index into order_ of the next result to print.
   unsigned done_ = 0, failed_ = 0, running_ = 0;

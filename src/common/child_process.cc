@@ -10,17 +10,20 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "common/file_io.h"
+#include "common/task_tree.h"
 
 namespace migctl {
 namespace {
@@ -136,6 +139,311 @@ std::string ChildExit::Describe() const {
   return fmt::format("exit status {}", exit_status);
 }
 
+namespace {
+
+/// Forks a child that execs `program`; reads the status pipe until exec succeeded (it closes) or failed.
+/// Returns the pid, or -1 with `*failure` filled in (the child has been reaped then). Stage 3: fork/pipe.
+pid_t ForkExec(const ChildOptions& options, const char* program, char* const* argv, char* const* envp,
+               long max_fd, ExecFailure* failure) {
+  int status_pipe[2];
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
+    *failure = {3, errno};
+    return -1;
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    *failure = {3, errno};
+    ::close(status_pipe[0]);
+    ::close(status_pipe[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    ::close(status_pipe[0]);
+    BecomeChild(options, program, argv, envp, status_pipe[1], parent, max_fd);
+  }
+  ::close(status_pipe[1]);
+  // Also set the group from this side, so a signal sent right after Start reaches it (no race with exec).
+  if (options.own_process_group) ::setpgid(pid, pid);
+  ssize_t n;
+  do {
+    n = ::read(status_pipe[0], failure, sizeof *failure);
+  } while (n < 0 && errno == EINTR);
+  ::close(status_pipe[0]);
+  if (n != static_cast<ssize_t>(sizeof *failure)) return pid;  // exec succeeded: the pipe closed.
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return -1;
+}
+
+Error StartError(const std::string& program, const ExecFailure& failure) {
+  if (failure.stage == 1 && failure.error == ENOENT)
+    return MakeError(ErrorCode::kNotFound, fmt::format("program {} not found", program));
+  if (failure.stage == 1 && (failure.error == EACCES || failure.error == ENOEXEC))
+    return MakeError(ErrorCode::kNotFound, fmt::format("program {} is not an executable file: {}", program,
+                                                       strerror(failure.error)));
+  const char* what = failure.stage == 0   ? "chdir"
+                     : failure.stage == 1 ? "exec"
+                     : failure.stage == 2 ? "set up descriptors"
+                     : failure.stage == 3 ? "fork"
+                                          : "start its keeper";
+  return MakeError(ErrorCode::kIo,
+                   fmt::format("cannot start {}: {}: {}", program, what, strerror(failure.error)));
+}
+
+/// What a keeper tells migctl, through its report pipe.
+struct KeeperMessage {
+  enum Kind : int { kStarted = 1, kFailed = 2, kExited = 3 } kind;
+  int a = 0;  ///< kStarted: the task's pid; kFailed: the ExecFailure stage; kExited: its wait status.
+  int b = 0;  ///< kFailed: errno.
+};
+
+void Report(int fd, const KeeperMessage& m) {
+  while (::write(fd, &m, sizeof m) < 0 && errno == EINTR) {
+  }
+}
+
+long long MonotonicMs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+/// Appends the decimal digits of `v` to `buf` at `at`; returns the new end.
+size_t PutNumber(char* buf, size_t at, unsigned long long v) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) buf[at++] = digits[--n];
+  return at;
+}
+
+size_t PutText(char* buf, size_t at, const char* text, size_t cap) {
+  while (*text != '\0' && at + 1 < cap) buf[at++] = *text++;
+  return at;
+}
+
+constexpr size_t kMaxTree = 4096;
+pid_t g_tree[kMaxTree];
+pid_t g_members[kMaxTree];
+
+/// The keeper's state: a fork of migctl that never execs, so only async-signal-safe calls and no allocation.
+struct Keeper {
+  const KeeperOptions* options;
+  int report_fd;
+  const char* cgroup;  ///< Empty when the keeper could not join it.
+  pid_t self;
+  pid_t task = -1;
+
+  /// Rewrites the record: the keeper, `n` processes (the task's first, or what outlived it), the cgroup.
+  void WriteRecord(const pid_t* pids, size_t n) const {
+    if (options->record_fd < 0) return;
+    char buf[8192];
+    size_t at = PutText(buf, 0, "migctl-tree 1\nkeeper ", sizeof buf);
+    at = PutNumber(buf, at, static_cast<unsigned long long>(self));
+    buf[at++] = ' ';
+    at = PutNumber(buf, at, ProcessStartTime(self));
+    buf[at++] = '\n';
+    for (size_t i = 0; i < n && at + 64 < sizeof buf; ++i) {
+      const unsigned long long start = ProcessStartTime(pids[i]);
+      if (start == 0) continue;
+      at = PutText(buf, at, "process ", sizeof buf);
+      at = PutNumber(buf, at, static_cast<unsigned long long>(pids[i]));
+      buf[at++] = ' ';
+      at = PutNumber(buf, at, start);
+      buf[at++] = '\n';
+    }
+    if (cgroup[0] != '\0' && at + std::strlen(cgroup) + 9 < sizeof buf) {
+      at = PutText(buf, at, "cgroup ", sizeof buf);
+      at = PutText(buf, at, cgroup, sizeof buf);
+      buf[at++] = '\n';
+    }
+    [[maybe_unused]] ssize_t w = ::pwrite(options->record_fd, buf, at, 0);
+    [[maybe_unused]] int t = ::ftruncate(options->record_fd, static_cast<off_t>(at));
+  }
+
+  /// Every live process of the tree but the keeper: its descendants and its cgroup's members.
+  size_t Tree() const {
+    size_t n = std::min(Descendants(self, g_tree, kMaxTree), kMaxTree);
+    if (cgroup[0] != '\0') {
+      const size_t m = std::min(CgroupMembers(cgroup, g_members, kMaxTree), kMaxTree);
+      for (size_t i = 0; i < m && n < kMaxTree; ++i) {
+        bool known = g_members[i] == self;
+        for (size_t j = 0; !known && j < n; ++j) known = g_tree[j] == g_members[i];
+        if (!known) g_tree[n++] = g_members[i];
+      }
+    }
+    return n;
+  }
+
+  void SignalTree(int signal) const {
+    const size_t n = Tree();
+    for (size_t i = 0; i < n; ++i) {
+      ::kill(g_tree[i], signal);
+      if (signal == SIGTERM) ::kill(g_tree[i], SIGCONT);  // a stopped process acts on SIGTERM only when woken
+    }
+  }
+
+  [[noreturn]] void Run(const ChildOptions& task_options, const char* program, char* const* argv,
+                        char* const* envp, long max_fd) {
+    ExecFailure failure;
+    task = ForkExec(task_options, program, argv, envp, max_fd, &failure);
+    if (task < 0) {
+      Report(report_fd, {KeeperMessage::kFailed, failure.stage, failure.error});
+      ::_exit(127);
+    }
+    Report(report_fd, {KeeperMessage::kStarted, task, 0});
+    WriteRecord(&task, 1);
+    // The task has its descriptors now; the keeper keeps none of them, nor migctl's terminal.
+    const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd >= 0)
+      for (int fd = 0; fd <= 2; ++fd) ::dup2(null_fd, fd);
+    for (int fd : {task_options.stdin_fd, task_options.stdout_fd, task_options.stderr_fd, null_fd})
+      if (fd > 2) ::close(fd);
+
+    sigset_t waited;
+    sigemptyset(&waited);
+    for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&waited, s);
+    bool stopping = ::getppid() != parent;  // migctl is gone already
+    long long kill_at = 0, next_record = 0;
+    bool task_done = false;
+    if (stopping) {
+      SignalTree(SIGTERM);
+      kill_at = MonotonicMs() + options->grace.count();
+    }
+    for (;;) {
+      int status = 0;
+      pid_t reaped;
+      while ((reaped = ::waitpid(-1, &status, WNOHANG)) > 0)
+        if (reaped == task) {
+          Report(report_fd, {KeeperMessage::kExited, status, 0});
+          task_done = true;
+        }
+      if (reaped < 0 && errno == ECHILD) ::_exit(0);  // the last process of the tree has ended
+      const long long now = MonotonicMs();
+      if (stopping && now >= kill_at) {
+        SignalTree(SIGKILL);
+        kill_at = now + 100;
+      }
+      if (task_done && !stopping && now >= next_record) {
+        WriteRecord(g_tree, Tree());  // what outlives the task's first process
+        next_record = now + 1000;
+      }
+      const long long wait_ms = stopping ? kill_at - now : task_done ? next_record - now : 60000;
+      timespec timeout{static_cast<time_t>(wait_ms / 1000), static_cast<long>(wait_ms % 1000) * 1000000};
+      siginfo_t info;
+      const int signal = ::sigtimedwait(&waited, &info, &timeout);
+      if ((signal == SIGTERM || signal == SIGINT || signal == SIGHUP) && !stopping) {
+        stopping = true;
+        SignalTree(SIGTERM);
+        kill_at = MonotonicMs() + options->grace.count();
+      }
+    }
+  }
+
+  pid_t parent = 0;
+};
+
+/// Closes every descriptor from 3 up except those in `keep`.
+void CloseAllBut(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 3;
+  for (int fd : keep) {
+    if (fd < static_cast<int>(from)) continue;
+    if (static_cast<unsigned>(fd) > from) ::syscall(SYS_close_range, from, static_cast<unsigned>(fd) - 1, 0U);
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  ::syscall(SYS_close_range, from, ~0U, 0U);
+}
+
+}  // namespace
+
+Result<Child> Child::StartWithKeeper(const ChildOptions& options, const char* program, char* const* argv,
+                                     char* const* envp, long max_fd) {
+  // The cgroup is joined by writing the keeper's pid into cgroup.procs: opened here, written there.
+  int cgroup_fd = -1;
+  if (!options.keeper.cgroup.empty())
+    cgroup_fd = ::open((options.keeper.cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    const int error = errno;
+    if (cgroup_fd >= 0) ::close(cgroup_fd);
+    return StartError(options.argv[0], {4, error});
+  }
+  // Everything the keeper needs is built before fork: it must not allocate (migctl may have other
+  // threads with locks held).
+  ChildOptions task = options;
+  task.keeper = {};
+  task.own_process_group = false;  // in the keeper's group
+  task.die_with_parent = true;     // SIGTERM should the keeper itself be killed
+  std::vector<int> keep = options.keeper.hold_fds;
+  for (int fd : {report[1], cgroup_fd, options.stdin_fd, options.stdout_fd, options.stderr_fd})
+    if (fd >= 0) keep.push_back(fd);
+  for (int fd : options.inherit_fds) keep.push_back(fd);
+  const std::string cgroup = cgroup_fd >= 0 ? options.keeper.cgroup : std::string();
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int error = errno;
+    for (int fd : {report[0], report[1], cgroup_fd})
+      if (fd >= 0) ::close(fd);
+    return StartError(options.argv[0], {4, error});
+  }
+  if (pid == 0) {
+    ::close(report[0]);
+    ::prctl(PR_SET_NAME, "migctl-keeper");
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; ++s)
+      if (s != SIGKILL && s != SIGSTOP) ::sigaction(s, &dfl, nullptr);
+    // Reports to a migctl that has died must fail with EPIPE, not end the keeper (the task resets it).
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ignore, nullptr);
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&blocked, s);
+    ::sigprocmask(SIG_SETMASK, &blocked, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    ::setpgid(0, 0);
+    CloseAllBut(keep);
+    const char* joined = "";
+    if (cgroup_fd >= 0) {
+      char digits[24];
+      const size_t n = PutNumber(digits, 0, static_cast<unsigned long long>(::getpid()));
+      if (::write(cgroup_fd, digits, n) == static_cast<ssize_t>(n)) joined = cgroup.c_str();
+      ::close(cgroup_fd);
+    }
+    Keeper keeper{&options.keeper, report[1], joined, ::getpid()};
+    keeper.parent = parent;
+    keeper.Run(task, program, argv, envp, max_fd);
+  }
+  ::close(report[1]);
+  if (cgroup_fd >= 0) ::close(cgroup_fd);
+  ::setpgid(pid, pid);
+  KeeperMessage first{};
+  ssize_t n;
+  do {
+    n = ::read(report[0], &first, sizeof first);
+  } while (n < 0 && errno == EINTR);
+  Child child(pid, true);
+  child.report_fd_ = report[0];
+  if (n == static_cast<ssize_t>(sizeof first) && first.kind == KeeperMessage::kStarted) {
+    child.task_pid_ = first.a;
+    ::fcntl(report[0], F_SETFL, O_NONBLOCK);
+    return child;
+  }
+  child.Wait();
+  if (n == static_cast<ssize_t>(sizeof first) && first.kind == KeeperMessage::kFailed)
+    return StartError(options.argv[0], {first.a, first.b});
+  return StartError(options.argv[0], {4, ECHILD});
+}
+
 Result<Child> Child::Start(const ChildOptions& options) {
   if (options.argv.empty() || options.argv[0].empty())
     return MakeError(ErrorCode::kInternal, "no program to run");
@@ -157,60 +465,46 @@ Result<Child> Child::Start(const ChildOptions& options) {
   for (const std::string& e : options.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   const long max_fd = std::max(256L, ::sysconf(_SC_OPEN_MAX));
+  if (options.keeper.enabled)
+    return StartWithKeeper(options, program->c_str(), argv.data(), envp.data(), max_fd);
 
-  int status_pipe[2];
-  if (::pipe2(status_pipe, O_CLOEXEC) != 0)
-    return MakeError(ErrorCode::kIo,
-                     fmt::format("cannot start {}: pipe: {}", options.argv[0], strerror(errno)));
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int error = errno;
-    ::close(status_pipe[0]);
-    ::close(status_pipe[1]);
-    return MakeError(ErrorCode::kIo,
-                     fmt::format("cannot start {}: fork: {}", options.argv[0], strerror(error)));
-  }
-  if (pid == 0) {
-    ::close(status_pipe[0]);
-    BecomeChild(options, program->c_str(), argv.data(), envp.data(), status_pipe[1], parent, max_fd);
-  }
-  ::close(status_pipe[1]);
-  // Also set the group from this side, so a signal sent right after Start reaches it (no race with exec).
-  if (options.own_process_group) ::setpgid(pid, pid);
   ExecFailure failure;
-  ssize_t n;
-  do {
-    n = ::read(status_pipe[0], &failure, sizeof failure);
-  } while (n < 0 && errno == EINTR);
-  ::close(status_pipe[0]);
-  Child child(pid, options.own_process_group);
-  if (n != static_cast<ssize_t>(sizeof failure)) return child;  // exec succeeded: the pipe closed.
-  child.Wait();
-  if (failure.stage == 1 && failure.error == ENOENT)
-    return MakeError(ErrorCode::kNotFound, fmt::format("program {} not found", options.argv[0]));
-  if (failure.stage == 1 && (failure.error == EACCES || failure.error == ENOEXEC))
-    return MakeError(ErrorCode::kNotFound, fmt::format("program {} is not an executable file: {}",
-                                                       options.argv[0], strerror(failure.error)));
-  const char* what = failure.stage == 0 ? "chdir" : failure.stage == 1 ? "exec" : "set up descriptors";
-  return MakeError(ErrorCode::kIo,
-                   fmt::format("cannot start {}: {}: {}", options.argv[0], what, strerror(failure.error)));
+  const pid_t pid = ForkExec(options, program->c_str(), argv.data(), envp.data(), max_fd, &failure);
+  if (pid < 0) return StartError(options.argv[0], failure);
+  return Child(pid, options.own_process_group);
 }
 
-Child::Child(Child&& other) noexcept
-    : pid_(other.pid_), group_(other.group_), timed_out_(other.timed_out_), exit_(other.exit_) {
-  other.pid_ = -1;
-  other.exit_ = ChildExit{};
-}
+Child::Child(Child&& other) noexcept { *this = std::move(other); }
 
 Child& Child::operator=(Child&& other) noexcept {
+  if (this == &other) return *this;
+  if (report_fd_ >= 0) ::close(report_fd_);
   pid_ = other.pid_;
   group_ = other.group_;
   timed_out_ = other.timed_out_;
   exit_ = other.exit_;
+  task_pid_ = other.task_pid_;
+  report_fd_ = other.report_fd_;
+  task_status_ = other.task_status_;
   other.pid_ = -1;
   other.exit_ = ChildExit{};
+  other.report_fd_ = -1;
   return *this;
+}
+
+Child::~Child() {
+  if (report_fd_ >= 0) ::close(report_fd_);
+}
+
+std::optional<int> Child::ReadTaskStatus() {
+  while (report_fd_ >= 0 && !task_status_) {
+    KeeperMessage m{};
+    const ssize_t n = ::read(report_fd_, &m, sizeof m);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != static_cast<ssize_t>(sizeof m)) break;
+    if (m.kind == KeeperMessage::kExited) task_status_ = m.a;
+  }
+  return task_status_;
 }
 
 std::optional<ChildExit> Child::Poll() {
@@ -237,10 +531,25 @@ ChildExit Child::Wait() {
   return *exit_;
 }
 
-void Child::Reaped(int status) { exit_ = ExitOf(status, timed_out_); }
+void Child::Reaped(int status) {
+  // With a keeper, the task's own status (sent before the keeper exits); the keeper's only when it was
+  // killed before the task ended.
+  if (report_fd_ >= 0) {
+    const std::optional<int> task = ReadTaskStatus();
+    ::close(report_fd_);
+    report_fd_ = -1;
+    if (task) status = *task;
+  }
+  exit_ = ExitOf(status, timed_out_);
+}
 
 void Child::Signal(int signal) const {
   if (exit_ || pid_ <= 0) return;
+  if (task_pid_ > 0) {  // a keeper stops its tree itself; SIGKILL ends its group too
+    ::kill(pid_, signal);
+    if (signal == SIGKILL) ::kill(-pid_, SIGKILL);
+    return;
+  }
   if (group_ && ::kill(-pid_, signal) == 0) return;
   ::kill(pid_, signal);
 }
@@ -273,7 +582,7 @@ std::vector<pid_t> GroupMembers(pid_t pgid) {
 }  // namespace
 
 void Child::EndGroup(milliseconds timeout) const {
-  if (!group_ || pid_ <= 0) return;
+  if (!group_ || pid_ <= 0 || task_pid_ > 0) return;
   // A pidfd per member, taken before the kill, tells when each has exited even though it is not our child.
   std::vector<int> pidfds;
   for (pid_t member : GroupMembers(pid_)) {

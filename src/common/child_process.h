@@ -40,6 +40,27 @@ std::optional<std::string> FindProgram(const std::string& program, const std::st
 /// `SIGTERM`, `SIGKILL`, or `signal 99` for one without a name.
 std::string SignalName(int signal);
 
+/// A keeper between migctl and a task, which makes the task's whole process tree one thing to hold a lease
+/// for and to stop. Start forks the keeper first: a copy of migctl (no exec, named `migctl-keeper`) that
+/// becomes a child subreaper (PR_SET_CHILD_SUBREAPER), joins `cgroup`, holds `hold_fds`, and starts the task
+/// as its own child. Whatever the task does (closes its descriptors, calls setsid, double-forks), its
+/// processes stay in the keeper's tree: an orphan is re-parented to the keeper. The keeper exits only when
+/// the last of them has ended, so what it holds is held exactly as long as any process of the task lives.
+/// SIGTERM, SIGINT or SIGHUP to the keeper, or migctl's death (parent-death signal), make it send SIGTERM
+/// (and SIGCONT) to every process of the tree and, `grace` later, SIGKILL to whatever is left. It cannot see
+/// a process the task has someone else start (a daemon asked over a socket), nor one that moves itself out
+/// of the cgroup, and it dies with SIGKILL like any process (then the record says what still runs).
+struct KeeperOptions {
+  bool enabled = false;
+  /// Descriptors the keeper holds for the tree's whole life and the task does not get (a lease's flock).
+  std::vector<int> hold_fds;
+  /// One of `hold_fds` (or -1): the keeper writes the tree's record (common/task_tree.h) into it, and
+  /// rewrites it with the processes that outlive the task's first one.
+  int record_fd = -1;
+  std::string cgroup;  ///< A cgroup directory (common/task_cgroup.h) the tree is put in; empty: none.
+  std::chrono::milliseconds grace{10000};
+};
+
 struct ChildOptions {
   /// argv[0] is the program: with a '/', a path (relative to `workdir` when relative); without, looked up in
   /// the PATH of `env` (else migctl's own PATH).
@@ -55,6 +76,8 @@ struct ChildOptions {
   bool own_process_group =
       true;                     ///< setpgid(0, 0): terminal Ctrl-C does not reach it; Stop reaches its tree.
   bool die_with_parent = true;  ///< SIGTERM when migctl dies (Linux PR_SET_PDEATHSIG), even by SIGKILL.
+  /// Run the child under a keeper (KeeperOptions). Then the child stays in the keeper's process group.
+  KeeperOptions keeper;
 };
 
 /// A started child. Move-only; destroying a Child that still runs does not stop it (call Stop and Wait).
@@ -68,9 +91,12 @@ class Child {
   Child& operator=(Child&& other) noexcept;
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
-  ~Child() = default;
+  ~Child();
 
+  /// The process migctl waits for: the child, or its keeper.
   pid_t pid() const { return pid_; }
+  /// The task's first process: pid() without a keeper.
+  pid_t task_pid() const { return task_pid_ > 0 ? task_pid_ : pid_; }
   bool running() const { return !exit_.has_value(); }
   /// How it ended, once reaped.
   const std::optional<ChildExit>& exit() const { return exit_; }
@@ -81,19 +107,27 @@ class Child {
   ChildExit Wait();
   /// Records `status` from a waitpid the caller made itself (a supervisor that reaps with waitpid(-1)).
   void Reaped(int status);
-  /// Sends `signal` to the child's process group (or the child alone without one). No effect once reaped.
+  /// Sends `signal` to the child's process group (or the child alone without one); with a keeper, to the
+  /// keeper (which stops the tree), and SIGKILL also to its group. No effect once reaped.
   void Signal(int signal) const;
   /// Once the child is reaped: SIGKILLs what is left of its process group (its background grandchildren)
   /// and waits, up to `timeout`, until each of them has exited, so that a stopped task leaves nothing
-  /// running. No effect for a child without a group of its own.
+  /// running. No effect for a child without a group of its own, or with a keeper (its tree has ended).
   void EndGroup(std::chrono::milliseconds timeout) const;
   /// Marks the run as stopped for running past its time, so the exit reads `timed out`.
   void MarkTimedOut() { timed_out_ = true; }
 
  private:
   Child(pid_t pid, bool group) : pid_(pid), group_(group) {}
+  static Result<Child> StartWithKeeper(const ChildOptions& options, const char* program, char* const* argv,
+                                       char* const* envp, long max_fd);
+  /// With a keeper: the task's wait status, if the keeper has sent it.
+  std::optional<int> ReadTaskStatus();
   pid_t pid_ = -1;
   bool group_ = false;
+  pid_t task_pid_ = -1;  ///< With a keeper: the task's first process.
+  int report_fd_ = -1;   ///< With a keeper: what it reports (KeeperMessage).
+  std::optional<int> task_status_;
   bool timed_out_ = false;
   std::optional<ChildExit> exit_;
 };

@@ -4,14 +4,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include <fmt/format.h>
 
 #include "common/file_io.h"
 #include "common/private_dir.h"
+#include "common/task_tree.h"
 
 namespace migctl {
+namespace {
+
+constexpr size_t kMaxRecord = 64 * 1024;
+
+std::optional<TreeRecord> ReadRecord(int fd) {
+  std::string text(kMaxRecord, '\0');
+  const ssize_t n = ::pread(fd, text.data(), text.size(), 0);
+  if (n <= 0) return std::nullopt;
+  text.resize(static_cast<size_t>(n));
+  return ParseTreeRecord(text);
+}
+
+}  // namespace
 
 Lease::Lease(Lease&& other) noexcept : fd_(other.fd_), key_(std::move(other.key_)) { other.fd_ = -1; }
 
@@ -26,13 +42,6 @@ Lease& Lease::operator=(Lease&& other) noexcept {
 }
 
 Lease::~Lease() { Release(); }
-
-void Lease::SetHolder(pid_t pid) const {
-  if (fd_ < 0) return;
-  // Fixed width, written in place: the hint never needs a truncate. Best effort: the flock is what counts.
-  const std::string text = fmt::format("{:<11}\n", pid);
-  [[maybe_unused]] ssize_t n = ::pwrite(fd_, text.data(), text.size(), 0);
-}
 
 void Lease::Release() {
   if (fd_ >= 0) ::close(fd_);
@@ -59,22 +68,25 @@ Result<std::optional<Lease>> LeaseTable::TryAcquire(const std::string& key) {
   Result<FileLock> lock = FileLock::TryAcquire(path, LOCK_EX);
   if (!lock.ok() && lock.error().code == ErrorCode::kBusy) return std::optional<Lease>();
   if (!lock.ok()) return lock.error();
-  // The holder's pid is written into it: it must be ours alone.
+  // The keeper writes the tree's record into it: it must be ours alone.
   struct stat st {};
   if (::fstat(lock->fd(), &st) != 0 || st.st_uid != ::geteuid())
     return MakeError(ErrorCode::kInvalidInput,
                      fmt::format("lease file {} is not a file of uid {}; remove it", path, ::geteuid()));
+  // A free flock with a live tree behind it: the keeper was killed, the task was not.
+  if (std::optional<TreeRecord> record = ReadRecord(lock->fd()); record && LiveProcessOf(*record))
+    return std::optional<Lease>();
+  if (st.st_size != 0 && ::ftruncate(lock->fd(), 0) != 0)
+    return MakeError(ErrorCode::kIo, fmt::format("cannot clear lease file {}: {}", path, std::strerror(errno)));
   const int fd = lock->Release();
   return std::optional<Lease>(Lease(fd, key));
 }
 
 std::optional<pid_t> LeaseTable::Holder(const std::string& key) const {
-  Result<std::string> text = ReadFile(PathOf(key));
+  Result<std::string> text = ReadFile(PathOf(key), kMaxRecord);
   if (!text.ok()) return std::nullopt;
-  char* end = nullptr;
-  const long pid = std::strtol(text->c_str(), &end, 10);
-  if (end == text->c_str() || pid <= 0) return std::nullopt;
-  return static_cast<pid_t>(pid);
+  std::optional<TreeRecord> record = ParseTreeRecord(*text);
+  return record ? LiveProcessOf(*record) : std::nullopt;
 }
 
 std::string DefaultLeaseDir(bool simulated, const std::string& run_dir) {

@@ -1,16 +1,21 @@
 // Device leases: a worker may run a task on a device only while it holds that device's lease, an exclusive
-// flock on DIR/KEY.lock. The descriptor is handed to the task's child process, and migctl then lets go of its
-// own copy, so the lease lives exactly as long as the child (and whatever inherits the descriptor from it):
-// it ends by itself when the child dies, even when migctl is killed, and a worker whose previous child still
-// lives cannot take the device again. Two `migctl run` on one host therefore never share a slice.
+// flock on DIR/KEY.lock. The lease belongs to the task, not to a descriptor the task could close: migctl
+// hands its locked descriptor to the task's keeper (common/child_process.h, KeeperOptions), which holds it
+// until the last process of the task's tree has ended, whatever the task does (closes its descriptors,
+// setsid, double-forks), and migctl then lets go of its own copy. The keeper also writes the tree's record
+// into the lock file (common/task_tree.h: its own pid and start time, the task's processes, its cgroup).
 //
-// The lock file also holds the pid of the last holder, as a hint for "waiting for ..." messages only; the
-// flock alone decides. Thread-safety: none.
+// A lease is free only when the flock is free *and* no process the record names still runs (same pid, same
+// start time) *and* the record's cgroup is empty: should the keeper itself be killed (SIGKILL, the OOM
+// killer), a later migctl still sees the task's surviving processes and waits for them instead of putting a
+// second task on the slice. Two `migctl run` on one host therefore never share a slice.
+//
+// Thread-safety: none.
 //
 // Leases live in a private directory of the user who runs migctl (see common/private_dir.h): a shared,
 // world-writable one let anyone plant a link as a lock file and have root change and overwrite its target.
-// Lock files are opened without following links, created 0600, and only ever written in place (the pid hint),
-// never chmod'ed or truncated. Runs of different users therefore have separate leases; runs of one user,
+// Lock files are opened without following links, created 0600, must be the user's own, and are only written
+// through the locked descriptor. Runs of different users therefore have separate leases; runs of one user,
 // root included, exclude each other.
 #pragma once
 
@@ -32,12 +37,11 @@ class Lease {
   Lease& operator=(const Lease&) = delete;
   ~Lease();
 
-  /// The locked descriptor (close-on-exec): give it to the child through ChildOptions::inherit_fds.
+  /// The locked descriptor (close-on-exec): give it to the task's keeper (KeeperOptions::hold_fds and
+  /// record_fd), then Release migctl's copy.
   int fd() const { return fd_; }
   const std::string& key() const { return key_; }
-  /// Records `pid` as the holder (the hint readers get from LeaseTable::Holder).
-  void SetHolder(pid_t pid) const;
-  /// Closes migctl's descriptor. After a child inherited it, the child alone holds the lease.
+  /// Closes migctl's descriptor. After a keeper took it, the keeper alone holds the lease.
   void Release();
 
  private:
@@ -58,11 +62,12 @@ class LeaseTable {
   Status Prepare();
 
   /// Takes the lease on `key` (a MIG UUID, or `GPU-…/slotN`-like keys with '/' mapped to '.'), or nullopt
-  /// when it is held (by another run, or by a child of ours that has not died yet). kInvalidInput when the
+  /// when it is held: its flock is taken (by another run, or by a keeper of ours whose tree still lives), or
+  /// the tree its record names still has a live process. A stale record is cleared. kInvalidInput when the
   /// directory is not private (EnsurePrivateDir) or the lock file is a link, not a regular file or not ours;
   /// kIo when it cannot be made or opened.
   Result<std::optional<Lease>> TryAcquire(const std::string& key);
-  /// The pid last recorded on `key`, when there is one. A hint: it may have exited since.
+  /// A live process of whoever holds `key`, from its record (the keeper first), when there is one.
   std::optional<pid_t> Holder(const std::string& key) const;
   const std::string& dir() const { return dir_; }
 

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/task_tree.h"
+
 namespace migctl {
 namespace {
 
@@ -116,15 +118,38 @@ TEST(DefaultLeaseDir, IsPrivateUnlessOverridden) {
   ::unsetenv("MIGCTL_LEASE_DIR");
 }
 
-TEST_F(LeaseTest, RecordsItsHolder) {
+/// Writes `record` through the lease's own descriptor, as a keeper does.
+void Write(const Lease& lease, const TreeRecord& record) {
+  const std::string text = FormatTreeRecord(record);
+  ASSERT_EQ(::pwrite(lease.fd(), text.data(), text.size(), 0), static_cast<ssize_t>(text.size()));
+}
+
+TEST_F(LeaseTest, AFreeLockWhoseRecordNamesALiveProcessIsStillHeld) {
+  // The keeper was killed (its flock went with it), but a process of the task lives on: this test itself.
   LeaseTable table(dir_.string());
   Result<std::optional<Lease>> lease = table.TryAcquire("MIG-1");
   ASSERT_TRUE(lease.ok() && lease->has_value());
+  const ProcStamp self{::getpid(), ProcessStartTime(::getpid())};
+  Write(**lease, TreeRecord{ProcStamp{self.pid, self.start + 1}, {self}, ""});
+  (*lease)->Release();
+  EXPECT_EQ(table.Holder("MIG-1"), self.pid);
+  Result<std::optional<Lease>> again = table.TryAcquire("MIG-1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
+}
+
+TEST_F(LeaseTest, ARecordOfProcessesThatHaveEndedIsStaleAndCleared) {
+  LeaseTable table(dir_.string());
+  Result<std::optional<Lease>> lease = table.TryAcquire("MIG-1");
+  ASSERT_TRUE(lease.ok() && lease->has_value());
+  // A pid that exists with another start time is another process: the recorded one has ended.
+  const ProcStamp gone{::getpid(), ProcessStartTime(::getpid()) + 7};
+  Write(**lease, TreeRecord{gone, {gone}, (dir_ / "no-such-cgroup").string()});
+  (*lease)->Release();
   EXPECT_EQ(table.Holder("MIG-1"), std::nullopt);
-  (*lease)->SetHolder(4242);
-  EXPECT_EQ(table.Holder("MIG-1"), 4242);
-  (*lease)->SetHolder(7);
-  EXPECT_EQ(table.Holder("MIG-1"), 7) << "a shorter pid replaces a longer one entirely";
+  Result<std::optional<Lease>> again = table.TryAcquire("MIG-1");
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ(fs::file_size(dir_ / "MIG-1.lock"), 0u) << "the stale record is cleared";
 }
 
 TEST_F(LeaseTest, AnUnusableDirectoryIsAnError) {

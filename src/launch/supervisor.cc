@@ -10,12 +10,13 @@
 #include <array>
 #include <cerrno>
 #include <deque>
+#include <memory>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "common/child_process.h"
 #include "common/file_io.h"
+#include "common/process_host.h"
 
 namespace migctl {
 namespace {
@@ -27,6 +28,7 @@ using std::chrono::system_clock;
 constexpr size_t kTailKeep = 64 * 1024;  ///< Bytes of a task's stdout kept for its last line.
 constexpr milliseconds kLeaseRetry{50};
 constexpr milliseconds kWaitReport{1000};
+constexpr milliseconds kKeeperMargin{5000};
 
 volatile sig_atomic_t g_stop_signal = 0;
 int g_wake_fd = -1;
@@ -85,7 +87,7 @@ struct Queued {
 struct Running {
   const Task* task = nullptr;
   unsigned attempt = 1;
-  std::optional<Child> child;  ///< Set once started.
+  std::unique_ptr<Process> child;  ///< Set once started.
   int out_fd = -1;             ///< Read end of the child's stdout.
   int log_fd = -1;
   std::string log_path;
@@ -134,8 +136,8 @@ std::vector<std::string> ChildEnvironment(const std::vector<std::string>& base, 
 class Pool {
  public:
   Pool(const std::vector<Worker>& workers, const std::vector<Task>& tasks, LeaseTable& leases,
-       const SupervisorOptions& options, RunObserver& observer)
-      : leases_(leases), options_(options), observer_(observer) {
+       const SupervisorOptions& options, RunObserver& observer, ProcessHost& host)
+      : leases_(leases), options_(options), observer_(observer), host_(host) {
     for (const Worker& w : workers) slots_.push_back(Slot{&w});
     for (const Task& t : tasks) queue_.push_back({&t, 1});
   }
@@ -147,8 +149,8 @@ class Pool {
     if (!status.ok()) {
       Stop("migctl cannot go on: " + status.error().message);
       while (AnyRunning()) {
-        ::usleep(10000);
-        ReapAndEnforce(steady_clock::now());
+        host_.SleepUntil(host_.Now() + milliseconds(10));
+        ReapAndEnforce(host_.Now());
       }
       return status.error();
     }
@@ -167,7 +169,7 @@ class Pool {
         summary_.signal = g_stop_signal;
         Stop(fmt::format("interrupted by {}", SignalName(g_stop_signal)));
       }
-      const steady_clock::time_point now = steady_clock::now();
+      const steady_clock::time_point now = host_.Now();
       if (summary_.stopped.empty()) MIGCTL_RETURN_IF_ERROR(Dispatch(now));
       if (!AnyRunning() && (queue_.empty() || !summary_.stopped.empty())) return Ok();
 
@@ -178,13 +180,11 @@ class Pool {
           fds.push_back({slot.running->out_fd, POLLIN, 0});
           owners.push_back(&slot);
         }
-      const int wait_ms = static_cast<int>(NextWakeup(now).count());
-      if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR)
-        return MakeError(ErrorCode::kIo, fmt::format("poll failed: {}", strerror(errno)));
+      MIGCTL_RETURN_IF_ERROR(host_.Wait(fds, NextWakeup(now)));
       scope.Drain();
       for (size_t i = 1; i < fds.size(); ++i)
         if (fds[i].revents != 0) ReadOutput(*owners[i]->running, *owners[i]->worker);
-      ReapAndEnforce(steady_clock::now());
+      ReapAndEnforce(host_.Now());
     }
   }
 
@@ -196,10 +196,14 @@ class Pool {
                              [&](const Queued& q) { return slot.worker->CanHold(q.task->needs); });
       if (it == queue_.end()) continue;
       MIGCTL_ASSIGN_OR_RETURN(std::optional<Lease> lease, leases_.TryAcquire(slot.worker->lease_key));
-      if (!lease) {
+      // A free lease on a device NVML shows a process on is not free either (someone else's work).
+      std::optional<pid_t> user;
+      if (lease && options_.device_user) user = options_.device_user(*slot.worker);
+      if (!lease || user) {
+        lease.reset();
         if (!slot.waiting_since) slot.waiting_since = now;
         if (!slot.waiting_reported && now - *slot.waiting_since >= kWaitReport) {
-          observer_.OnWaiting(*slot.worker, leases_.Holder(slot.worker->lease_key));
+          observer_.OnWaiting(*slot.worker, user ? user : leases_.Holder(slot.worker->lease_key));
           slot.waiting_reported = true;
         }
         slot.next_try = now + kLeaseRetry;
@@ -221,7 +225,7 @@ class Pool {
     run.task = job.task;
     run.attempt = job.attempt;
     run.start = system_clock::now();
-    run.started = steady_clock::now();
+    run.started = host_.Now();
     observer_.OnStart(*job.task, worker, job.attempt);  // every start gets a result, started or not
     int out[2] = {-1, -1};
     std::string failure;
@@ -243,11 +247,18 @@ class Pool {
       child.workdir = options_.workdir;
       child.stdout_fd = out[1];
       child.stderr_fd = run.log_fd;
-      child.inherit_fds = {lease.fd()};
-      Result<Child> started = Child::Start(child);
+      if (options_.keepers) {
+        child.keeper.enabled = true;
+        child.keeper.hold_fds = {lease.fd()};
+        child.keeper.record_fd = lease.fd();
+        child.keeper.grace = options_.grace;
+        if (worker.index < options_.cgroups.size()) child.keeper.cgroup = options_.cgroups[worker.index];
+      } else {
+        child.inherit_fds = {lease.fd()};
+      }
+      Result<std::unique_ptr<Process>> started = host_.Start(child);
       if (started.ok()) {
-        lease.SetHolder(started->pid());
-        run.child.emplace(std::move(*started));
+        run.child = std::move(started).value();
       } else {
         failure = started.error().message;
       }
@@ -341,7 +352,7 @@ class Pool {
         run.child->MarkTimedOut();
         run.child->Signal(SIGTERM);
         run.deadline.reset();
-        run.kill_at = now + options_.grace;
+        run.kill_at = now + KillAfter();
       } else if (run.kill_at && now >= *run.kill_at) {
         run.child->Signal(SIGKILL);
         run.kill_at.reset();
@@ -384,37 +395,45 @@ class Pool {
                        result.status == TaskStatus::kNotStarted ? "could not start" : "failed"));
   }
 
+  /// How long after SIGTERM migctl itself SIGKILLs a task: after the grace period, or, with a keeper (which
+  /// SIGKILLs its tree itself after the grace), a little later, so the keeper is never cut short.
+  std::chrono::milliseconds KillAfter() const { return options_.grace + (options_.keepers ? kKeeperMargin : milliseconds(0)); }
+
   /// Stops the run: no new tasks; every child gets SIGTERM now and SIGKILL after the grace period.
   void Stop(const std::string& why) {
     if (!summary_.stopped.empty()) return;
     summary_.stopped = why;
     observer_.OnStopping(why);
-    const steady_clock::time_point now = steady_clock::now();
+    const steady_clock::time_point now = host_.Now();
     for (Slot& slot : slots_) {
       if (!slot.running) continue;
       slot.running->stop_reason = why;
       slot.running->child->Signal(SIGTERM);
       slot.running->deadline.reset();
-      slot.running->kill_at = now + options_.grace;
+      slot.running->kill_at = now + KillAfter();
     }
   }
 
-  milliseconds NextWakeup(steady_clock::time_point now) const {
+  /// When the loop must look again: the next deadline, kill or lease retry, and at least once a second.
+  steady_clock::time_point NextWakeup(steady_clock::time_point now) const {
     steady_clock::time_point next = now + milliseconds(1000);
     for (const Slot& slot : slots_) {
       if (slot.running) {
         if (slot.running->deadline) next = std::min(next, *slot.running->deadline);
         if (slot.running->kill_at) next = std::min(next, *slot.running->kill_at);
-      } else if (!queue_.empty() && summary_.stopped.empty()) {
+      } else if (!queue_.empty() && summary_.stopped.empty() && slot.next_try > now) {
+        // A lease to try again. A free worker without one has just found nothing it can hold: what could
+        // change that is a child's end, which wakes the loop by itself.
         next = std::min(next, slot.next_try);
       }
     }
-    return std::max(milliseconds(0), std::chrono::ceil<milliseconds>(next - now));
+    return next;
   }
 
   LeaseTable& leases_;
   const SupervisorOptions& options_;
   RunObserver& observer_;
+  ProcessHost& host_;
   std::vector<Slot> slots_;
   std::deque<Queued> queue_;
   RunSummary summary_;
@@ -423,8 +442,9 @@ class Pool {
 }  // namespace
 
 Result<RunSummary> RunTasks(const std::vector<Worker>& workers, const std::vector<Task>& tasks,
-                            LeaseTable& leases, const SupervisorOptions& options, RunObserver& observer) {
-  Pool pool(workers, tasks, leases, options, observer);
+                            LeaseTable& leases, const SupervisorOptions& options, RunObserver& observer,
+                            ProcessHost& host) {
+  Pool pool(workers, tasks, leases, options, observer, host);
   return pool.Run();
 }
 

@@ -1,22 +1,27 @@
-// The worker pool: runs tasks on workers, one child at a time per worker, each child holding its device's
-// lease for exactly its own life. Single-threaded: one poll loop starts children, reads their stdout,
-// enforces timeouts, reaps them, retries failures and stops everything on Ctrl-C (SIGINT, SIGTERM, SIGHUP) or
-// --fail-fast. Deciding what to print is the observer's (cli/).
+// The worker pool: runs tasks on workers, one task at a time per worker, each task holding its device's
+// lease for as long as any process of it lives (with SupervisorOptions::keepers: its keeper holds it; see
+// common/child_process.h). Single-threaded: one poll loop starts tasks, reads their stdout, enforces
+// timeouts, reaps them, retries failures and stops everything on Ctrl-C (SIGINT, SIGTERM, SIGHUP) or
+// --fail-fast. Deciding what to print is the observer's (cli/). Processes and time go through a ProcessHost
+// (common/process_host.h), so tests run it on a virtual clock.
 //
 // A task goes to the first free worker that can hold it (Worker::CanHold), in submission order otherwise.
-// Each child gets: the base environment, then CUDA_VISIBLE_DEVICES=<its device's UUID>, MIGCTL_WORKER,
+// Each task gets: the base environment, then CUDA_VISIBLE_DEVICES=<its device's UUID>, MIGCTL_WORKER,
 // MIGCTL_DEVICE, MIGCTL_GPU, MIGCTL_PROFILE, MIGCTL_TASK_ID, MIGCTL_ATTEMPT and the worker's own entries
-// (MPS); stdin /dev/null; its own process group (a stop reaches its whole tree) and SIGTERM if migctl dies.
+// (MPS); stdin /dev/null. A task ends when its whole tree has; stopping it reaches every process of the
+// tree (the keeper's SIGTERM, then SIGKILL after the grace), also when migctl dies.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/process_host.h"
 #include "common/result.h"
 #include "launch/lease.h"
 #include "launch/result_log.h"
@@ -35,6 +40,14 @@ struct SupervisorOptions {
   std::string logs_dir;
   std::vector<std::string> env;  ///< Every child's base environment (`NAME=value`).
   std::string workdir;           ///< Empty: migctl's.
+  /// Run each task under a keeper (ChildOptions::keeper) that holds the device's lease until the task's
+  /// whole tree has ended, writes the tree's record into it, and stops the tree itself. Off: the child
+  /// inherits the lease descriptor (unit tests of the pool).
+  bool keepers = false;
+  std::vector<std::string> cgroups;  ///< With keepers: worker index -> its cgroup directory ("" or absent: none).
+  /// Asked after a worker took its device's lease: a process NVML lists on the device, if any. Then the
+  /// lease is let go and the worker waits, as for a held lease. Empty: not asked.
+  std::function<std::optional<pid_t>(const Worker&)> device_user;
 };
 
 /// What the pool reports while it runs. Called on the pool's thread, between its steps.
@@ -61,11 +74,14 @@ struct RunSummary {
   std::string stopped;   ///< Why the run stopped early; empty when it ran every task.
 };
 
-/// Runs `tasks` on `workers` until every task has a final result or the run stops. Preconditions: every task
-/// fits some worker (CheckTasksFit), worker lease keys are distinct. Errors (kIo) only when the pool itself
-/// cannot go on (lease directory unusable, poll failure); then every child is stopped and reaped first. A
-/// task that cannot start (program not found) is a result with status not-started, not an error.
+/// Runs `tasks` on `workers` until every task has a final result or the run stops. Children are started,
+/// and the clock read and waited on, through `host` (the signals above still wake it for real).
+/// Preconditions: every task fits some worker (CheckTasksFit), worker lease keys are distinct. Errors (kIo)
+/// only when the pool itself cannot go on (lease directory unusable, poll failure); then every child is
+/// stopped and reaped first. A task that cannot start (program not found) is a result with status
+/// not-started, not an error.
 Result<RunSummary> RunTasks(const std::vector<Worker>& workers, const std::vector<Task>& tasks,
-                            LeaseTable& leases, const SupervisorOptions& options, RunObserver& observer);
+                            LeaseTable& leases, const SupervisorOptions& options, RunObserver& observer,
+                            ProcessHost& host = RealProcessHost());
 
 }  // namespace migctl

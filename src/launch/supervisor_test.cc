@@ -12,10 +12,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "common/fake_process_host.h"
+
 namespace migctl {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
 class Recorder final : public RunObserver {
@@ -74,15 +77,49 @@ class SupervisorTest : public ::testing::Test {
     t.argv = {"/bin/sh", "-c", script};
     return t;
   }
+  /// A task that runs `program` on the fake host.
+  static Task Fake(unsigned id, const std::string& program) {
+    Task t;
+    t.id = id;
+    t.command = program;
+    t.argv = {program};
+    return t;
+  }
   Result<RunSummary> Run(const std::vector<Worker>& workers, const std::vector<Task>& tasks) {
     LeaseTable leases((dir_ / "leases").string());
     return RunTasks(workers, tasks, leases, options_, recorder_);
+  }
+  Result<RunSummary> RunFake(const std::vector<Worker>& workers, const std::vector<Task>& tasks) {
+    LeaseTable leases((dir_ / "leases").string());
+    return RunTasks(workers, tasks, leases, options_, recorder_, host_);
+  }
+  /// When (after the fake clock's epoch) each attempt of task `id` started, in order.
+  std::vector<milliseconds> StartsOf(unsigned id) const {
+    std::vector<milliseconds> out;
+    for (const FakeStart& start : host_.starts())
+      if (std::find(start.env.begin(), start.env.end(), fmt::format("MIGCTL_TASK_ID={}", id)) !=
+          start.env.end())
+        out.push_back(std::chrono::duration_cast<milliseconds>(start.at - host_.epoch()));
+    return out;
+  }
+  std::map<unsigned, TaskResult> FinalsByTask() const {
+    std::map<unsigned, TaskResult> out;
+    for (const TaskResult& r : recorder_.Finals()) out[r.task] = r;
+    return out;
   }
 
   fs::path dir_;
   SupervisorOptions options_;
   Recorder recorder_;
+  FakeProcessHost host_;
 };
+
+/// The value of `name` in a child's environment, or "".
+std::string EnvOf(const ChildOptions& child, const std::string& name) {
+  for (const std::string& e : child.env)
+    if (e.starts_with(name + "=")) return e.substr(name.size() + 1);
+  return "";
+}
 
 TEST_F(SupervisorTest, EachTaskSeesItsWorkersDeviceAndId) {
   std::vector<Worker> workers = {MakeWorker(0, "MIG-a", 10000), MakeWorker(1, "MIG-b", 10000)};
@@ -100,63 +137,129 @@ TEST_F(SupervisorTest, EachTaskSeesItsWorkersDeviceAndId) {
   }
 }
 
+// Also a regression: a free worker that could hold none of the queued tasks made the loop poll with a 0 ms
+// timeout, spinning until another worker's task ended (here the fake host reports the spin as an error).
 TEST_F(SupervisorTest, RoutesTasksOnlyToDevicesThatHoldThem) {
+  host_.Script("train", FakeProgram{.runs_for = 50ms});
   std::vector<Worker> workers = {MakeWorker(0, "MIG-small", 10000), MakeWorker(1, "MIG-big", 40000)};
   std::vector<Task> tasks;
   for (unsigned i = 1; i <= 4; ++i) {
-    tasks.push_back(Shell(i, "sleep 0.05"));
+    tasks.push_back(Fake(i, "train"));
     tasks.back().needs.memory_mib = 20000;
   }
-  tasks.push_back(Shell(5, "true"));
-  ASSERT_TRUE(Run(workers, tasks).ok());
-  for (const TaskResult& r : recorder_.Finals())
-    if (r.task <= 4) {
-      EXPECT_EQ(r.device, "MIG-big") << "task " << r.task;
-    }
+  tasks.push_back(Fake(5, "train"));
+  Result<RunSummary> summary = RunFake(workers, tasks);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  std::map<unsigned, TaskResult> results = FinalsByTask();
+  for (unsigned i = 1; i <= 4; ++i) {
+    EXPECT_EQ(results[i].device, "MIG-big") << "task " << i;
+    EXPECT_EQ(StartsOf(i), std::vector<milliseconds>{50ms * (i - 1)}) << "one after the other, task " << i;
+  }
+  EXPECT_EQ(results[5].device, "MIG-small");
+  EXPECT_EQ(StartsOf(5), std::vector<milliseconds>{0ms});
+  EXPECT_EQ(host_.Now(), host_.epoch() + 200ms);
 }
 
-TEST_F(SupervisorTest, RetriesAFailedTask) {
+TEST_F(SupervisorTest, RetriesAFailedTaskAtOnce) {
   options_.retries = 2;
-  const std::string marker = (dir_ / "marker").string();
-  // Fails the first time (no marker yet), succeeds the second.
-  std::vector<Task> tasks = {Shell(1, "test -e " + marker + " || { touch " + marker + "; exit 7; }")};
-  Result<RunSummary> summary = Run({MakeWorker(0, "MIG-a", 1)}, tasks);
-  ASSERT_TRUE(summary.ok());
+  // Fails the first time, succeeds the second.
+  host_.Script("flaky", [](pid_t, const ChildOptions& child) {
+    const std::string attempt = EnvOf(child, "MIGCTL_ATTEMPT");
+    return FakeProgram{
+        .runs_for = 1s, .exit_status = attempt == "1" ? 7 : 0, .stdout_text = "attempt " + attempt + "\n"};
+  });
+  Result<RunSummary> summary = RunFake({MakeWorker(0, "MIG-a", 1)}, {Fake(1, "flaky")});
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
   ASSERT_EQ(recorder_.results.size(), 2u);
   EXPECT_FALSE(recorder_.results[0].final);
   EXPECT_EQ(recorder_.results[0].exit_status, 7);
   EXPECT_EQ(recorder_.results[0].status, TaskStatus::kFailed);
+  EXPECT_EQ(recorder_.results[0].duration_s, 1.0);
   EXPECT_TRUE(recorder_.results[1].final);
   EXPECT_EQ(recorder_.results[1].attempt, 2u);
   EXPECT_EQ(recorder_.results[1].status, TaskStatus::kOk);
   EXPECT_EQ(summary->succeeded, 1u);
+  EXPECT_EQ(StartsOf(1), (std::vector<milliseconds>{0ms, 1000ms}));
+  EXPECT_EQ(recorder_.output[1], "attempt 1\nattempt 2\n");
 }
 
+TEST_F(SupervisorTest, TimeoutSendsSigtermAtTheDeadline) {
+  options_.timeout = 2s;
+  host_.Script("hang", FakeProgram{.runs_for = FakeProgram::kForever, .stdout_text = "{\"step\": 1}\n"});
+  Result<RunSummary> summary = RunFake({MakeWorker(0, "MIG-a", 1)}, {Fake(1, "hang")});
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  ASSERT_EQ(recorder_.results.size(), 1u);
+  const TaskResult& r = recorder_.results[0];
+  EXPECT_EQ(r.status, TaskStatus::kTimedOut);
+  EXPECT_EQ(r.signal, SIGTERM);
+  EXPECT_EQ(r.duration_s, 2.0);
+  EXPECT_EQ(r.error, "no result within the 2 s timeout: timed out, stopped by SIGTERM");
+  EXPECT_EQ(r.output, Json::parse(R"({"step": 1})")) << "what it printed before it was stopped";
+  ASSERT_EQ(host_.signals().size(), 1u);
+  EXPECT_EQ(host_.signals()[0].at, host_.epoch() + 2s);
+  EXPECT_EQ(summary->failed, 1u);
+}
+
+TEST_F(SupervisorTest, TimedOutTaskThatIgnoresSigtermIsKilledAfterTheGrace) {
+  options_.timeout = 2s;
+  options_.grace = 10s;
+  options_.retries = 1;
+  host_.Script("stubborn", FakeProgram{.runs_for = FakeProgram::kForever, .ignores_sigterm = true});
+  Result<RunSummary> summary = RunFake({MakeWorker(0, "MIG-a", 1)}, {Fake(1, "stubborn")});
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  ASSERT_EQ(recorder_.results.size(), 2u) << "a timed-out attempt is retried";
+  for (const TaskResult& r : recorder_.results) {
+    EXPECT_EQ(r.status, TaskStatus::kTimedOut);
+    EXPECT_EQ(r.signal, SIGKILL);
+    EXPECT_EQ(r.duration_s, 12.0);
+  }
+  EXPECT_EQ(StartsOf(1), (std::vector<milliseconds>{0ms, 12000ms}));
+  ASSERT_EQ(host_.signals().size(), 4u);
+  const std::vector<std::pair<int, milliseconds>> expected = {
+      {SIGTERM, 2s}, {SIGKILL, 12s}, {SIGTERM, 14s}, {SIGKILL, 24s}};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(host_.signals()[i].signal, expected[i].first) << i;
+    EXPECT_EQ(host_.signals()[i].at, host_.epoch() + expected[i].second) << i;
+  }
+}
+
+// Real processes: a stop reaches what the task left running in its process group.
 TEST_F(SupervisorTest, TimeoutStopsTheTaskAndItsChildren) {
   options_.timeout = milliseconds(200);
-  const std::string marker = (dir_ / "late").string();
-  std::vector<Task> tasks = {Shell(1, "(sleep 1; touch " + marker + ") & wait")};
+  // The background child ignores SIGTERM, so only the group's SIGKILL after the task ended can stop it.
+  std::vector<Task> tasks = {Shell(1, "sh -c 'trap \"\" TERM; exec sleep 30' & echo $!; wait")};
   Result<RunSummary> summary = Run({MakeWorker(0, "MIG-a", 1)}, tasks);
   ASSERT_TRUE(summary.ok());
   ASSERT_EQ(recorder_.results.size(), 1u);
   EXPECT_EQ(recorder_.results[0].status, TaskStatus::kTimedOut);
   EXPECT_EQ(recorder_.results[0].signal, SIGTERM);
   EXPECT_EQ(summary->failed, 1u);
-  std::this_thread::sleep_for(milliseconds(1200));
-  EXPECT_FALSE(fs::exists(marker)) << "the task's background child outlived the timeout";
+  const pid_t background = std::stoi(recorder_.output[1]);
+  EXPECT_EQ(RealProcessHost().CommandLine(background), std::nullopt)
+      << "the task's background child outlived the timeout";
 }
 
 TEST_F(SupervisorTest, FailFastStopsTheRest) {
   options_.fail_fast = true;
-  std::vector<Task> tasks = {Shell(1, "exit 3"), Shell(2, "sleep 5"), Shell(3, "true"), Shell(4, "true")};
-  const auto start = std::chrono::steady_clock::now();
-  Result<RunSummary> summary = Run({MakeWorker(0, "MIG-a", 1), MakeWorker(1, "MIG-b", 1)}, tasks);
+  host_.Script("fail", FakeProgram{.runs_for = 1s, .exit_status = 3});
+  host_.Script("stubborn", FakeProgram{.runs_for = 5s, .ignores_sigterm = true});
+  host_.Script("ok", FakeProgram{});
+  std::vector<Task> tasks = {Fake(1, "fail"), Fake(2, "stubborn"), Fake(3, "ok"), Fake(4, "ok")};
+  Result<RunSummary> summary = RunFake({MakeWorker(0, "MIG-a", 1), MakeWorker(1, "MIG-b", 1)}, tasks);
   ASSERT_TRUE(summary.ok());
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
-  EXPECT_NE(summary->stopped.find("--fail-fast: task 1"), std::string::npos) << summary->stopped;
+  EXPECT_EQ(summary->stopped, "--fail-fast: task 1 failed");
   EXPECT_EQ(summary->succeeded, 0u);
   EXPECT_EQ(summary->failed, 2u);   // task 1, and task 2 stopped
   EXPECT_EQ(summary->not_run, 2u);  // 3 and 4 never started
+  std::map<unsigned, TaskResult> results = FinalsByTask();
+  EXPECT_EQ(results[2].error, "stopped: --fail-fast: task 1 failed");
+  EXPECT_EQ(results[2].signal, SIGKILL);
+  // SIGTERM when task 1 failed; SIGKILL the grace (200 ms) later, since it ignores SIGTERM.
+  ASSERT_EQ(host_.signals().size(), 2u);
+  EXPECT_EQ(host_.signals()[0].at, host_.epoch() + 1s);
+  EXPECT_EQ(host_.signals()[1].signal, SIGKILL);
+  EXPECT_EQ(host_.signals()[1].at, host_.epoch() + 1200ms);
+  EXPECT_EQ(host_.Now(), host_.epoch() + 1200ms);
 }
 
 TEST_F(SupervisorTest, LastJsonLineIsTheTasksOutput) {
@@ -196,22 +299,26 @@ TEST_F(SupervisorTest, LogsGoToOneFilePerTask) {
 }
 
 TEST_F(SupervisorTest, AWorkerWaitsWhileSomeoneElseHoldsItsDevice) {
+  // Someone else's task holds MIG-a's lease for 1.5 s.
   LeaseTable outsider((dir_ / "leases").string());
   Result<std::optional<Lease>> held = outsider.TryAcquire("MIG-a");
   ASSERT_TRUE(held.ok() && held->has_value());
-  std::thread release([&] {
-    std::this_thread::sleep_for(milliseconds(1500));
-    (*held)->Release();
-  });
-  const auto start = std::chrono::steady_clock::now();
-  Result<RunSummary> summary = Run({MakeWorker(0, "MIG-a", 1)}, {Shell(1, "true")});
-  release.join();
-  ASSERT_TRUE(summary.ok());
-  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(1400));
+  host_.Script("theirs", FakeProgram{.runs_for = 1500ms});
+  ChildOptions theirs;
+  theirs.argv = {"theirs"};
+  theirs.inherit_fds = {(*held)->fd()};
+  ASSERT_TRUE(host_.Start(theirs).ok());
+  (*held)->Release();
+
+  host_.Script("ours", FakeProgram{});
+  Result<RunSummary> summary = RunFake({MakeWorker(0, "MIG-a", 1)}, {Fake(1, "ours")});
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_EQ(recorder_.waited, std::vector<unsigned>{0});
+  EXPECT_EQ(StartsOf(1), std::vector<milliseconds>{1500ms}) << "as soon as the lease is free";
   EXPECT_EQ(summary->succeeded, 1u);
 }
 
+// Real processes: the child holds the lease, and only as long as it lives.
 TEST_F(SupervisorTest, TheLeaseIsHeldWhileTheTaskRunsAndFreedAfter) {
   const std::string probe = (dir_ / "probe").string();
   // The task checks from inside that its device's lease cannot be taken while it runs.

@@ -109,7 +109,7 @@ Result<std::string> ControlClient::Send(std::string_view command, milliseconds t
   options.stdin_fd = in.fd();
   options.stdout_fd = out.fd();
   options.stderr_fd = err.fd();
-  Result<ChildExit> exit = RunChild(options, timeout, milliseconds(500));
+  Result<ChildExit> exit = RunProcess(*host_, options, timeout, milliseconds(500));
   const std::string what = fmt::format("'{}' to the MPS control daemon in {}", command, dirs_.pipe_dir);
   if (!exit.ok())
     return MakeError(ErrorCode::kIo, fmt::format("cannot send {}: {}", what, exit.error().message));

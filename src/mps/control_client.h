@@ -1,8 +1,10 @@
 // Talking to an MPS control daemon the way its users do, through the control program: `echo get_server_list |
 // nvidia-cuda-mps-control` with the daemon's CUDA_MPS_PIPE_DIRECTORY. The program is the real one, found in
 // PATH, or whatever $MIGCTL_MPS_CONTROL names: tests substitute a fake program there, not a fake class, so
-// the code path under test is the one that runs on a GPU host. Every call runs one child process
-// (common/child_process.h) with a timeout. Thread-safety: none needed; the client holds no mutable state.
+// the code path under test is the one that runs on a GPU host. Every call runs one child process on a
+// ProcessHost (common/process_host.h) with a timeout; tests that need time to pass script the program on a
+// FakeProcessHost instead (mps/scripted_control.h). Thread-safety: as its host's; the client holds no
+// mutable state.
 #pragma once
 
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "common/process_host.h"
 #include "common/result.h"
 #include "mps/daemon_dirs.h"
 
@@ -31,11 +34,11 @@ Result<std::string> FindControlProgram();
 /// servers see only those GPUs). Nothing else of migctl's environment is passed on.
 std::vector<std::string> ControlEnvironment(const DaemonDirs& dirs, const std::vector<GpuUuid>& gpus = {});
 
-/// Sends commands to the daemon listening in `dirs`.
+/// Sends commands to the daemon listening in `dirs`, running `program` on `host` (which must outlive it).
 class ControlClient {
  public:
-  ControlClient(std::string program, DaemonDirs dirs)
-      : program_(std::move(program)), dirs_(std::move(dirs)) {}
+  ControlClient(std::string program, DaemonDirs dirs, ProcessHost& host = RealProcessHost())
+      : program_(std::move(program)), dirs_(std::move(dirs)), host_(&host) {}
 
   /// Sends one command line and returns what the program printed. Errors: kNotFound when no daemon answers
   /// (the message quotes the program's, e.g. "Cannot find MPS control daemon process"); kIo when the program
@@ -51,10 +54,12 @@ class ControlClient {
 
   const std::string& program() const { return program_; }
   const DaemonDirs& dirs() const { return dirs_; }
+  ProcessHost& host() const { return *host_; }
 
  private:
   std::string program_;
   DaemonDirs dirs_;
+  ProcessHost* host_;
 };
 
 }  // namespace migctl::mps

@@ -4,9 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -16,26 +16,17 @@ namespace migctl::mps {
 namespace {
 
 using std::chrono::milliseconds;
-using std::chrono::steady_clock;
+using Clock = ProcessHost::Clock;
 
 constexpr milliseconds kPollInterval(20);
 constexpr milliseconds kKillGrace(2000);
 
-/// Waits until `child` has ended or `deadline` passes; true when it has ended (and is reaped).
-bool WaitUntil(Child& child, steady_clock::time_point deadline) {
-  for (;;) {
-    if (child.Poll()) return true;
-    if (steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(kPollInterval);
-  }
-}
-
 }  // namespace
 
-Result<ControlDaemon> ControlDaemon::Start(const DaemonOptions& options) {
+Result<ControlDaemon> ControlDaemon::Start(const DaemonOptions& options, ProcessHost& host) {
   MIGCTL_ASSIGN_OR_RETURN(std::string program, FindControlProgram());
   MIGCTL_RETURN_IF_ERROR(MakeDaemonDirs(options.dirs));
-  ControlClient client(program, options.dirs);
+  ControlClient client(program, options.dirs, host);
   if (client.Answering())
     return MakeError(ErrorCode::kBusy,
                      fmt::format("an MPS control daemon already answers in {}: stop it (echo quit | "
@@ -52,21 +43,22 @@ Result<ControlDaemon> ControlDaemon::Start(const DaemonOptions& options) {
   child_options.stderr_fd = output_fd;
   child_options.own_process_group = true;
   child_options.die_with_parent = true;
-  Result<Child> started = Child::Start(child_options);
+  Result<std::unique_ptr<Process>> started = host.Start(child_options);
   ::close(output_fd);
   if (!started.ok())
     return MakeError(ErrorCode::kIo,
                      fmt::format("cannot start the MPS control daemon: {}", started.error().message));
   ControlDaemon daemon(std::move(client), std::move(started).value());
 
-  const steady_clock::time_point deadline = steady_clock::now() + options.start_timeout;
+  const Clock::time_point deadline = host.Now() + options.start_timeout;
   for (;;) {
-    if (std::optional<ChildExit> exit = daemon.child_.Poll())
+    if (std::optional<ChildExit> exit = daemon.process_->Poll())
       return MakeError(ErrorCode::kIo,
                        fmt::format("the MPS control daemon ({} -f) exited at once ({}); {}", program,
                                    exit->Describe(), DaemonLogHint(options.dirs, mark)));
     if (daemon.client_.Answering()) break;
-    if (steady_clock::now() >= deadline) {
+    const Clock::time_point now = host.Now();
+    if (now >= deadline) {
       daemon.Kill(kKillGrace);
       return MakeError(
           ErrorCode::kIo,
@@ -75,7 +67,7 @@ Result<ControlDaemon> ControlDaemon::Start(const DaemonOptions& options) {
                       program, daemon.pid(), options.start_timeout.count(),
                       DaemonLogHint(options.dirs, mark)));
     }
-    std::this_thread::sleep_for(kPollInterval);
+    host.SleepUntil(std::min(deadline, now + kPollInterval));
   }
   if (options.default_thread_percentage) {
     Result<std::string> set = daemon.client_.Send(
@@ -93,28 +85,38 @@ ControlDaemon::~ControlDaemon() {
   if (running()) (void)Stop(std::chrono::seconds(10));
 }
 
-bool ControlDaemon::running() { return !child_.Poll().has_value(); }
+bool ControlDaemon::running() { return process_ && !process_->Poll().has_value(); }
+
+bool ControlDaemon::WaitUntil(Clock::time_point deadline) {
+  ProcessHost& host = client_.host();
+  for (;;) {
+    if (process_->Poll()) return true;
+    const Clock::time_point now = host.Now();
+    if (now >= deadline) return false;
+    host.SleepUntil(std::min(deadline, now + kPollInterval));
+  }
+}
 
 Status ControlDaemon::Stop(milliseconds timeout) {
   if (!running()) return Ok();
-  const steady_clock::time_point deadline = steady_clock::now() + timeout;
+  const Clock::time_point deadline = client_.host().Now() + timeout;
   // The client's answer does not matter: the daemon's exit does. A daemon that cannot be told is signalled.
   Result<std::string> told = client_.Send("quit", std::min(timeout, milliseconds(5000)));
-  if (WaitUntil(child_, deadline)) return Ok();
+  if (WaitUntil(deadline)) return Ok();
   const int signal = Kill(kKillGrace);
   return MakeError(
       ErrorCode::kIo,
       fmt::format("the MPS control daemon (pid {}) did not quit within {} ms{}, so it was stopped "
                   "with {}; MPS servers it started may remain (see nvidia-smi)",
-                  child_.pid(), timeout.count(), told.ok() ? "" : fmt::format(" ({})", told.error().message),
+                  pid(), timeout.count(), told.ok() ? "" : fmt::format(" ({})", told.error().message),
                   SignalName(signal)));
 }
 
 int ControlDaemon::Kill(milliseconds grace) {
-  child_.Signal(SIGTERM);
-  if (WaitUntil(child_, steady_clock::now() + grace)) return SIGTERM;
-  child_.Signal(SIGKILL);
-  child_.Wait();
+  process_->Signal(SIGTERM);
+  if (WaitUntil(client_.host().Now() + grace)) return SIGTERM;
+  process_->Signal(SIGKILL);
+  WaitUntil(Clock::time_point::max());  // SIGKILL cannot be ignored
   return SIGKILL;
 }
 

@@ -3,6 +3,9 @@
 // the run ends, then signalled if it does not. Skyward's mps plugin starts `-d` with fixed /tmp directories
 // and never stops it; this is the opposite on each count.
 //
+// The daemon and every control program it takes are started, polled and waited for on a ProcessHost
+// (common/process_host.h): the real one, or a FakeProcessHost in tests that need time to pass.
+//
 // Thread-safety: none; create, stop and destroy it on one thread. The parent-death signal fires when the
 // thread that started the daemon ends, so start it from the thread that lives as long as the run (main).
 // A supervisor that reaps children with waitpid(-1) may reap the daemon; it then counts as stopped.
@@ -11,11 +14,12 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <vector>
 
-#include "common/child_process.h"
 #include "common/ids.h"
+#include "common/process_host.h"
 #include "common/result.h"
 #include "mps/control_client.h"
 #include "mps/daemon_dirs.h"
@@ -41,7 +45,8 @@ class ControlDaemon {
   /// - kBusy: a daemon already answers in `dirs.pipe_dir`;
   /// - kIo: a directory cannot be made private, the daemon exits at once (the message quotes the last lines
   ///   it logged), does not answer within `start_timeout`, or refuses the thread percentage.
-  static Result<ControlDaemon> Start(const DaemonOptions& options);
+  /// `host` must outlive the daemon.
+  static Result<ControlDaemon> Start(const DaemonOptions& options, ProcessHost& host = RealProcessHost());
 
   ControlDaemon(ControlDaemon&& other) noexcept = default;
   ControlDaemon(const ControlDaemon&) = delete;
@@ -61,15 +66,19 @@ class ControlDaemon {
   Result<std::vector<unsigned>> ServerList() const { return client_.ServerList(); }
 
   const DaemonDirs& dirs() const { return client_.dirs(); }
-  pid_t pid() const { return child_.pid(); }
+  /// Its pid; -1 once moved from.
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
 
  private:
-  ControlDaemon(ControlClient client, Child child) : client_(std::move(client)), child_(std::move(child)) {}
+  ControlDaemon(ControlClient client, std::unique_ptr<Process> process)
+      : client_(std::move(client)), process_(std::move(process)) {}
+  /// Waits until the daemon has ended (and is reaped) or `deadline` passes; true when it has ended.
+  bool WaitUntil(ProcessHost::Clock::time_point deadline);
   /// Signals and reaps the daemon: SIGTERM, then SIGKILL after `grace`. Returns the signal that ended it.
   int Kill(std::chrono::milliseconds grace);
 
-  ControlClient client_;
-  Child child_;
+  ControlClient client_;  ///< Also holds the host.
+  std::unique_ptr<Process> process_;
 };
 
 }  // namespace migctl::mps

@@ -9,12 +9,15 @@
 
 #include <gtest/gtest.h>
 
+#include "common/fake_process_host.h"
 #include "common/file_io.h"
 #include "mps/fake_control_program.h"
+#include "mps/scripted_control.h"
 
 namespace migctl::mps {
 namespace {
 
+using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using testing::EndsWithin;
 using testing::Gone;
@@ -31,6 +34,17 @@ class ControlDaemonTest : public testing::FakeMpsTest {
   }
   /// What the foreground daemon logged: to its stdout, which migctl sends to control-output.log.
   std::string ControlLog() { return ReadFile(OutputLogPath(DirsUnder(dir_ + "/run"))).value(); }
+  /// The `-f` starts on the fake host.
+  std::size_t DaemonStarts() const {
+    std::size_t n = 0;
+    for (const FakeStart& start : host_.StartsOf(kFakeControl))
+      n += start.argv.size() > 1 && start.argv[1] == "-f";
+    return n;
+  }
+
+  // Tests that need time to pass play the control program on a fake clock; the others run the fake program.
+  FakeProcessHost host_;
+  testing::ScriptedControl control_{host_, kFakeControl};
 };
 
 std::string Find(const std::vector<std::string>& env, const std::string& name) {
@@ -88,6 +102,7 @@ TEST_F(ControlDaemonTest, ClientWithoutDaemonSaysSo) {
       << reply.error().message;
 }
 
+// Real processes: the whole life of a daemon with the fake program, its server included.
 TEST_F(ControlDaemonTest, StartsAnswersAndQuits) {
   Result<ControlDaemon> started = ControlDaemon::Start(Options());
   ASSERT_TRUE(started.ok()) << started.error().message;
@@ -122,27 +137,28 @@ TEST_F(ControlDaemonTest, StartsAnswersAndQuits) {
 TEST_F(ControlDaemonTest, DefaultThreadPercentageIsSentToTheDaemon) {
   DaemonOptions options = Options();
   options.default_thread_percentage = 25;
-  Result<ControlDaemon> daemon = ControlDaemon::Start(options);
+  Result<ControlDaemon> daemon = ControlDaemon::Start(options, host_);
   ASSERT_TRUE(daemon.ok()) << daemon.error().message;
   Result<std::string> reply =
-      ControlClient(kFakeControl, options.dirs).Send("get_default_active_thread_percentage");
+      ControlClient(kFakeControl, options.dirs, host_).Send("get_default_active_thread_percentage");
   ASSERT_TRUE(reply.ok()) << reply.error().message;
   EXPECT_EQ(*reply, "25.0\n");
 }
 
 TEST_F(ControlDaemonTest, SecondDaemonOnTheSamePipeIsBusy) {
-  Result<ControlDaemon> first = ControlDaemon::Start(Options());
+  Result<ControlDaemon> first = ControlDaemon::Start(Options(), host_);
   ASSERT_TRUE(first.ok()) << first.error().message;
-  Result<ControlDaemon> second = ControlDaemon::Start(Options());
+  Result<ControlDaemon> second = ControlDaemon::Start(Options(), host_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code, ErrorCode::kBusy);
   EXPECT_NE(second.error().message.find("already answers in " + Options().dirs.pipe_dir), std::string::npos);
   EXPECT_TRUE(first->running());
+  EXPECT_EQ(DaemonStarts(), 1u) << "the second is refused before it starts anything";
 }
 
 TEST_F(ControlDaemonTest, DaemonThatExitsAtOnceIsAnIoErrorQuotingItsLog) {
-  UseProgram(FakeWith("FAKE_MPS_FAIL_START='cannot open /dev/nvidiactl'"));
-  Result<ControlDaemon> daemon = ControlDaemon::Start(Options());
+  control_.fail_start = "cannot open /dev/nvidiactl";
+  Result<ControlDaemon> daemon = ControlDaemon::Start(Options(), host_);
   ASSERT_FALSE(daemon.ok());
   EXPECT_EQ(daemon.error().code, ErrorCode::kIo);
   EXPECT_NE(daemon.error().message.find("exited at once (exit status 1)"), std::string::npos)
@@ -156,73 +172,118 @@ TEST_F(ControlDaemonTest, DaemonThatNeverAnswersIsStoppedAfterTheTimeout) {
   std::ofstream(mute) << "#!/bin/sh\nexec sleep 100\n";
   ::chmod(mute.c_str(), 0755);
   UseProgram(mute);
-  DaemonOptions options = Options();
-  options.start_timeout = milliseconds(300);
-  Result<ControlDaemon> daemon = ControlDaemon::Start(options);
-  ASSERT_FALSE(daemon.ok());
-  EXPECT_EQ(daemon.error().code, ErrorCode::kIo);
-  std::smatch m;
-  ASSERT_TRUE(
-      std::regex_search(daemon.error().message, m, std::regex(R"(pid (\d+)\) did not answer within 300 ms)")))
-      << daemon.error().message;
-  EXPECT_TRUE(Gone(std::stoi(m[1])));
+  for (bool ignores_sigterm : {false, true}) {
+    host_.Script(mute, FakeProgram{.runs_for = FakeProgram::kForever, .ignores_sigterm = ignores_sigterm});
+    DaemonOptions options = Options();
+    options.start_timeout = milliseconds(300);
+    const auto t0 = host_.Now();
+    const std::size_t signals = host_.signals().size();
+    Result<ControlDaemon> daemon = ControlDaemon::Start(options, host_);
+    ASSERT_FALSE(daemon.ok());
+    EXPECT_EQ(daemon.error().code, ErrorCode::kIo);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(daemon.error().message, m,
+                                  std::regex(R"(pid (\d+)\) did not answer within 300 ms)")))
+        << daemon.error().message;
+    const pid_t pid = std::stoi(m[1]);
+    EXPECT_EQ(host_.CommandLine(pid), std::nullopt);
+    // SIGTERM at the timeout; SIGKILL 2 s later for one that ignores it.
+    ASSERT_EQ(host_.signals().size(), signals + (ignores_sigterm ? 2 : 1));
+    EXPECT_EQ(host_.signals()[signals].pid, pid);
+    EXPECT_EQ(host_.signals()[signals].signal, SIGTERM);
+    EXPECT_EQ(host_.signals()[signals].at, t0 + 300ms);
+    if (ignores_sigterm) {
+      EXPECT_EQ(host_.signals()[signals + 1].signal, SIGKILL);
+      EXPECT_EQ(host_.signals()[signals + 1].at, t0 + 2300ms);
+    }
+  }
 }
 
 TEST_F(ControlDaemonTest, MissingProgramIsUnsupported) {
   UseProgram(dir_ + "/no-such-program");
-  Result<ControlDaemon> daemon = ControlDaemon::Start(Options());
+  Result<ControlDaemon> daemon = ControlDaemon::Start(Options(), host_);
   ASSERT_FALSE(daemon.ok());
   EXPECT_EQ(daemon.error().code, ErrorCode::kUnsupported);
+  EXPECT_TRUE(host_.starts().empty());
 }
 
 TEST_F(ControlDaemonTest, StopEscalatesWhenQuitIsIgnored) {
-  UseProgram(FakeWith("FAKE_MPS_IGNORE_QUIT=1"));
-  Result<ControlDaemon> daemon = ControlDaemon::Start(Options());
+  control_.ignore_quit = true;
+  Result<ControlDaemon> daemon = ControlDaemon::Start(Options(), host_);
   ASSERT_TRUE(daemon.ok()) << daemon.error().message;
   const pid_t pid = daemon->pid();
+  const auto stop = host_.Now();
   Status stopped = daemon->Stop(milliseconds(300));
   ASSERT_FALSE(stopped.ok());
   EXPECT_EQ(stopped.error().code, ErrorCode::kIo);
-  EXPECT_NE(stopped.error().message.find("did not quit within 300 ms"), std::string::npos)
+  EXPECT_NE(stopped.error().message.find("did not quit within 300 ms, so it was stopped with SIGTERM"),
+            std::string::npos)
       << stopped.error().message;
-  EXPECT_NE(stopped.error().message.find("SIGTERM"), std::string::npos) << stopped.error().message;
-  EXPECT_TRUE(Gone(pid));
+  EXPECT_EQ(host_.CommandLine(pid), std::nullopt);
+  ASSERT_EQ(host_.signals().size(), 1u);
+  EXPECT_EQ(host_.signals()[0].at, stop + 300ms);
   EXPECT_NE(ControlLog().find("ignoring quit"), std::string::npos) << "quit was sent first";
   EXPECT_TRUE(daemon->Stop(milliseconds(300)).ok()) << "and the second Stop has nothing left to do";
 }
 
 // The real daemon quits only after its clients have finished, and its client blocks until then.
 TEST_F(ControlDaemonTest, SlowQuitWithinTheTimeoutIsAnOrdinaryStop) {
-  UseProgram(FakeWith("FAKE_MPS_QUIT_DELAY=0.5"));
-  Result<ControlDaemon> daemon = ControlDaemon::Start(Options());
+  control_.quit_delay = 500ms;
+  Result<ControlDaemon> daemon = ControlDaemon::Start(Options(), host_);
   ASSERT_TRUE(daemon.ok()) << daemon.error().message;
+  const auto stop = host_.Now();
   Status stopped = daemon->Stop(std::chrono::seconds(5));
   EXPECT_TRUE(stopped.ok()) << stopped.error().message;
   EXPECT_FALSE(daemon->running());
+  EXPECT_EQ(host_.Now(), stop + 500ms);
+  EXPECT_TRUE(host_.signals().empty());
+}
+
+TEST_F(ControlDaemonTest, QuitSlowerThanTheTimeoutIsStoppedWithSigtermAtTheTimeout) {
+  control_.quit_delay = 8s;
+  Result<ControlDaemon> daemon = ControlDaemon::Start(Options(), host_);
+  ASSERT_TRUE(daemon.ok()) << daemon.error().message;
+  const pid_t pid = daemon->pid();
+  const auto stop = host_.Now();
+  Status stopped = daemon->Stop(milliseconds(300));
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_NE(stopped.error().message.find("did not quit within 300 ms (" + kFakeControl + " did not answer"),
+            std::string::npos)
+      << stopped.error().message;
+  EXPECT_NE(stopped.error().message.find("so it was stopped with SIGTERM"), std::string::npos)
+      << stopped.error().message;
+  // The client that sent quit is stopped at the timeout too, and then the daemon.
+  ASSERT_EQ(host_.signals().size(), 2u);
+  EXPECT_EQ(host_.signals()[0].at, stop + 300ms);
+  EXPECT_EQ(host_.signals()[1].pid, pid);
+  EXPECT_EQ(host_.signals()[1].at, stop + 300ms);
 }
 
 TEST_F(ControlDaemonTest, DestructorStopsTheDaemon) {
   pid_t pid = 0;
   {
-    Result<ControlDaemon> daemon = ControlDaemon::Start(Options());
+    Result<ControlDaemon> daemon = ControlDaemon::Start(Options(), host_);
     ASSERT_TRUE(daemon.ok()) << daemon.error().message;
     pid = daemon->pid();
   }
-  EXPECT_TRUE(Gone(pid));
+  EXPECT_EQ(host_.CommandLine(pid), std::nullopt);
   EXPECT_NE(ControlLog().find("Cmd:quit"), std::string::npos) << "it was told to quit, not killed";
+  EXPECT_TRUE(host_.signals().empty());
 }
 
 TEST_F(ControlDaemonTest, MovedDaemonIsStoppedOnceByItsNewOwner) {
-  Result<ControlDaemon> started = ControlDaemon::Start(Options());
+  Result<ControlDaemon> started = ControlDaemon::Start(Options(), host_);
   ASSERT_TRUE(started.ok()) << started.error().message;
   std::optional<ControlDaemon> owner;
   owner.emplace(std::move(started).value());
   EXPECT_TRUE(owner->running());
+  EXPECT_FALSE(started->running()) << "the moved-from one owns nothing";
   const pid_t pid = owner->pid();
   EXPECT_TRUE(owner->Stop(std::chrono::seconds(5)).ok());
-  EXPECT_TRUE(Gone(pid));
+  EXPECT_EQ(host_.CommandLine(pid), std::nullopt);
 }
 
+// Real processes: the parent-death signal.
 TEST_F(ControlDaemonTest, DaemonDiesWithMigctl) {
   int report[2];
   ASSERT_EQ(::pipe(report), 0);

@@ -5,14 +5,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 
 #include <fmt/format.h>
 
-#include "common/child_process.h"
 #include "common/file_io.h"
 #include "mps/control_client.h"
 
@@ -20,38 +19,33 @@ namespace migctl::mps {
 namespace {
 
 using std::chrono::milliseconds;
-using std::chrono::steady_clock;
+using Clock = ProcessHost::Clock;
 
 constexpr milliseconds kPollInterval(50);
 
 std::string LockPath(const std::string& root) { return root + "/migctl-mps.lock"; }
 
 /// True when `pid` has ended: no such process, or a zombie nobody has reaped yet.
-bool ProcessGone(pid_t pid) {
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-  Result<std::string> stat = ReadFile(fmt::format("/proc/{}/stat", pid));
-  if (!stat.ok()) return true;
-  std::size_t close = stat->rfind(')');  // the name, in parentheses, may hold anything
-  return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z';
-}
+bool ProcessGone(ProcessHost& host, pid_t pid) { return !host.CommandLine(pid).has_value(); }
 
 /// The pid of a control daemon that lives but may not answer (it quits, and waits for its clients): its pid
 /// file names a process whose command line is a control program's (not another that reused a stale pid).
-std::optional<pid_t> LivingDaemon(const DaemonDirs& dirs) {
+std::optional<pid_t> LivingDaemon(ProcessHost& host, const DaemonDirs& dirs) {
   std::optional<pid_t> pid = ReadDaemonPidFile(dirs);
-  if (!pid || ProcessGone(*pid)) return std::nullopt;
-  Result<std::string> cmdline = ReadFile(fmt::format("/proc/{}/cmdline", *pid));
-  if (!cmdline.ok() || cmdline->find("mps-control") == std::string::npos) return std::nullopt;
+  if (!pid) return std::nullopt;
+  std::optional<std::string> cmdline = host.CommandLine(*pid);
+  if (!cmdline || cmdline->find("mps-control") == std::string::npos) return std::nullopt;
   return pid;
 }
 
 /// Waits until `done` holds or `deadline` passes; returns `done()` at the end.
 template <typename Predicate>
-bool PollUntil(steady_clock::time_point deadline, Predicate done) {
+bool PollUntil(ProcessHost& host, Clock::time_point deadline, Predicate done) {
   for (;;) {
     if (done()) return true;
-    if (steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(kPollInterval);
+    const Clock::time_point now = host.Now();
+    if (now >= deadline) return false;
+    host.SleepUntil(std::min(deadline, now + kPollInterval));
   }
 }
 
@@ -60,8 +54,8 @@ std::string Described(const std::optional<pid_t>& pid) {
 }
 
 /// Runs `program -d`; its output is appended to control-output.log.
-Status Daemonize(const std::string& program, const DetachedOptions& options, const DaemonDirs& dirs,
-                 const LogMark& mark) {
+Status Daemonize(ProcessHost& host, const std::string& program, const DetachedOptions& options,
+                 const DaemonDirs& dirs, const LogMark& mark) {
   const std::string output = OutputLogPath(dirs);
   MIGCTL_ASSIGN_OR_RETURN(const int output_fd, OpenForAppend(output, O_WRONLY, 0600));
   ChildOptions child;
@@ -71,7 +65,7 @@ Status Daemonize(const std::string& program, const DetachedOptions& options, con
   child.stderr_fd = output_fd;
   child.own_process_group = true;
   child.die_with_parent = false;  // the daemon is meant to outlive migctl
-  Result<ChildExit> exit = RunChild(child, options.start_timeout, milliseconds(1000));
+  Result<ChildExit> exit = RunProcess(host, child, options.start_timeout, milliseconds(1000));
   ::close(output_fd);
   if (!exit.ok())
     return MakeError(ErrorCode::kIo,
@@ -86,13 +80,13 @@ Status Daemonize(const std::string& program, const DetachedOptions& options, con
 
 std::string RecordPath(const std::string& root) { return root + "/migctl-mps.json"; }
 
-Result<DaemonRecord> StartDetached(const DetachedOptions& options) {
+Result<DaemonRecord> StartDetached(const DetachedOptions& options, ProcessHost& host) {
   MIGCTL_ASSIGN_OR_RETURN(std::string program, FindControlProgram());
   MIGCTL_RETURN_IF_ERROR(MakePrivateDirectory(options.root));
   const DaemonDirs dirs = DirsUnder(options.root);
   MIGCTL_RETURN_IF_ERROR(MakeDaemonDirs(dirs));
   MIGCTL_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(LockPath(options.root), LOCK_EX));
-  ControlClient client(program, dirs);
+  ControlClient client(program, dirs, host);
   if (client.Answering())
     return MakeError(ErrorCode::kBusy,
                      fmt::format("an MPS control daemon{} already runs in {}: stop it with 'migctl mps stop "
@@ -100,11 +94,11 @@ Result<DaemonRecord> StartDetached(const DetachedOptions& options) {
                                  Described(ReadDaemonPidFile(dirs)), options.root, options.root));
 
   const LogMark mark = MarkLogs(dirs);
-  MIGCTL_RETURN_IF_ERROR(Daemonize(program, options, dirs, mark));
-  const steady_clock::time_point deadline = steady_clock::now() + options.start_timeout;
-  if (!PollUntil(deadline, [&] { return client.Answering(); })) {
+  MIGCTL_RETURN_IF_ERROR(Daemonize(host, program, options, dirs, mark));
+  const Clock::time_point deadline = host.Now() + options.start_timeout;
+  if (!PollUntil(host, deadline, [&] { return client.Answering(); })) {
     std::optional<pid_t> pid = ReadDaemonPidFile(dirs);
-    if (pid && !ProcessGone(*pid)) ::kill(*pid, SIGTERM);
+    if (pid && !ProcessGone(host, *pid)) host.Kill(*pid, SIGTERM);
     return MakeError(ErrorCode::kIo,
                      fmt::format("the MPS control daemon{} started by {} -d did not answer "
                                  "within {} ms{}; {}",
@@ -130,7 +124,7 @@ Result<DaemonRecord> StartDetached(const DetachedOptions& options) {
   return record;
 }
 
-Result<DetachedStatus> QueryDetached(const std::string& root) {
+Result<DetachedStatus> QueryDetached(const std::string& root, ProcessHost& host) {
   MIGCTL_ASSIGN_OR_RETURN(std::string program, FindControlProgram());
   DetachedStatus status;
   status.dirs = DirsUnder(root);
@@ -140,7 +134,7 @@ Result<DetachedStatus> QueryDetached(const std::string& root) {
   } else if (record.error().code != ErrorCode::kNotFound) {
     return std::move(record).error();
   }
-  ControlClient client(program, status.dirs);
+  ControlClient client(program, status.dirs, host);
   if (client.Answering()) {
     Result<std::vector<unsigned>> servers = client.ServerList();
     if (servers.ok()) {
@@ -157,12 +151,12 @@ Result<DetachedStatus> QueryDetached(const std::string& root) {
     }
     if (servers.error().code != ErrorCode::kNotFound) return std::move(servers).error();
   }
-  status.pid = LivingDaemon(status.dirs);
+  status.pid = LivingDaemon(host, status.dirs);
   status.quitting = status.pid.has_value();
   return status;
 }
 
-Result<std::optional<pid_t>> StopDetached(const std::string& root, milliseconds timeout) {
+Result<std::optional<pid_t>> StopDetached(const std::string& root, milliseconds timeout, ProcessHost& host) {
   MIGCTL_ASSIGN_OR_RETURN(std::string program, FindControlProgram());
   const DaemonDirs dirs = DirsUnder(root);
   Result<FileLock> lock = FileLock::Acquire(LockPath(root), LOCK_EX);
@@ -174,9 +168,9 @@ Result<std::optional<pid_t>> StopDetached(const std::string& root, milliseconds 
   const std::string record_path = RecordPath(root);
   Result<DaemonRecord> record = ReadDaemonRecord(record_path);
   if (!record.ok() && record.error().code != ErrorCode::kNotFound) return std::move(record).error();
-  ControlClient client(program, dirs);
+  ControlClient client(program, dirs, host);
   const bool answering = client.Answering();
-  const std::optional<pid_t> pid = answering ? ReadDaemonPidFile(dirs) : LivingDaemon(dirs);
+  const std::optional<pid_t> pid = answering ? ReadDaemonPidFile(dirs) : LivingDaemon(host, dirs);
   if (!answering && !pid) {
     std::string stale;
     if (record.ok() && ::unlink(record_path.c_str()) == 0)
@@ -185,13 +179,13 @@ Result<std::optional<pid_t>> StopDetached(const std::string& root, milliseconds 
     return MakeError(ErrorCode::kNotFound,
                      fmt::format("no MPS control daemon runs in {}: nothing to stop{}", root, stale));
   }
-  const steady_clock::time_point deadline = steady_clock::now() + timeout;
+  const Clock::time_point deadline = host.Now() + timeout;
   // The real client does not return from `quit` until the daemon has shut down, which waits for the daemon's
   // clients: a timeout here means "told, still quitting", and no daemon at all means it has just gone.
   // Whether it has gone is what the poll decides: by its pid when known (a quitting daemon answers no one),
   // else by whether it still answers. A daemon that quits already is not told again.
   Result<std::string> told = answering ? client.Send("quit", timeout) : Result<std::string>(std::string());
-  if (!PollUntil(deadline, [&] { return pid ? ProcessGone(*pid) : !client.Answering(); }))
+  if (!PollUntil(host, deadline, [&] { return pid ? ProcessGone(host, *pid) : !client.Answering(); }))
     return MakeError(
         ErrorCode::kBusy,
         fmt::format("the MPS control daemon{} in {} still runs {} ms after it was told to quit{}: it "

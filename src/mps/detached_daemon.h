@@ -2,7 +2,8 @@
 // started with `nvidia-cuda-mps-control -d` under one directory DIR (pipe DIR/pipe, logs DIR/log) and what
 // was started is recorded in DIR/migctl-mps.json. Whether it runs is always asked of the daemon itself
 // (does it answer through its pipe?); the record only says what migctl started there. Start and stop hold
-// DIR/migctl-mps.lock, so two of them on one DIR take turns.
+// DIR/migctl-mps.lock, so two of them on one DIR take turns. Every process is started, watched, waited for
+// and timed on `host` (common/process_host.h): the real one, or a FakeProcessHost in tests.
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "common/process_host.h"
 #include "common/result.h"
 #include "mps/daemon_dirs.h"
 #include "mps/daemon_record.h"
@@ -35,7 +37,7 @@ struct DetachedOptions {
 /// - kBusy: a daemon already answers in DIR/pipe (the message says how to stop it);
 /// - kIo: DIR cannot be made private, `-d` fails (its message and control.log are quoted), the daemon does
 ///   not answer within `start_timeout`, or the record cannot be written (then the daemon is told to quit).
-Result<DaemonRecord> StartDetached(const DetachedOptions& options);
+Result<DaemonRecord> StartDetached(const DetachedOptions& options, ProcessHost& host = RealProcessHost());
 
 /// What runs under DIR now.
 struct DetachedStatus {
@@ -52,7 +54,7 @@ struct DetachedStatus {
 
 /// Asks the daemon under `root` (if any) how it is. Not answering is a status, not an error. Errors:
 /// kUnsupported (no control program), kCorrupt (an unreadable record), kIo.
-Result<DetachedStatus> QueryDetached(const std::string& root);
+Result<DetachedStatus> QueryDetached(const std::string& root, ProcessHost& host = RealProcessHost());
 
 /// Tells the daemon under `root` to quit, waits up to `timeout` until it has ended (its pid, when its pid
 /// file names one; else until it no longer answers), then removes the record. Returns the daemon's pid when
@@ -61,6 +63,7 @@ Result<DetachedStatus> QueryDetached(const std::string& root);
 /// - kBusy: it still runs after `timeout`: the real daemon waits for its clients to finish, then quits by
 ///   itself (the record stays until a later stop finds it gone);
 /// - kUnsupported, kCorrupt, kIo as QueryDetached.
-Result<std::optional<pid_t>> StopDetached(const std::string& root, std::chrono::milliseconds timeout);
+Result<std::optional<pid_t>> StopDetached(const std::string& root, std::chrono::milliseconds timeout,
+                                          ProcessHost& host = RealProcessHost());
 
 }  // namespace migctl::mps

@@ -1,10 +1,10 @@
 // For the tests of mps/: the fake nvidia-cuda-mps-control (tests/fixtures/fake-mps-control) installed as
-// $MIGCTL_MPS_CONTROL, a temporary directory per test, and process checks.
+// $MIGCTL_MPS_CONTROL, a temporary directory per test, and process checks. Tests that need its knobs (a slow
+// or ignored quit, a failed start) play it on a fake clock instead: mps/scripted_control.h.
 #pragma once
 
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,14 +57,6 @@ class FakeMpsTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
   void UseProgram(const std::string& program) { ::setenv("MIGCTL_MPS_CONTROL", program.c_str(), 1); }
-  /// A wrapper around the fake that sets `assignment` (`NAME=value`) first: how a test gives the fake a knob
-  /// through migctl, which passes the control program only the environment it builds.
-  std::string FakeWith(const std::string& assignment) {
-    std::string path = dir_ + "/fake-with-knob";
-    std::ofstream(path) << "#!/bin/sh\nexport " << assignment << "\nexec " << kFakeControl << " \"$@\"\n";
-    ::chmod(path.c_str(), 0755);
-    return path;
-  }
   std::string dir_;
 };
 

@@ -20,22 +20,6 @@ using std::chrono::milliseconds;
 
 std::string Seconds(milliseconds d) { return fmt::format("{:g} s", static_cast<double>(d.count()) / 1000); }
 
-/// Runs hooks through common/child_process: stdin /dev/null, stdout to migctl's stderr, in migctl's own
-/// process group (Ctrl-C reaches the hook too), no descriptors of migctl's passed on.
-class ChildProcessSpawner final : public ProcessSpawner {
- public:
-  Result<ChildExit> Run(const ChildSpec& spec) override {
-    ChildOptions options;
-    options.argv = spec.argv;
-    options.env = spec.env;
-    options.workdir = spec.workdir;
-    options.stdout_fd = STDERR_FILENO;
-    options.own_process_group = false;
-    options.die_with_parent = false;
-    return RunChild(options, spec.timeout, spec.grace);
-  }
-};
-
 std::string CommandLine(const spec::HookCommand& command) {
   std::string line = command.command;
   for (const std::string& arg : command.args) line += " " + arg;
@@ -71,11 +55,6 @@ std::string PathOf(const std::vector<std::string>& env) {
 
 }  // namespace
 
-ProcessSpawner& RealProcessSpawner() {
-  static ChildProcessSpawner spawner;
-  return spawner;
-}
-
 std::map<std::string, std::string> ApplyHookVariables(const ApplyHookSettings& s) {
   auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
   return {
@@ -93,8 +72,8 @@ std::map<std::string, std::string> ApplyHookVariables(const ApplyHookSettings& s
 }
 
 HookRunner::HookRunner(const spec::HooksFile& file, std::map<std::string, std::string> variables,
-                       ProcessSpawner& spawner, HookRunOptions options)
-    : file_(file), variables_(std::move(variables)), spawner_(spawner), options_(std::move(options)) {
+                       ProcessHost& host, HookRunOptions options)
+    : file_(file), variables_(std::move(variables)), host_(host), options_(std::move(options)) {
   if (options_.path.empty()) options_.path = OwnPath();
 }
 
@@ -146,17 +125,18 @@ Status HookRunner::CheckFiles() const {
 Status HookRunner::Run(spec::HookPoint point) const {
   if (options_.only_root_files) MIGCTL_RETURN_IF_ERROR(CheckFiles());
   for (const spec::HookCommand& command : file_.at(point)) {
-    ChildSpec child;
+    ChildOptions child;
     child.argv.push_back(command.command);
     child.argv.insert(child.argv.end(), command.args.begin(), command.args.end());
     child.env = Environment(command, point);
     child.workdir = command.workdir;
-    child.timeout = options_.timeout;
-    child.grace = options_.grace;
+    child.stdout_fd = STDERR_FILENO;
+    child.own_process_group = false;
+    child.die_with_parent = false;
     const std::string where =
         fmt::format("hook {} ({}:{}:{}) {}", spec::HookPointName(point), file_.path, command.pos.line,
                     command.pos.column, spec::Quote(CommandLine(command)));
-    Result<ChildExit> exit = spawner_.Run(child);
+    Result<ChildExit> exit = RunProcess(host_, child, options_.timeout, options_.grace);
     if (!exit.ok()) return exit.error().WithContext(where + ": ");
     if (exit->timed_out)
       return MakeError(ErrorCode::kIo, fmt::format("{} did not finish within {}: {}", where,

@@ -23,35 +23,11 @@
 #include <string>
 #include <vector>
 
-#include "common/child_process.h"
+#include "common/process_host.h"
 #include "common/result.h"
 #include "spec/hooks_file.h"
 
 namespace migctl {
-
-/// A child process to run to completion.
-struct ChildSpec {
-  /// argv[0] is the program: with a '/', a path (relative to `workdir` when relative); without, looked up in
-  /// migctl's own PATH (as mig-parted's Go exec does).
-  std::vector<std::string> argv;
-  std::vector<std::string> env;          ///< `NAME=value` entries: the child's whole environment.
-  std::string workdir;                   ///< Empty: migctl's working directory.
-  std::chrono::milliseconds timeout{0};  ///< 0: wait forever. Else SIGTERM when it passes...
-  std::chrono::milliseconds grace{0};    ///< ...and SIGKILL this much later if the child still lives.
-};
-
-/// Starts a child and waits for it. The real side is RealProcessSpawner(); tests may substitute their own.
-class ProcessSpawner {
- public:
-  virtual ~ProcessSpawner() = default;
-  /// Runs `spec` until the child is gone (reaped). kNotFound when the program or the workdir does not exist,
-  /// kIo when it cannot be started otherwise. A child that fails is a ChildExit, not an error.
-  virtual Result<ChildExit> Run(const ChildSpec& spec) = 0;
-};
-
-/// posix_spawn in migctl's own process group (Ctrl-C reaches the child too); stdin /dev/null, stdout and
-/// stderr to migctl's stderr; signal mask and dispositions reset to defaults. Thread-safe.
-ProcessSpawner& RealProcessSpawner();
 
 /// What an apply tells its hooks.
 struct ApplyHookSettings {
@@ -79,11 +55,14 @@ struct HookRunOptions {
   bool only_root_files = ::geteuid() == 0;
 };
 
-/// Runs the hooks of one file. Holds references: `file` and `spawner` must outlive it.
+/// Runs the hooks of one file, each command a child started on `host`: argv[0] found in the PATH the hook
+/// gets; stdin /dev/null, stdout and stderr to migctl's stderr; in migctl's own process group (Ctrl-C
+/// reaches the hook too) and without the parent-death signal; no descriptors of migctl's passed on. Holds
+/// references: `file` and `host` must outlive it.
 class HookRunner {
  public:
   HookRunner(const spec::HooksFile& file, std::map<std::string, std::string> variables,
-             ProcessSpawner& spawner = RealProcessSpawner(), HookRunOptions options = {});
+             ProcessHost& host = RealProcessHost(), HookRunOptions options = {});
 
   /// Runs the commands of `point` in file order, each to completion; stops at the first that cannot be
   /// started or does not succeed, and returns an error naming the hook, its place in the file, the command
@@ -103,7 +82,7 @@ class HookRunner {
  private:
   const spec::HooksFile& file_;
   std::map<std::string, std::string> variables_;
-  ProcessSpawner& spawner_;
+  ProcessHost& host_;
   HookRunOptions options_;
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,6 +13,8 @@
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "common/fake_process_host.h"
 
 namespace migctl {
 namespace {
@@ -63,17 +66,6 @@ HookRunOptions Options(std::chrono::milliseconds timeout = 10s, std::chrono::mil
   return options;
 }
 
-/// Records what it is asked to run and answers `exit`.
-class FakeSpawner : public ProcessSpawner {
- public:
-  Result<ChildExit> Run(const ChildSpec& spec) override {
-    runs.push_back(spec);
-    return exit;
-  }
-  std::vector<ChildSpec> runs;
-  ChildExit exit;
-};
-
 TEST(ApplyHookVariables, CarriesMigPartedsNamesAndOurs) {
   std::map<std::string, std::string> v = Variables();
   EXPECT_EQ(v.at("MIG_PARTED_CONFIG_FILE"), "/etc/migctl/mig.yaml");
@@ -98,38 +90,47 @@ hooks:
     workdir: /etc
     envs: {PATH: /opt/bin, FOO: from-hook, MIG_PARTED_SELECTED_CONFIG: from-hook}
 )");
-  FakeSpawner fake;
-  HookRunner runner(file, Variables(), fake, Options(42s, 3s));
+  FakeProcessHost host;
+  ChildOptions seen;
+  host.Script("/usr/bin/systemctl", [&](pid_t, const ChildOptions& options) {
+    seen = options;
+    return FakeProgram{};
+  });
+  HookRunner runner(file, Variables(), host, Options(42s, 3s));
   ASSERT_TRUE(runner.Run(HookPoint::kPreApplyConfig).ok());
-  ASSERT_EQ(fake.runs.size(), 1u);
-  const ChildSpec& child = fake.runs[0];
-  EXPECT_EQ(child.argv, (std::vector<std::string>{"/usr/bin/systemctl", "stop", "kubelet.service"}));
-  EXPECT_EQ(child.workdir, "/etc");
-  EXPECT_EQ(child.timeout, 42s);
-  EXPECT_EQ(child.grace, 3s);
-  EXPECT_EQ(child.env, (std::vector<std::string>{
-                           "FOO=from-hook",
-                           "MIGCTL_CONFIG_FILE=/etc/migctl/mig.yaml",
-                           "MIGCTL_HOOK=pre-apply-config",
-                           "MIGCTL_HOOKS_FILE=/etc/migctl/hooks.yaml",
-                           "MIGCTL_MODE_ONLY=true",
-                           "MIGCTL_SELECTED_CONFIG=custom",
-                           "MIGCTL_SKIP_RESET=false",
-                           "MIG_PARTED_CONFIG_FILE=/etc/migctl/mig.yaml",
-                           "MIG_PARTED_HOOKS_FILE=/etc/migctl/hooks.yaml",
-                           "MIG_PARTED_MODE_CHANGE_ONLY=true",
-                           "MIG_PARTED_SELECTED_CONFIG=custom",
-                           "MIG_PARTED_SKIP_RESET=false",
-                           "PATH=/opt/bin",
-                       }));
+  ASSERT_EQ(host.starts().size(), 1u);
+  EXPECT_EQ(seen.argv, (std::vector<std::string>{"/usr/bin/systemctl", "stop", "kubelet.service"}));
+  EXPECT_EQ(seen.workdir, "/etc");
+  EXPECT_EQ(seen.env, (std::vector<std::string>{
+                          "FOO=from-hook",
+                          "MIGCTL_CONFIG_FILE=/etc/migctl/mig.yaml",
+                          "MIGCTL_HOOK=pre-apply-config",
+                          "MIGCTL_HOOKS_FILE=/etc/migctl/hooks.yaml",
+                          "MIGCTL_MODE_ONLY=true",
+                          "MIGCTL_SELECTED_CONFIG=custom",
+                          "MIGCTL_SKIP_RESET=false",
+                          "MIG_PARTED_CONFIG_FILE=/etc/migctl/mig.yaml",
+                          "MIG_PARTED_HOOKS_FILE=/etc/migctl/hooks.yaml",
+                          "MIG_PARTED_MODE_CHANGE_ONLY=true",
+                          "MIG_PARTED_SELECTED_CONFIG=custom",
+                          "MIG_PARTED_SKIP_RESET=false",
+                          "PATH=/opt/bin",
+                      }));
+  // stdin /dev/null, stdout and stderr to migctl's stderr, in migctl's process group, nothing inherited.
+  EXPECT_EQ(seen.stdin_fd, -1);
+  EXPECT_EQ(seen.stdout_fd, STDERR_FILENO);
+  EXPECT_EQ(seen.stderr_fd, -1);
+  EXPECT_FALSE(seen.own_process_group);
+  EXPECT_FALSE(seen.die_with_parent);
+  EXPECT_TRUE(seen.inherit_fds.empty());
 }
 
 TEST(HookRunner, PointWithoutCommandsRunsNothing) {
   spec::HooksFile file = Parse("version: v1\nhooks:\n  apply-start:\n  - command: /bin/true\n");
-  FakeSpawner fake;
-  HookRunner runner(file, Variables(), fake, Options());
+  FakeProcessHost host;
+  HookRunner runner(file, Variables(), host, Options());
   EXPECT_TRUE(runner.Run(HookPoint::kApplyExit).ok());
-  EXPECT_TRUE(fake.runs.empty());
+  EXPECT_TRUE(host.starts().empty());
 }
 
 TEST(HookRunner, RealChildrenRunInOrderWithOnlyTheEnvironmentWeBuild) {
@@ -146,7 +147,7 @@ hooks:
     envs: {{OUT: '{0}'}}
 )",
                                            dir.path()));
-  HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+  HookRunner runner(file, Variables(), RealProcessHost(), Options());
   Status status = runner.Run(HookPoint::kApplyStart);
   unsetenv("MIGCTL_TEST_MUST_NOT_LEAK");
   ASSERT_TRUE(status.ok()) << status.error().message;
@@ -171,7 +172,7 @@ hooks:
     args: [-c, 'touch "{}/ran"']
 )",
                                            dir.path()));
-  HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+  HookRunner runner(file, Variables(), RealProcessHost(), Options());
   Status status = runner.Run(HookPoint::kPreApplyMode);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, ErrorCode::kIo);
@@ -182,7 +183,7 @@ hooks:
 
 TEST(HookRunner, ReportsASignal) {
   spec::HooksFile file = Parse("hooks:\n  apply-exit:\n  - {command: /bin/sh, args: [-c, 'kill -9 $$']}\n");
-  HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+  HookRunner runner(file, Variables(), RealProcessHost(), Options());
   Status status = runner.Run(HookPoint::kApplyExit);
   ASSERT_FALSE(status.ok());
   EXPECT_TRUE(Contains(status.error().message, "failed: killed by SIGKILL"));
@@ -194,7 +195,7 @@ TEST(HookRunner, RunsInWorkdirWhereARelativeProgramIsFound) {
   std::filesystem::permissions(dir.File("script.sh"), std::filesystem::perms::owner_all);
   spec::HooksFile file =
       Parse(fmt::format("hooks:\n  apply-start:\n  - {{command: ./script.sh, workdir: '{}'}}\n", dir.path()));
-  HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+  HookRunner runner(file, Variables(), RealProcessHost(), Options());
   Status status = runner.Run(HookPoint::kApplyStart);
   ASSERT_TRUE(status.ok()) << status.error().message;
   EXPECT_EQ(dir.Read("out"), dir.path() + "\n");
@@ -212,7 +213,7 @@ TEST(HookRunner, MissingProgramOrWorkdirIsNotFound) {
                 "working directory /nonexistent/dir does not exist"},
        }) {
     spec::HooksFile file = Parse("hooks:\n  apply-start:\n  - " + c.yaml + "\n");
-    HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+    HookRunner runner(file, Variables(), RealProcessHost(), Options());
     Status status = runner.Run(HookPoint::kApplyStart);
     ASSERT_FALSE(status.ok()) << c.yaml;
     EXPECT_EQ(status.error().code, ErrorCode::kNotFound) << c.yaml;
@@ -221,20 +222,31 @@ TEST(HookRunner, MissingProgramOrWorkdirIsNotFound) {
   }
 }
 
-TEST(HookRunner, HungHookIsStoppedWithSigtermThenSigkill) {
-  for (auto [script, how] : {std::pair{"exec sleep 30", "stopped by SIGTERM"},
-                             std::pair{"trap '' TERM; exec sleep 30", "stopped by SIGKILL"}}) {
-    spec::HooksFile file =
-        Parse(fmt::format("hooks:\n  apply-start:\n  - {{command: /bin/sh, args: [-c, \"{}\"]}}\n", script));
-    HookRunner runner(file, Variables(), RealProcessSpawner(), Options(200ms, 200ms));
-    auto start = std::chrono::steady_clock::now();
+TEST(HookRunner, HungHookIsStoppedWithSigtermThenSigkillAfterItsOwnTimeout) {
+  spec::HooksFile file = Parse("hooks:\n  apply-start:\n  - {command: slow}\n  - {command: hung}\n");
+  for (bool ignores_sigterm : {false, true}) {
+    FakeProcessHost host;
+    const auto t0 = host.epoch();
+    host.Script("slow", FakeProgram{.runs_for = 5s});
+    host.Script("hung", FakeProgram{.runs_for = FakeProgram::kForever, .ignores_sigterm = ignores_sigterm});
+    HookRunner runner(file, Variables(), host, Options(42s, 3s));
     Status status = runner.Run(HookPoint::kApplyStart);
-    auto took = std::chrono::steady_clock::now() - start;
-    ASSERT_FALSE(status.ok()) << script;
+    ASSERT_FALSE(status.ok());
     EXPECT_EQ(status.error().code, ErrorCode::kIo);
-    EXPECT_TRUE(
-        Contains(status.error().message, fmt::format("did not finish within 0.2 s: timed out, {}", how)));
-    EXPECT_LT(took, 5s) << script;
+    EXPECT_TRUE(Contains(status.error().message,
+                         fmt::format("hook apply-start (hooks.yaml:4:5) 'hung' did not finish within 42 s: "
+                                     "timed out, stopped by {}",
+                                     ignores_sigterm ? "SIGKILL" : "SIGTERM")));
+    ASSERT_EQ(host.StartsOf("hung").size(), 1u);
+    EXPECT_EQ(host.StartsOf("hung")[0].at, t0 + 5s) << "after the first hook";
+    // The timeout counts from the hook's own start; the grace from the SIGTERM.
+    ASSERT_EQ(host.signals().size(), ignores_sigterm ? 2u : 1u);
+    EXPECT_EQ(host.signals()[0].signal, SIGTERM);
+    EXPECT_EQ(host.signals()[0].at, t0 + 47s);
+    if (ignores_sigterm) {
+      EXPECT_EQ(host.signals()[1].signal, SIGKILL);
+      EXPECT_EQ(host.signals()[1].at, t0 + 50s);
+    }
   }
 }
 
@@ -249,7 +261,7 @@ TEST(HookRunner, OutputGoesToStderrStdinIsEmptyAndOurDescriptorsAreClosed) {
   - command: /bin/sh
     args: [-c, 'echo to-stdout; echo to-stderr >&2; if read line; then exit 7; fi; test ! -e /proc/self/fd/50']
 )");
-  HookRunner runner(file, Variables(), RealProcessSpawner(), Options());
+  HookRunner runner(file, Variables(), RealProcessHost(), Options());
   std::fflush(stdout);
   std::fflush(stderr);
   int saved_out = ::dup(1), saved_err = ::dup(2);
@@ -277,12 +289,13 @@ class RootHooks : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "the ownership checks need root (CI runs as root)";
+    host_.Script("true", FakeProgram{});
   }
   void Write(const std::string& name, const std::string& text, std::filesystem::perms perms) {
     std::ofstream(dir_.File(name)) << text;
     std::filesystem::permissions(dir_.File(name), perms);
   }
-  /// Runs apply-start of `yaml` (written as hooks.yaml) with the check on; what FakeSpawner saw in `fake_`.
+  /// Runs apply-start of `yaml` (written as hooks.yaml) with the check on; what it started is in `host_`.
   Status RunHooks(const std::string& yaml, const std::string& path = "/usr/bin:/bin") {
     Write("hooks.yaml", yaml, std::filesystem::perms(0644));
     Result<spec::HooksFile> file = spec::LoadHooksFile(dir_.File("hooks.yaml"));
@@ -292,7 +305,8 @@ class RootHooks : public ::testing::Test {
     HookRunOptions options = Options();
     options.only_root_files = true;
     options.path = path;
-    HookRunner runner(file_, Variables(), fake_, options);
+    starts_before_ = host_.starts().size();
+    HookRunner runner(file_, Variables(), host_, options);
     return runner.Run(HookPoint::kApplyStart);
   }
   void ExpectRefused(const Status& status, const std::vector<std::string>& parts) {
@@ -300,12 +314,13 @@ class RootHooks : public ::testing::Test {
     EXPECT_EQ(status.error().code, ErrorCode::kInvalidInput);
     for (const std::string& part : parts) EXPECT_TRUE(Contains(status.error().message, part));
     EXPECT_EQ(status.error().message.find('\n'), std::string::npos);
-    EXPECT_TRUE(fake_.runs.empty()) << "nothing may run once a file is refused";
+    EXPECT_EQ(host_.starts().size(), starts_before_) << "nothing may run once a file is refused";
   }
 
   TempDir dir_;
   spec::HooksFile file_;
-  FakeSpawner fake_;
+  FakeProcessHost host_;
+  std::size_t starts_before_ = 0;
 };
 
 constexpr auto kExecutable = std::filesystem::perms(0755);
@@ -313,12 +328,13 @@ constexpr auto kExecutable = std::filesystem::perms(0755);
 TEST_F(RootHooks, FilesOnlyRootCanChangeRun) {
   Write("hook.sh", "#!/bin/sh\n", kExecutable);
   Write("data", "x", std::filesystem::perms(0644));
+  host_.Script(dir_.File("hook.sh"), FakeProgram{});
   Status status =
       RunHooks(fmt::format("hooks:\n  apply-start:\n  - {{command: {}, args: [{}]}}\n  - {{command: "
                            "true}}\n",
                            dir_.File("hook.sh"), dir_.File("data")));
   ASSERT_TRUE(status.ok()) << status.error().message;
-  EXPECT_EQ(fake_.runs.size(), 2u);
+  EXPECT_EQ(host_.starts().size(), 2u);
 }
 
 TEST_F(RootHooks, HooksWritableByOthersAreRefusedAsRoot) {
@@ -329,8 +345,8 @@ TEST_F(RootHooks, HooksWritableByOthersAreRefusedAsRoot) {
   std::filesystem::permissions(dir_.File("hooks.yaml"), std::filesystem::perms(0666));
   HookRunOptions options = Options();
   options.only_root_files = true;
-  fake_.runs.clear();
-  ExpectRefused(HookRunner(file_, Variables(), fake_, options).Run(HookPoint::kApplyExit),
+  starts_before_ = host_.starts().size();
+  ExpectRefused(HookRunner(file_, Variables(), host_, options).Run(HookPoint::kApplyExit),
                 {"hooks file " + dir_.File("hooks.yaml"), "everyone (mode 0666)",
                  "chmod go-w " + dir_.File("hooks.yaml")});
 }

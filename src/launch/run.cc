@@ -1,0 +1,332 @@
+#include "launch/run.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/file_io.h"
+#include "common/memory_size.h"
+#include "common/task_cgroup.h"
+#include "launch/lease.h"
+#include "launch/result_log.h"
+#include "mps/client_limits.h"
+#include "mps/control_daemon.h"
+#include "mps/daemon_dirs.h"
+#include "mps/foreign_server.h"
+#include "nvml/snapshot.h"
+#include "reconcile/run_partitions.h"
+
+namespace migctl {
+namespace {
+
+Status CheckRequest(const RunRequest& r) {
+  auto bad = [](std::string message) { return MakeError(ErrorCode::kInvalidInput, std::move(message)); };
+  const ShareMode share = r.workers.share;
+  if (r.create && share != ShareMode::kMig) return bad("--create makes MIG devices; it does not go with --share");
+  if (r.create && (!r.workers.profile || !r.workers.workers))
+    return bad(
+        "--create needs --profile and --workers: which MIG devices, and how many (e.g. --profile 3g.40gb "
+        "--workers 2 --create)");
+  if (r.ephemeral && !r.create) return bad("--ephemeral removes what --create made; add --create");
+  if (share != ShareMode::kMps && (!r.mps_threads.empty() || r.mps_memory_mib))
+    return bad("--mps-threads and --mps-memory need --share mps");
+  if (share != ShareMode::kMig && r.workers.profile)
+    return bad("--profile selects MIG devices; --share uses whole GPUs (use --memory for a size)");
+  if (!r.results.empty() && !r.resume.empty() && r.results != r.resume)
+    return bad("--resume FILE also appends to FILE; leave out --results or give it the same file");
+  if (r.create && !r.change_gpus) return MakeError(ErrorCode::kInternal, "create without a GPU changer");
+  return Ok();
+}
+
+/// The task list, less what the journal to resume records as succeeded.
+Result<std::vector<Task>> LoadPending(const RunRequest& r, RunOutcome& out, RunEvents& events) {
+  std::istringstream none;
+  Result<std::vector<Task>> loaded = LoadTasks(r.tasks, r.task_input != nullptr ? *r.task_input : none);
+  if (!loaded.ok()) {
+    // The issue tracker's own example put --param after the command; say where it belongs.
+    for (const std::string& word : r.tasks.command)
+      if (word.starts_with("--param") || word == "--repeat" || word == "--tasks") {
+        Error error = loaded.error();
+        error.message += fmt::format(
+            " ({} came after --, so it is part of the command: migctl's options go before --)", word);
+        return error;
+      }
+    return loaded.error();
+  }
+  out.total_tasks = static_cast<unsigned>(loaded->size());
+  if (r.resume.empty()) return std::move(*loaded);
+  MIGCTL_ASSIGN_OR_RETURN(PriorResults prior, ReadResults(r.resume));
+  MIGCTL_ASSIGN_OR_RETURN(std::vector<Task> pending, PendingTasks(*loaded, prior, r.resume));
+  out.succeeded_before = static_cast<unsigned>(loaded->size() - pending.size());
+  events.OnNote(fmt::format("resuming {}: {} of {} tasks succeeded before; {} to run", r.resume,
+                            out.succeeded_before, loaded->size(), pending.size()));
+  return pending;
+}
+
+Result<std::vector<nvml::GpuSnapshot>> Observe(const std::vector<nvml::Device>& devices) {
+  std::vector<nvml::GpuSnapshot> out;
+  for (const nvml::Device& d : devices) {
+    MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot s, nvml::ObserveGpu(d));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+/// Creates the MIG devices create needs, through the conductor. `created` gets every GI made, even when a
+/// later GPU fails, so that ephemeral can remove them.
+Status CreatePartitions(const RunRequest& r, RunOutcome& out, std::vector<CreatedPartition>& created) {
+  PartitionPlan plan;
+  ChangeRequest change;
+  change.devices = r.devices;
+  change.reset_supported = r.reset_supported;
+  change.planner = RunPartitionsPlanner(*r.workers.profile, *r.workers.workers, r.reset_supported, &plan);
+  change.dry_run = r.dry_run;
+  change.command = "run --create";
+  ChangeCallbacks callbacks;
+  callbacks.changed = [&created](std::size_t k, const GpuOutcome& outcome) {
+    std::vector<CreatedPartition> made = CreatedBy(k, outcome);
+    created.insert(created.end(), made.begin(), made.end());
+  };
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, r.change_gpus(std::move(change), callbacks));
+  for (const PartitionAddition& a : plan.additions)
+    out.partitions.push_back(fmt::format("GPU {}: {} {} x {}{}", r.devices[a.gpu].index().value(),
+                                         r.dry_run ? "would create" : "created", a.count, *r.workers.profile,
+                                         a.plan.ChangesMode() ? " (MIG mode enabled)" : ""));
+  return Ok();
+}
+
+/// Removes what create made, holding the lease of each of its MIG devices meanwhile: an instance whose
+/// device another run's task holds, or that has processes, stays, and a note says so. Returns how many GPU
+/// instances were removed.
+Result<unsigned> RemoveCreated(const RunRequest& r, LeaseTable& leases, const std::vector<CreatedPartition>& created,
+                               RunEvents& events) {
+  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::GpuSnapshot> now, Observe(r.devices));
+  std::vector<CreatedPartition> removable;
+  std::vector<Lease> held;  // released once the conductor is done
+  for (const CreatedPartition& c : created) {
+    std::string busy;
+    std::vector<Lease> mine;
+    for (const nvml::InstanceSnapshot& i : now[c.gpu].instances) {
+      if (i.gi != c.gi || !i.uuid || !busy.empty()) continue;
+      if (!i.processes.empty()) {
+        busy = fmt::format("{} has processes (pid {})", i.uuid->value(), i.processes.front().pid);
+        continue;
+      }
+      MIGCTL_ASSIGN_OR_RETURN(std::optional<Lease> lease, leases.TryAcquire(i.uuid->value()));
+      if (!lease) {
+        const std::optional<pid_t> holder = leases.Holder(i.uuid->value());
+        busy = fmt::format("another run's task uses {}{}", i.uuid->value(),
+                           holder ? fmt::format(" (pid {})", *holder) : "");
+        continue;
+      }
+      mine.push_back(std::move(*lease));
+    }
+    if (!busy.empty()) {
+      events.OnNote(fmt::format("--ephemeral: left GPU {} instance {} in place: {}; remove it with `migctl "
+                                "destroy -i {} --gi {}` once it is free",
+                                now[c.gpu].index.value(), c.gi.value(), busy, now[c.gpu].index.value(),
+                                c.gi.value()));
+      continue;
+    }
+    removable.push_back(c);
+    for (Lease& l : mine) held.push_back(std::move(l));
+  }
+  if (removable.empty()) return 0u;
+  ChangeRequest change;
+  change.devices = r.devices;
+  change.planner = RemovePartitionsPlanner(removable);
+  change.command = "run --ephemeral";
+  MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, r.change_gpus(std::move(change), {}));
+  unsigned removed = 0;
+  for (const GpuOutcome& g : report.gpus)
+    for (const PlannedOp& op : g.plan.steps.ops) removed += op.kind == PlannedOp::Kind::kDestroyGi;
+  return removed;
+}
+
+/// Workers of `request`, from the GPUs as they are now.
+Result<std::vector<Worker>> ChooseWorkers(const RunRequest& r, const std::vector<nvml::GpuSnapshot>& gpus,
+                                          RunEvents& events) {
+  if (r.workers.share != ShareMode::kMig) return SelectSharedWorkers(gpus, r.workers, r.mps_memory_mib);
+  std::vector<std::string> skipped;
+  Result<std::vector<Worker>> chosen = SelectMigWorkers(gpus, r.workers, &skipped);
+  if (!chosen.ok() && r.dry_run && r.create) chosen = std::vector<Worker>();  // they would be made
+  for (const std::string& s : skipped) events.OnNote("skipping " + s);
+  return chosen;
+}
+
+/// For MIG workers: the first process NVML lists on the worker's MIG device (work migctl did not start, or a
+/// task's GPU context not yet torn down), which makes the slice busy however free its lease is.
+std::function<std::optional<pid_t>(const Worker&)> DeviceUser(const RunRequest& r) {
+  if (r.workers.share != ShareMode::kMig) return {};
+  return [&devices = r.devices](const Worker& w) -> std::optional<pid_t> {
+    for (const nvml::Device& d : devices) {
+      if (d.index() != w.gpu) continue;
+      Result<std::vector<nvml::MigDeviceInfo>> migs = d.MigDevices();
+      if (!migs.ok()) return std::nullopt;  // NVML cannot say: the lease alone decides
+      for (const nvml::MigDeviceInfo& m : *migs)
+        if (m.uuid.value() == w.device && !m.processes.empty())
+          return static_cast<pid_t>(m.processes.front().pid);
+    }
+    return std::nullopt;
+  };
+}
+
+/// Journals every attempt's result, then passes every event on.
+class Journaling final : public RunEvents {
+ public:
+  Journaling(RunEvents& next, ResultLog* log) : next_(next), log_(log) {}
+  void OnStart(const Task& t, const Worker& w, unsigned attempt) override { next_.OnStart(t, w, attempt); }
+  void OnResult(const TaskResult& result) override {
+    if (log_ != nullptr && !error_) {
+      Status written = log_->Append(result);
+      if (!written.ok()) {
+        error_ = written.error();
+        next_.OnNote(fmt::format("cannot write the results journal, the run goes on: {}", error_->message));
+      }
+    }
+    next_.OnResult(result);
+  }
+  void OnOutput(const Task& t, const Worker& w, std::string_view line) override { next_.OnOutput(t, w, line); }
+  void OnWaiting(const Worker& w, std::optional<pid_t> holder) override { next_.OnWaiting(w, holder); }
+  void OnStopping(const std::string& why) override { next_.OnStopping(why); }
+  void OnNote(const std::string& line) override { next_.OnNote(line); }
+  void OnBegin(const std::vector<Worker>& w, const std::vector<Task>& t) override { next_.OnBegin(w, t); }
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  RunEvents& next_;
+  ResultLog* log_;
+  std::optional<Error> error_;
+};
+
+/// The run's private MPS daemon: started for --share mps, quit at the end.
+Result<std::optional<mps::ControlDaemon>> StartMps(const RunRequest& r, const std::vector<nvml::GpuSnapshot>& gpus,
+                                                   std::vector<Worker>& workers, RunEvents& events) {
+  std::map<unsigned, unsigned> per_gpu;
+  for (const Worker& w : workers) ++per_gpu[w.gpu.value()];
+  unsigned most = 0;
+  for (const auto& [gpu, n] : per_gpu) most = std::max(most, n);
+  std::optional<unsigned> threads;
+  if (!r.mps_threads.empty()) {
+    MIGCTL_ASSIGN_OR_RETURN(unsigned t, mps::ParseThreadPercentage(r.mps_threads, most));
+    threads = t;
+  }
+  for (const nvml::GpuSnapshot& s : gpus) {
+    std::vector<mps::GpuProcess> processes;
+    for (const nvml::ProcessInfo& p : s.processes) processes.push_back({p.pid, p.name});
+    MIGCTL_RETURN_IF_ERROR(mps::CheckNoForeignServer(s.index, processes, {}));
+  }
+  const mps::DaemonDirs dirs = mps::DirsUnder(fmt::format("{}/run-{}", r.mps_root, ::getpid()));
+  for (Worker& w : workers) w.env = mps::ClientEnvironment(dirs, mps::ClientLimits{threads, r.mps_memory_mib});
+  if (r.dry_run) return std::optional<mps::ControlDaemon>();
+  mps::DaemonOptions options;
+  for (const nvml::GpuSnapshot& s : gpus) options.gpus.push_back(s.uuid);
+  options.dirs = dirs;
+  MIGCTL_ASSIGN_OR_RETURN(mps::ControlDaemon daemon, mps::ControlDaemon::Start(options));
+  events.OnNote(fmt::format("MPS control daemon pid {}, pipe directory {}", daemon.pid(), dirs.pipe_dir));
+  return std::optional<mps::ControlDaemon>(std::move(daemon));
+}
+
+/// Stops the MPS daemon; its directories go with it, or stay with its logs after a failed stop.
+void StopMps(mps::ControlDaemon& daemon, RunOutcome& out) {
+  Status stopped = daemon.Stop(std::chrono::seconds(30));
+  if (!stopped.ok()) {
+    out.cleanup_errors.push_back(
+        fmt::format("MPS daemon: {} (its logs: {})", stopped.error().message, daemon.dirs().log_dir));
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(daemon.dirs().pipe_dir).parent_path(), ec);
+}
+
+}  // namespace
+
+Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
+  MIGCTL_RETURN_IF_ERROR(CheckRequest(request));
+  RunOutcome out;
+  // Tasks first: a bad task list changes nothing.
+  MIGCTL_ASSIGN_OR_RETURN(out.tasks, LoadPending(request, out, events));
+  out.journal = !request.resume.empty() ? request.resume : request.results;
+
+  // The lease directory is checked before anything starts or changes.
+  LeaseTable leases(request.lease_dir);
+  if (!request.dry_run) MIGCTL_RETURN_IF_ERROR(leases.Prepare());
+  std::vector<CreatedPartition> created;
+  Result<RunOutcome> result = [&]() -> Result<RunOutcome> {
+    if (request.create) MIGCTL_RETURN_IF_ERROR(CreatePartitions(request, out, created));
+    for (const std::string& line : out.partitions) events.OnNote(line);
+    MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::GpuSnapshot> gpus, Observe(request.devices));
+    MIGCTL_ASSIGN_OR_RETURN(out.workers, ChooseWorkers(request, gpus, events));
+    if (!out.workers.empty()) MIGCTL_RETURN_IF_ERROR(CheckTasksFit(out.tasks, out.workers));
+    Result<std::optional<mps::ControlDaemon>> mps = request.workers.share == ShareMode::kMps
+                                                        ? StartMps(request, gpus, out.workers, events)
+                                                        : std::optional<mps::ControlDaemon>();
+    if (!mps.ok()) return mps.error();
+    std::optional<mps::ControlDaemon>& daemon = *mps;
+    if (request.dry_run) return std::move(out);
+
+    std::optional<ResultLog> log;
+    if (!out.journal.empty()) {
+      Result<ResultLog> opened = ResultLog::Open(out.journal);
+      if (!opened.ok()) {
+        if (daemon) StopMps(*daemon, out);
+        return opened.error();
+      }
+      log.emplace(std::move(*opened));
+    }
+    if (!request.supervisor.logs_dir.empty()) {
+      Status made = MakeDirectories(request.supervisor.logs_dir);
+      if (!made.ok()) {
+        if (daemon) StopMps(*daemon, out);
+        return made.error();
+      }
+    }
+    // Each worker's task tree in a cgroup of its own where the host allows, else by the keeper alone.
+    TaskCgroups cgroups = TaskCgroups::Create(static_cast<unsigned>(out.workers.size()));
+    out.tracking = cgroups.Describe();
+    SupervisorOptions options = request.supervisor;
+    options.keepers = true;
+    for (unsigned i = 0; i < out.workers.size(); ++i) options.cgroups.push_back(cgroups.Dir(i));
+    options.device_user = DeviceUser(request);
+
+    Journaling journaling(events, log ? &*log : nullptr);
+    events.OnBegin(out.workers, out.tasks);
+    const auto started = std::chrono::steady_clock::now();
+    Result<RunSummary> summary = RunTasks(out.workers, out.tasks, leases, options, journaling);
+    out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    out.journal_error = journaling.error();
+    if (daemon) StopMps(*daemon, out);
+    if (!summary.ok()) return summary.error();
+    out.summary = *summary;
+    return std::move(out);
+  }();
+  // Whatever happened, what --ephemeral owns goes away (unless another run uses it).
+  if (request.ephemeral && !created.empty()) {
+    Result<unsigned> removed = RemoveCreated(request, leases, created, events);
+    std::string line = removed.ok() ? fmt::format("--ephemeral: removed the {} GPU instance{} this run created",
+                                                  *removed, *removed == 1 ? "" : "s")
+                                    : "--ephemeral: could not remove what this run created: " +
+                                          removed.error().message;
+    if (!result.ok()) {
+      if (removed.ok()) {
+        events.OnNote(line);
+        return result;
+      }
+      Error error = result.error();
+      error.message += "; " + line;
+      return error;
+    }
+    if (removed.ok())
+      events.OnNote(line);
+    else
+      result->cleanup_errors.push_back(line);
+  }
+  return result;
+}
+
+}  // namespace migctl

@@ -1,0 +1,167 @@
+// End-to-end: a slice is never shared and a task never outlives its run, whatever the task does. Tasks that
+// close their descriptors, double-fork into a new session, or start their work through Python's
+// subprocess.Popen keep their slice until their last process ends while a second run waits; a SIGKILLed
+// migctl leaves nothing running past the grace period; Ctrl-C leaves no process of any task; --ephemeral
+// never removes a slice another run uses. Each over several rounds, the overlap count asserted to be zero.
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "run_harness.h"
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr int kRounds = 3;
+
+class RunIsolationE2e : public RunE2e {
+ protected:
+  /// Waits until the probe log has `count` start lines.
+  void WaitForStarts(const fs::path& log, size_t count) {
+    const auto deadline = steady_clock::now() + std::chrono::seconds(20);
+    while (ReadIntervals(log).size() < count) {
+      ASSERT_LT(steady_clock::now(), deadline) << "tasks did not start: " << ReadFile(log);
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
+  /// Per round on a one-slice machine: a run whose task is `task` (its first process may end at once, its
+  /// work goes on elsewhere), and, once that work has started, a second run of a plain probe on the same
+  /// slice. The second must wait for the last process of the first task. Returns every interval logged.
+  std::vector<Interval> Compete(const std::function<Args(const fs::path& log)>& task) {
+    const fs::path log = dir_ / "slice.log";
+    for (int round = 0; round < kRounds; ++round) {
+      const size_t before = ReadIntervals(log).size();
+      Args first = {"run", "--"};
+      for (const std::string& a : task(log)) first.push_back(a);
+      Child a = StartMigctl(first);
+      WaitForStarts(log, before + 1);
+      Outcome b = Migctl({"run", "--", Probe(), "--log", log.string(), "--sleep-ms", "20"});
+      Outcome ao = a.Wait();
+      EXPECT_EQ(ao.exit_code, kExitOk) << ao;
+      EXPECT_EQ(b.exit_code, kExitOk) << b;
+      EXPECT_NE(b.err.find("waits for"), std::string::npos) << "the second run never waited:\n" << b;
+      std::vector<Interval> all = ReadIntervals(log);
+      EXPECT_EQ(all.size(), before + 2);
+    }
+    return ReadIntervals(log);
+  }
+};
+
+TEST_F(RunIsolationE2e, ATaskThatClosesItsDescriptorsKeepsItsSlice) {
+  MachineWith("h100-80gb:1", {"7g.80gb"});
+  const std::vector<Interval> intervals = Compete([this](const fs::path& log) {
+    return Args{Probe(), "--close-fds", "--log", log.string(), "--sleep-ms", "1200"};
+  });
+  EXPECT_EQ(Overlaps(intervals), 0u);
+  EXPECT_EQ(intervals.size(), 2u * kRounds);
+}
+
+TEST_F(RunIsolationE2e, ATaskThatDoubleForksIntoANewSessionKeepsItsSlice) {
+  MachineWith("h100-80gb:1", {"7g.80gb"});
+  const std::vector<Interval> intervals = Compete([this](const fs::path& log) {
+    return Args{Probe(), "--daemonize", "--log", log.string(), "--sleep-ms", "1200"};
+  });
+  EXPECT_EQ(Overlaps(intervals), 0u);
+  EXPECT_EQ(intervals.size(), 2u * kRounds);
+}
+
+TEST_F(RunIsolationE2e, APythonTaskThatStartsItsWorkThroughPopenKeepsItsSlice) {
+  if (Start("/bin/sh", {"-c", "command -v python3"}).Wait().exit_code != 0) GTEST_SKIP() << "no python3";
+  MachineWith("h100-80gb:1", {"7g.80gb"});
+  const std::vector<Interval> intervals = Compete([this](const fs::path& log) {
+    // The script returns at once; its child runs on in a new session with no descriptor of the parent's.
+    return Args{"python3", "-c",
+                "import subprocess, sys\n"
+                "subprocess.Popen(sys.argv[1:], close_fds=True, start_new_session=True,\n"
+                "                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)\n",
+                Probe(),   "--log", log.string(), "--sleep-ms", "1200"};
+  });
+  EXPECT_EQ(Overlaps(intervals), 0u);
+  EXPECT_EQ(intervals.size(), 2u * kRounds);
+}
+
+TEST_F(RunIsolationE2e, AfterSigkillOfMigctlASecondRunNeverOverlapsAndNothingOutlivesTheGrace) {
+  MachineWith("h100-80gb:1", {"1g.10gb", "1g.10gb"});
+  const fs::path log = dir_ / "slices.log", pids = dir_ / "pids";
+  // Each task: its work in a daemonized probe, plus a process in its own session that ignores SIGTERM.
+  const std::string task = Probe() + " --daemonize --log " + log.string() +
+                           " --sleep-ms 30000; setsid sh -c 'trap \"\" TERM; echo $$ >> " + pids.string() +
+                           "; exec sleep 60' </dev/null >/dev/null 2>&1 & wait";
+  for (int round = 0; round < kRounds; ++round) {
+    const size_t before = ReadIntervals(log).size();
+    Child first = StartMigctl({"run", "--repeat", "2", "--grace", "0.5", "--shell", "--", task});
+    WaitForStarts(log, before + 2);
+    ::kill(first.pid(), SIGKILL);
+    const auto killed_at = steady_clock::now();
+    EXPECT_EQ(first.Wait().exit_code, 128 + SIGKILL);
+    Outcome second = Migctl({"run", "--repeat", "2", "--", Probe(), "--log", log.string(), "--sleep-ms", "20"});
+    EXPECT_EQ(second.exit_code, kExitOk) << second;
+    // Everything the first run started is gone, the SIGTERM-ignoring ones by SIGKILL after the grace.
+    for (const std::string& line : Lines(ReadFile(pids))) {
+      const int pid = std::stoi(line);
+      while (Alive(pid) && steady_clock::now() - killed_at < std::chrono::seconds(3))
+        std::this_thread::sleep_for(milliseconds(20));
+      EXPECT_FALSE(Alive(pid)) << "pid " << pid << " outlived the grace period by seconds";
+    }
+    for (const Interval& i : ReadIntervals(log)) EXPECT_FALSE(Alive(i.pid)) << "pid " << i.pid;
+  }
+  const std::vector<Interval> intervals = ReadIntervals(log);
+  EXPECT_EQ(Overlaps(intervals), 0u);
+  EXPECT_EQ(intervals.size(), 4u * kRounds);
+  EXPECT_EQ(Lines(ReadFile(pids)).size(), 2u * kRounds);
+}
+
+TEST_F(RunIsolationE2e, CtrlCLeavesNoProcessOfAnyTask) {
+  MachineWith("h100-80gb:1", {"1g.10gb", "1g.10gb", "1g.10gb"});
+  const fs::path log = dir_ / "slices.log", pids = dir_ / "pids";
+  const std::string task = Probe() + " --daemonize --log " + log.string() +
+                           " --sleep-ms 30000; setsid sh -c 'trap \"\" TERM; echo $$ >> " + pids.string() +
+                           "; exec sleep 60' </dev/null >/dev/null 2>&1 & " + Probe() + " --close-fds --sleep-ms 30000";
+  for (int round = 0; round < kRounds; ++round) {
+    const size_t before = ReadIntervals(log).size();
+    Child run = StartMigctl({"run", "--repeat", "6", "--grace", "0.3", "--shell", "--", task});
+    WaitForStarts(log, before + 3);
+    while (Lines(ReadFile(pids)).size() < 3u * (round + 1)) std::this_thread::sleep_for(milliseconds(20));
+    ::kill(run.pid(), SIGINT);
+    Outcome o = run.Wait();
+    EXPECT_EQ(o.exit_code, 128 + SIGINT) << o;
+    // migctl returns only once every task's tree has ended.
+    for (const Interval& i : ReadIntervals(log)) EXPECT_FALSE(Alive(i.pid)) << "pid " << i.pid;
+    for (const std::string& line : Lines(ReadFile(pids)))
+      EXPECT_FALSE(Alive(std::stoi(line))) << "pid " << line << " survived Ctrl-C";
+  }
+  EXPECT_EQ(Lines(ReadFile(pids)).size(), 3u * kRounds);
+}
+
+TEST_F(RunIsolationE2e, EphemeralNeverRemovesASliceAnotherRunUses) {
+  const fs::path log = dir_ / "slices.log";
+  for (int round = 0; round < kRounds; ++round) {
+    fs::remove(state_);  // a fresh machine each round (sim init does not overwrite)
+    InitMachine("h100-80gb:1");
+    // The first run makes two 3g.40gb and uses one of them for a short task.
+    Child first = StartMigctl({"run", "--profile", "3g.40gb", "--workers", "2", "--create", "--ephemeral", "--",
+                               Probe(), "--log", log.string(), "--sleep-ms", "600"});
+    const size_t before = ReadIntervals(log).size();
+    WaitForStarts(log, before + 1);
+    // The second run's long task takes the other one while the first still runs.
+    Child second = StartMigctl({"run", "--profile", "3g.40gb", "--workers", "2", "--", Probe(), "--log",
+                                log.string(), "--sleep-ms", "2500"});
+    WaitForStarts(log, before + 2);
+    Outcome a = first.Wait();
+    EXPECT_EQ(a.exit_code, kExitOk) << a;
+    EXPECT_NE(a.err.find("removed the 1 GPU instance"), std::string::npos) << a;
+    EXPECT_NE(a.err.find("in place: another run's task uses"), std::string::npos) << a;
+    EXPECT_EQ(Instances(0).size(), 1u) << "the slice in use stays";
+    Outcome b = second.Wait();
+    EXPECT_EQ(b.exit_code, kExitOk) << b;
+    const Json result = JsonLines(b.out).front();
+    EXPECT_EQ(result["status"], "ok") << b;
+    EXPECT_EQ(result["output"]["found"], true) << "the device was there all along: " << b;
+  }
+  EXPECT_EQ(Overlaps(ReadIntervals(log)), 0u);
+}
+
+}  // namespace
