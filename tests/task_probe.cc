@@ -129,6 +129,9 @@ int main(int argc, char** argv) {
   const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
   g_device = visible != nullptr ? visible : "";
   signal(SIGTERM, ignore_term ? SIG_IGN : OnTerm);
+  // Its stdout goes to a migctl that may have been killed: a write then fails, and the end is still logged
+  // (a SIGPIPE death would leave its interval open for the lease audit).
+  signal(SIGPIPE, SIG_IGN);
   LogLine("start");
   nlohmann::json report = LookUp(g_device);
   for (const char* name :

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -132,6 +133,7 @@ std::string SignalName(int signal) {
 }
 
 std::string ChildExit::Describe() const {
+  if (start_error) return "could not start: " + *start_error;
   if (timed_out)
     return signal != 0 ? fmt::format("timed out, stopped by {}", SignalName(signal))
                        : fmt::format("timed out, exit status {}", exit_status);
@@ -191,6 +193,13 @@ Error StartError(const std::string& program, const ExecFailure& failure) {
   return MakeError(ErrorCode::kIo,
                    fmt::format("cannot start {}: {}: {}", program, what, strerror(failure.error)));
 }
+
+/// clone3's arguments (linux/sched.h, spelled out here: that header clashes with <sched.h>).
+struct CloneArgs {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+      cgroup;
+};
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
 
 /// What a keeper tells migctl, through its report pipe.
 struct KeeperMessage {
@@ -348,9 +357,8 @@ struct Keeper {
   pid_t parent = 0;
 };
 
-/// Closes every descriptor from 3 up except those in `keep`.
-void CloseAllBut(std::vector<int> keep) {
-  std::sort(keep.begin(), keep.end());
+/// Closes every descriptor from 3 up except those in `keep` (sorted). Allocates nothing.
+void CloseAllBut(const std::vector<int>& keep) {
   unsigned from = 3;
   for (int fd : keep) {
     if (fd < static_cast<int>(from)) continue;
@@ -364,10 +372,13 @@ void CloseAllBut(std::vector<int> keep) {
 
 Result<Child> Child::StartWithKeeper(const ChildOptions& options, const char* program, char* const* argv,
                                      char* const* envp, long max_fd) {
-  // The cgroup is joined by writing the keeper's pid into cgroup.procs: opened here, written there.
-  int cgroup_fd = -1;
-  if (!options.keeper.cgroup.empty())
+  // A cgroup v2 directory: the keeper is born in it (clone3 CLONE_INTO_CGROUP). Else (v1, an old kernel) it
+  // joins by writing its pid into cgroup.procs, a migration that can take milliseconds (an RCU grace period).
+  int cgroup_dir = -1, cgroup_fd = -1;
+  if (!options.keeper.cgroup.empty()) {
+    cgroup_dir = ::open(options.keeper.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     cgroup_fd = ::open((options.keeper.cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+  }
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
     const int error = errno;
@@ -384,9 +395,21 @@ Result<Child> Child::StartWithKeeper(const ChildOptions& options, const char* pr
   for (int fd : {report[1], cgroup_fd, options.stdin_fd, options.stdout_fd, options.stderr_fd})
     if (fd >= 0) keep.push_back(fd);
   for (int fd : options.inherit_fds) keep.push_back(fd);
+  std::sort(keep.begin(), keep.end());
   const std::string cgroup = cgroup_fd >= 0 ? options.keeper.cgroup : std::string();
   const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
+  bool born_in_cgroup = false;
+  pid_t pid = -1;
+  if (cgroup_dir >= 0 && cgroup_fd >= 0) {
+    CloneArgs args{};
+    args.flags = kCloneIntoCgroup;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(cgroup_dir);
+    pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+    born_in_cgroup = pid >= 0;
+  }
+  if (!born_in_cgroup) pid = ::fork();
+  if (cgroup_dir >= 0 && pid != 0) ::close(cgroup_dir);
   if (pid < 0) {
     const int error = errno;
     for (int fd : {report[0], report[1], cgroup_fd})
@@ -412,13 +435,13 @@ Result<Child> Child::StartWithKeeper(const ChildOptions& options, const char* pr
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     ::setpgid(0, 0);
     CloseAllBut(keep);
-    const char* joined = "";
-    if (cgroup_fd >= 0) {
+    const char* joined = born_in_cgroup ? cgroup.c_str() : "";
+    if (cgroup_fd >= 0 && !born_in_cgroup) {
       char digits[24];
       const size_t n = PutNumber(digits, 0, static_cast<unsigned long long>(::getpid()));
       if (::write(cgroup_fd, digits, n) == static_cast<ssize_t>(n)) joined = cgroup.c_str();
-      ::close(cgroup_fd);
-    }
+      }
+    if (cgroup_fd >= 0) ::close(cgroup_fd);
     Keeper keeper{&options.keeper, report[1], joined, ::getpid()};
     keeper.parent = parent;
     keeper.Run(task, program, argv, envp, max_fd);
@@ -426,22 +449,15 @@ Result<Child> Child::StartWithKeeper(const ChildOptions& options, const char* pr
   ::close(report[1]);
   if (cgroup_fd >= 0) ::close(cgroup_fd);
   ::setpgid(pid, pid);
-  KeeperMessage first{};
-  ssize_t n;
-  do {
-    n = ::read(report[0], &first, sizeof first);
-  } while (n < 0 && errno == EINTR);
+  // Not waiting for the keeper to say the task started: a run starts many tasks from one thread, and a
+  // keeper just forked on a busy host may take milliseconds to be scheduled. What it reports is read when
+  // it is reaped (a task that could not exec ends with ChildExit::start_error).
+  ::fcntl(report[0], F_SETFL, O_NONBLOCK);
   Child child(pid, true);
+  child.keeper_ = true;
+  child.program_ = options.argv[0];
   child.report_fd_ = report[0];
-  if (n == static_cast<ssize_t>(sizeof first) && first.kind == KeeperMessage::kStarted) {
-    child.task_pid_ = first.a;
-    ::fcntl(report[0], F_SETFL, O_NONBLOCK);
-    return child;
-  }
-  child.Wait();
-  if (n == static_cast<ssize_t>(sizeof first) && first.kind == KeeperMessage::kFailed)
-    return StartError(options.argv[0], {first.a, first.b});
-  return StartError(options.argv[0], {4, ECHILD});
+  return child;
 }
 
 Result<Child> Child::Start(const ChildOptions& options) {
@@ -465,8 +481,13 @@ Result<Child> Child::Start(const ChildOptions& options) {
   for (const std::string& e : options.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   const long max_fd = std::max(256L, ::sysconf(_SC_OPEN_MAX));
-  if (options.keeper.enabled)
+  if (options.keeper.enabled) {
+    // What exec would refuse at once is refused here, as without a keeper (it reports the rest later).
+    std::string path = *program;
+    if (path[0] != '/' && !options.workdir.empty()) path = options.workdir + "/" + path;
+    if (!FindProgram(path, "")) return StartError(options.argv[0], {1, ::access(path.c_str(), F_OK) == 0 ? EACCES : ENOENT});
     return StartWithKeeper(options, program->c_str(), argv.data(), envp.data(), max_fd);
+  }
 
   ExecFailure failure;
   const pid_t pid = ForkExec(options, program->c_str(), argv.data(), envp.data(), max_fd, &failure);
@@ -483,9 +504,11 @@ Child& Child::operator=(Child&& other) noexcept {
   group_ = other.group_;
   timed_out_ = other.timed_out_;
   exit_ = other.exit_;
+  keeper_ = other.keeper_;
   task_pid_ = other.task_pid_;
   report_fd_ = other.report_fd_;
   task_status_ = other.task_status_;
+  start_failure_ = other.start_failure_;
   other.pid_ = -1;
   other.exit_ = ChildExit{};
   other.report_fd_ = -1;
@@ -496,15 +519,16 @@ Child::~Child() {
   if (report_fd_ >= 0) ::close(report_fd_);
 }
 
-std::optional<int> Child::ReadTaskStatus() {
-  while (report_fd_ >= 0 && !task_status_) {
+void Child::ReadReports() {
+  while (report_fd_ >= 0) {
     KeeperMessage m{};
     const ssize_t n = ::read(report_fd_, &m, sizeof m);
     if (n < 0 && errno == EINTR) continue;
     if (n != static_cast<ssize_t>(sizeof m)) break;
+    if (m.kind == KeeperMessage::kStarted) task_pid_ = m.a;
     if (m.kind == KeeperMessage::kExited) task_status_ = m.a;
+    if (m.kind == KeeperMessage::kFailed) start_failure_ = StartError(program_, {m.a, m.b}).message;
   }
-  return task_status_;
 }
 
 std::optional<ChildExit> Child::Poll() {
@@ -535,17 +559,18 @@ void Child::Reaped(int status) {
   // With a keeper, the task's own status (sent before the keeper exits); the keeper's only when it was
   // killed before the task ended.
   if (report_fd_ >= 0) {
-    const std::optional<int> task = ReadTaskStatus();
+    ReadReports();
     ::close(report_fd_);
     report_fd_ = -1;
-    if (task) status = *task;
+    if (task_status_) status = *task_status_;
   }
   exit_ = ExitOf(status, timed_out_);
+  exit_->start_error = start_failure_;
 }
 
 void Child::Signal(int signal) const {
   if (exit_ || pid_ <= 0) return;
-  if (task_pid_ > 0) {  // a keeper stops its tree itself; SIGKILL ends its group too
+  if (keeper_) {  // a keeper stops its tree itself; SIGKILL ends its group too
     ::kill(pid_, signal);
     if (signal == SIGKILL) ::kill(-pid_, SIGKILL);
     return;
@@ -582,7 +607,7 @@ std::vector<pid_t> GroupMembers(pid_t pgid) {
 }  // namespace
 
 void Child::EndGroup(milliseconds timeout) const {
-  if (!group_ || pid_ <= 0 || task_pid_ > 0) return;
+  if (!group_ || pid_ <= 0 || keeper_) return;
   // A pidfd per member, taken before the kill, tells when each has exited even though it is not our child.
   std::vector<int> pidfds;
   for (pid_t member : GroupMembers(pid_)) {

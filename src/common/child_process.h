@@ -25,7 +25,10 @@ struct ChildExit {
   int signal = 0;          ///< When a signal ended it: the signal, else 0.
   bool timed_out = false;  ///< We stopped it because its time was up.
 
-  bool success() const { return exit_status == 0 && signal == 0 && !timed_out; }
+  /// With a keeper: the task could not be started (exec failed), and why; the exit is the keeper's.
+  std::optional<std::string> start_error;
+
+  bool success() const { return exit_status == 0 && signal == 0 && !timed_out && !start_error; }
   /// `exit status 3`, `killed by SIGKILL`, `timed out, stopped by SIGTERM`.
   std::string Describe() const;
 };
@@ -95,8 +98,7 @@ class Child {
 
   /// The process migctl waits for: the child, or its keeper.
   pid_t pid() const { return pid_; }
-  /// The task's first process: pid() without a keeper.
-  pid_t task_pid() const { return task_pid_ > 0 ? task_pid_ : pid_; }
+
   bool running() const { return !exit_.has_value(); }
   /// How it ended, once reaped.
   const std::optional<ChildExit>& exit() const { return exit_; }
@@ -121,13 +123,16 @@ class Child {
   Child(pid_t pid, bool group) : pid_(pid), group_(group) {}
   static Result<Child> StartWithKeeper(const ChildOptions& options, const char* program, char* const* argv,
                                        char* const* envp, long max_fd);
-  /// With a keeper: the task's wait status, if the keeper has sent it.
-  std::optional<int> ReadTaskStatus();
+  /// With a keeper: reads what it has reported (the task's pid, its wait status, a failed exec).
+  void ReadReports();
   pid_t pid_ = -1;
   bool group_ = false;
-  pid_t task_pid_ = -1;  ///< With a keeper: the task's first process.
+  bool keeper_ = false;
+  std::string program_;  ///< With a keeper: argv[0], for a start error.
+  pid_t task_pid_ = -1;  ///< With a keeper: the task's first process, once reported.
   int report_fd_ = -1;   ///< With a keeper: what it reports (KeeperMessage).
   std::optional<int> task_status_;
+  std::optional<std::string> start_failure_;
   bool timed_out_ = false;
   std::optional<ChildExit> exit_;
 };

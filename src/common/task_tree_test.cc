@@ -201,6 +201,22 @@ TEST_F(Keeper, AProgramThatDoesNotExistIsNotFound) {
   EXPECT_EQ(child.error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(Keeper, AnExecThatFailsLaterIsAStartErrorOfTheExit) {
+  // Executable, but not a program exec can run: only the keeper's exec finds out.
+  const std::string junk = dir_ + "/junk";
+  std::ofstream(junk) << "\x7f" << "ELF garbage";
+  std::filesystem::permissions(junk, std::filesystem::perms::owner_all);
+  ChildOptions o;
+  o.argv = {junk};
+  o.keeper.enabled = true;
+  Result<Child> child = Child::Start(o);
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  const ChildExit exit = child->Wait();
+  ASSERT_TRUE(exit.start_error.has_value());
+  EXPECT_NE(exit.start_error->find("is not an executable file"), std::string::npos) << *exit.start_error;
+  EXPECT_FALSE(exit.success());
+}
+
 TEST_F(Keeper, PutsTheTreeInItsCgroupWhereThereIsOne) {
   TaskCgroups cgroups = TaskCgroups::Create(1);
   if (cgroups.kind() == TreeTracking::kSubreaper) GTEST_SKIP() << cgroups.Describe();

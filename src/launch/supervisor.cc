@@ -29,6 +29,7 @@ constexpr size_t kTailKeep = 64 * 1024;  ///< Bytes of a task's stdout kept for 
 constexpr milliseconds kLeaseRetry{50};
 constexpr milliseconds kWaitReport{1000};
 constexpr milliseconds kKeeperMargin{5000};
+constexpr milliseconds kDeviceCheckEvery{1000};
 
 volatile sig_atomic_t g_stop_signal = 0;
 int g_wake_fd = -1;
@@ -105,6 +106,7 @@ struct Slot {
   std::optional<Running> running;
   steady_clock::time_point next_try{};  ///< When a busy lease is tried again.
   std::optional<steady_clock::time_point> waiting_since;
+  std::optional<steady_clock::time_point> device_checked;  ///< When NVML was last asked about its device.
   bool waiting_reported = false;
 };
 
@@ -197,8 +199,14 @@ class Pool {
       if (it == queue_.end()) continue;
       MIGCTL_ASSIGN_OR_RETURN(std::optional<Lease> lease, leases_.TryAcquire(slot.worker->lease_key));
       // A free lease on a device NVML shows a process on is not free either (someone else's work).
+      // Asked when the worker first takes it, after it waited, and at most once a second otherwise (on the
+      // simulator an NVML process query costs milliseconds).
       std::optional<pid_t> user;
-      if (lease && options_.device_user) user = options_.device_user(*slot.worker);
+      if (lease && options_.device_user &&
+          (!slot.device_checked || slot.waiting_since || now - *slot.device_checked >= kDeviceCheckEvery)) {
+        user = options_.device_user(*slot.worker);
+        slot.device_checked = now;
+      }
       if (!lease || user) {
         lease.reset();
         if (!slot.waiting_since) slot.waiting_since = now;
@@ -328,6 +336,15 @@ class Pool {
         result.exit_status = exit->signal == 0 ? std::optional<int>(exit->exit_status) : std::nullopt;
         if (exit->signal != 0) result.signal = exit->signal;
         result.output = JsonFromLastLine(run.tail).value_or(Json());
+        if (exit->start_error) {
+          result.status = TaskStatus::kNotStarted;  // its keeper could not exec it
+          result.error = *exit->start_error;
+          result.exit_status.reset();
+          const Task* task = run.task;
+          slot.running.reset();
+          Finish(task, std::move(result), /*retryable=*/false);
+          continue;
+        }
         if (exit->success())
           result.status = TaskStatus::kOk;
         else if (exit->timed_out)

@@ -45,8 +45,9 @@ struct SupervisorOptions {
   /// inherits the lease descriptor (unit tests of the pool).
   bool keepers = false;
   std::vector<std::string> cgroups;  ///< With keepers: worker index -> its cgroup directory ("" or absent: none).
-  /// Asked after a worker took its device's lease: a process NVML lists on the device, if any. Then the
-  /// lease is let go and the worker waits, as for a held lease. Empty: not asked.
+  /// Asked after a worker took its device's lease (the first time, after it waited, and at most once a
+  /// second otherwise): a process NVML lists on the device, if any. Then the lease is let go and the worker
+  /// waits, as for a held lease. Empty: not asked.
   std::function<std::optional<pid_t>(const Worker&)> device_user;
 };
 
