@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -622,26 +621,6 @@ void Child::EndGroup(milliseconds timeout) const {
     while (left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) < 0 && errno == EINTR) {
     }
     ::close(fd);
-  }
-}
-
-Result<ChildExit> RunChild(const ChildOptions& options, milliseconds timeout, milliseconds grace) {
-  MIGCTL_ASSIGN_OR_RETURN(Child child, Child::Start(options));
-  if (timeout.count() <= 0) return child.Wait();
-  steady_clock::time_point deadline = steady_clock::now() + timeout;
-  int stage = 0;  // 0 running, 1 sent SIGTERM, 2 sent SIGKILL
-  for (;;) {
-    if (std::optional<ChildExit> exit = child.Poll()) return *exit;
-    steady_clock::time_point now = steady_clock::now();
-    if (now >= deadline && stage < 2) {
-      child.MarkTimedOut();
-      child.Signal(stage == 0 ? SIGTERM : SIGKILL);
-      ++stage;
-      deadline = now + grace;
-      continue;
-    }
-    if (stage == 2) return child.Wait();
-    std::this_thread::sleep_for(std::min<steady_clock::duration>(deadline - now, milliseconds(10)));
   }
 }
 

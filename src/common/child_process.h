@@ -1,11 +1,11 @@
 // Child processes, explicitly: the caller builds the whole environment and the argv (no shell), chooses
-// where stdin/stdout/stderr go and which descriptors (lease locks) the child inherits; the child gets its own
-// process group (so a stop reaches its whole tree) and, optionally, SIGTERM when migctl dies. Stopping is
-// SIGTERM, then SIGKILL after a grace period; a Child is reaped by whoever waits for it.
+// where stdin/stdout/stderr go and which descriptors the child inherits; the child gets its own process group
+// (so a stop reaches its whole tree) and, optionally, SIGTERM when migctl dies. With a keeper (KeeperOptions)
+// the child is a whole task tree, however it forks. A Child is reaped by whoever waits for it.
 //
-// Real side only: tests substitute programs (a fake `nvidia-cuda-mps-control`, a probe task), not this
-// class, so the code path under test is the one that runs on a GPU host. Thread-safety: none; one thread
-// starts, waits for and signals its children.
+// This is the real side of the process seam (common/process_host.h: RealProcessHost, and RunProcess for a
+// child run to completion with a timeout); code that must be testable on a virtual clock uses that seam.
+// Thread-safety: none; one thread starts, waits for and signals its children.
 #pragma once
 
 #include <sys/types.h>
@@ -136,10 +136,5 @@ class Child {
   bool timed_out_ = false;
   std::optional<ChildExit> exit_;
 };
-
-/// Runs a child to completion: after `timeout` (0: none) SIGTERM to its group, after `grace` more SIGKILL.
-/// Errors as Child::Start; a child that fails is a ChildExit, not an error.
-Result<ChildExit> RunChild(const ChildOptions& options, std::chrono::milliseconds timeout,
-                           std::chrono::milliseconds grace);
 
 }  // namespace migctl

@@ -1,4 +1,5 @@
 #include "common/child_process.h"
+#include "common/process_host.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -38,7 +39,7 @@ std::string Slurp(const std::string& path) {
 }
 
 TEST(ChildProcess, ReportsExitStatus) {
-  Result<ChildExit> exit = RunChild(Shell("exit 3"), milliseconds(0), milliseconds(0));
+  Result<ChildExit> exit = RunProcess(RealProcessHost(), Shell("exit 3"), milliseconds(0), milliseconds(0));
   ASSERT_TRUE(exit.ok()) << exit.error().message;
   EXPECT_EQ(exit->exit_status, 3);
   EXPECT_FALSE(exit->success());
@@ -49,7 +50,7 @@ TEST(ChildProcess, MissingProgramIsNotFound) {
   ChildOptions o;
   o.argv = {"no-such-program-migctl"};
   o.env = {"PATH=/usr/bin:/bin"};
-  Result<ChildExit> exit = RunChild(o, milliseconds(0), milliseconds(0));
+  Result<ChildExit> exit = RunProcess(RealProcessHost(), o, milliseconds(0), milliseconds(0));
   ASSERT_FALSE(exit.ok());
   EXPECT_EQ(exit.error().code, ErrorCode::kNotFound);
   o.argv = {"/nonexistent/prog"};
@@ -66,7 +67,7 @@ TEST(ChildProcess, EnvironmentIsExactlyTheOneGiven) {
   o.argv = {"env"};
   o.env = {"PATH=/usr/bin:/bin", "CUDA_VISIBLE_DEVICES=MIG-x"};
   o.stdout_fd = fd;
-  ASSERT_TRUE(RunChild(o, milliseconds(0), milliseconds(0))->success());
+  ASSERT_TRUE(RunProcess(RealProcessHost(), o, milliseconds(0), milliseconds(0))->success());
   ::close(fd);
   EXPECT_EQ(Slurp(out), "PATH=/usr/bin:/bin\nCUDA_VISIBLE_DEVICES=MIG-x\n");
   std::filesystem::remove(out);
@@ -74,12 +75,12 @@ TEST(ChildProcess, EnvironmentIsExactlyTheOneGiven) {
 
 TEST(ChildProcess, TimeoutSendsTermThenKill) {
   auto start = std::chrono::steady_clock::now();
-  Result<ChildExit> exit = RunChild(Shell("sleep 5"), milliseconds(100), milliseconds(100));
+  Result<ChildExit> exit = RunProcess(RealProcessHost(), Shell("sleep 5"), milliseconds(100), milliseconds(100));
   ASSERT_TRUE(exit.ok());
   EXPECT_TRUE(exit->timed_out);
   EXPECT_EQ(exit->signal, SIGTERM);
   // A child that ignores SIGTERM is killed after the grace period.
-  exit = RunChild(Shell("trap '' TERM; sleep 5 & wait; sleep 5"), milliseconds(100), milliseconds(200));
+  exit = RunProcess(RealProcessHost(), Shell("trap '' TERM; sleep 5 & wait; sleep 5"), milliseconds(100), milliseconds(200));
   ASSERT_TRUE(exit.ok());
   EXPECT_TRUE(exit->timed_out);
   EXPECT_EQ(exit->signal, SIGKILL);
@@ -95,7 +96,7 @@ TEST(ChildProcess, InheritsOnlyTheDescriptorsNamed) {
   ChildOptions o = Shell("test -e /proc/self/fd/" + std::to_string(kept) + " && ! test -e /proc/self/fd/" +
                          std::to_string(other));
   o.inherit_fds = {kept};
-  Result<ChildExit> exit = RunChild(o, milliseconds(0), milliseconds(0));
+  Result<ChildExit> exit = RunProcess(RealProcessHost(), o, milliseconds(0), milliseconds(0));
   ASSERT_TRUE(exit.ok());
   EXPECT_TRUE(exit->success()) << exit->Describe();
   ::close(kept);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/child_process.h"
+#include "common/process_host.h"
 #include "common/file_io.h"
 #include "spec/config.h"
 #include "spec/hooks_file.h"
@@ -102,7 +103,7 @@ class SpawnedSystemctl final : public Systemctl {
     options.stdout_fd = STDERR_FILENO;
     options.own_process_group = false;
     options.die_with_parent = false;
-    Result<ChildExit> exit = RunChild(options, std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+    Result<ChildExit> exit = RunProcess(RealProcessHost(), options, std::chrono::milliseconds(0), std::chrono::milliseconds(0));
     const std::string line = fmt::format("'systemctl {}'", fmt::join(args, " "));
     if (!exit.ok() && exit.error().code == ErrorCode::kNotFound)
       return MakeError(ErrorCode::kNotFound,
