@@ -165,3 +165,21 @@ TEST_F(RunIsolationE2e, EphemeralNeverRemovesASliceAnotherRunUses) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(RunIsolationE2e, DestroyRefusesASliceARunsTaskHoldsAndChangesNothing) {
+  MachineWith("h100-80gb:1", {"1g.10gb", "1g.10gb"});
+  const fs::path log = dir_ / "slices.log";
+  const Json before = Machine();
+  Child run = StartMigctl({"run", "--workers", "1", "--", Probe(), "--log", log.string(), "--sleep-ms", "1500"});
+  WaitForStarts(log, 1);
+  Outcome o = Migctl({"destroy", "-i", "0", "--all"});
+  EXPECT_NE(o.exit_code, kExitOk) << o;
+  EXPECT_NE(o.err.find("in use by a migctl run's task"), std::string::npos) << o;
+  EXPECT_EQ(Machine(), before) << "nothing was destroyed, not even the idle one";
+  EXPECT_EQ(run.Wait().exit_code, kExitOk);
+  EXPECT_EQ(Migctl({"destroy", "-i", "0", "--all"}).exit_code, kExitOk) << "once the task ended";
+}
+
+}  // namespace

@@ -12,6 +12,8 @@
 #include "catalog/catalog.h"
 #include "cli/diagnostics.h"
 #include "common/gpu_selector.h"
+#include "launch/lease.h"
+#include "launch/lease_guard.h"
 #include "nvml/device.h"
 #include "sim/machine.h"
 
@@ -102,6 +104,12 @@ Result<ChangeReport> Context::ChangeGpus(ChangeRequest request, ChangeCallbacks 
       if (tty) PrintNote(line);
     };
   if (!callbacks.notice) callbacks.notice = [](const std::string& line) { PrintNote(line); };
+  // Whatever the command, no slice a `migctl run` task holds goes away (launch/lease_guard.h).
+  callbacks.preflight = [leases = LeaseTable(DefaultLeaseDir(!options.sim.empty(), RunDir())),
+                         own = std::move(callbacks.preflight)](const std::vector<GpuOutcome>& plans) -> Status {
+    MIGCTL_RETURN_IF_ERROR(CheckNoLeasedDeviceGoes(plans, leases));
+    return own ? own(plans) : Ok();
+  };
   return migctl::ChangeGpus(request, callbacks);
 }
 

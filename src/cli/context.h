@@ -46,8 +46,9 @@ struct Context {
   /// machine, else /run/migctl (cleared at boot, as MIG instances are).
   std::string RunDir() const;
   /// Changes GPUs through the conductor (reconcile/conductor.h), the only way any command does: this host's
-  /// run directory, a note on a terminal while the lock is busy, and progress notes on stderr (journal notes
-  /// always, per-GPU steps on a terminal). `request.run_dir` and `lock_timeout` are filled in here.
+  /// run directory, a note on a terminal while the lock is busy, progress notes on stderr (journal notes
+  /// always, per-GPU steps on a terminal), and a preflight that refuses to destroy a MIG device a `migctl
+  /// run` task holds (launch/lease_guard.h) before the caller's own. `request.run_dir` and `lock_timeout` are filled in here.
   Result<ChangeReport> ChangeGpus(ChangeRequest request, ChangeCallbacks callbacks,
                                   double lock_timeout_s = 300) const;
 
