@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -142,7 +143,23 @@ std::string ChildExit::Describe() const {
 
 namespace {
 
-/// Forks a child that execs `program`; reads the status pipe until exec succeeded (it closes) or failed.
+struct SpawnArgs {
+  const ChildOptions* options;
+  const char* program;
+  char* const* argv;
+  char* const* envp;
+  int status_fd, status_read_fd;
+  pid_t parent;
+  long max_fd;
+};
+
+int SpawnEntry(void* p) {
+  const SpawnArgs* a = static_cast<const SpawnArgs*>(p);
+  ::close(a->status_read_fd);
+  BecomeChild(*a->options, a->program, a->argv, a->envp, a->status_fd, a->parent, a->max_fd);
+}
+
+/// Starts a child that execs `program`; reads the status pipe until exec succeeded (it closes) or failed.
 /// Returns the pid, or -1 with `*failure` filled in (the child has been reaped then). Stage 3: fork/pipe.
 pid_t ForkExec(const ChildOptions& options, const char* program, char* const* argv, char* const* envp,
                long max_fd, ExecFailure* failure) {
@@ -151,17 +168,17 @@ pid_t ForkExec(const ChildOptions& options, const char* program, char* const* ar
     *failure = {3, errno};
     return -1;
   }
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
+  // As posix_spawn does: the child borrows this process's memory (CLONE_VM) on a stack of its own until it
+  // execs, while this thread waits (CLONE_VFORK), so no page table is copied. BecomeChild only makes system
+  // calls; its descriptor table and signal handlers are its own.
+  SpawnArgs args{&options, program, argv, envp, status_pipe[1], status_pipe[0], ::getpid(), max_fd};
+  alignas(64) char stack[64 * 1024];
+  const pid_t pid = ::clone(SpawnEntry, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
   if (pid < 0) {
     *failure = {3, errno};
     ::close(status_pipe[0]);
     ::close(status_pipe[1]);
     return -1;
-  }
-  if (pid == 0) {
-    ::close(status_pipe[0]);
-    BecomeChild(options, program, argv, envp, status_pipe[1], parent, max_fd);
   }
   ::close(status_pipe[1]);
   // Also set the group from this side, so a signal sent right after Start reaches it (no race with exec).
@@ -270,8 +287,17 @@ struct Keeper {
       at = PutText(buf, at, cgroup, sizeof buf);
       buf[at++] = '\n';
     }
+    // Blank lines up to the file's old length rather than a truncate: cheaper, and readers skip them.
+    struct stat st {};
+    if (::fstat(options->record_fd, &st) == 0 && st.st_size > static_cast<off_t>(at) &&
+        st.st_size < static_cast<off_t>(sizeof buf)) {
+      std::memset(buf + at, '\n', static_cast<size_t>(st.st_size) - at);
+      at = static_cast<size_t>(st.st_size);
+    }
     [[maybe_unused]] ssize_t w = ::pwrite(options->record_fd, buf, at, 0);
-    [[maybe_unused]] int t = ::ftruncate(options->record_fd, static_cast<off_t>(at));
+    if (static_cast<off_t>(at) < st.st_size) {  // too long to pad: cut it
+      [[maybe_unused]] const int t = ::ftruncate(options->record_fd, static_cast<off_t>(at));
+    }
   }
 
   /// Every live process of the tree but the keeper: its descendants and its cgroup's members.
@@ -418,9 +444,11 @@ Result<Child> Child::StartWithKeeper(const ChildOptions& options, const char* pr
   if (pid == 0) {
     ::close(report[0]);
     ::prctl(PR_SET_NAME, "migctl-keeper");
+    // migctl's handlers are not the keeper's (the task, which execs, resets every signal itself). migctl
+    // handles standard signals only, and the four the keeper waits for are blocked below.
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; ++s)
+    for (int s = 1; s < SIGRTMIN; ++s)
       if (s != SIGKILL && s != SIGSTOP) ::sigaction(s, &dfl, nullptr);
     // Reports to a migctl that has died must fail with EPIPE, not end the keeper (the task resets it).
     struct sigaction ignore {};
@@ -482,9 +510,12 @@ Result<Child> Child::Start(const ChildOptions& options) {
   const long max_fd = std::max(256L, ::sysconf(_SC_OPEN_MAX));
   if (options.keeper.enabled) {
     // What exec would refuse at once is refused here, as without a keeper (it reports the rest later).
-    std::string path = *program;
-    if (path[0] != '/' && !options.workdir.empty()) path = options.workdir + "/" + path;
-    if (!FindProgram(path, "")) return StartError(options.argv[0], {1, ::access(path.c_str(), F_OK) == 0 ? EACCES : ENOENT});
+    if (options.argv[0].find('/') != std::string::npos) {  // (a PATH match is executable already)
+      std::string path = *program;
+      if (path[0] != '/' && !options.workdir.empty()) path = options.workdir + "/" + path;
+      if (!FindProgram(path, ""))
+        return StartError(options.argv[0], {1, ::access(path.c_str(), F_OK) == 0 ? EACCES : ENOENT});
+    }
     return StartWithKeeper(options, program->c_str(), argv.data(), envp.data(), max_fd);
   }
 

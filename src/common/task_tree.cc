@@ -205,6 +205,7 @@ std::optional<TreeRecord> ParseTreeRecord(const std::string& text) {
   if (!std::getline(in, line) || line != "migctl-tree 1") return std::nullopt;
   TreeRecord record;
   while (std::getline(in, line)) {
+    if (line.empty()) continue;  // padding of a shorter record written over a longer one
     std::istringstream words(line);
     std::string kind;
     words >> kind;

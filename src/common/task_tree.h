@@ -3,7 +3,8 @@
 // its lease file so that a later migctl can tell whether the tree still lives without trusting any
 // descriptor (common/child_process.h, KeeperOptions; launch/lease.h).
 //
-// Record format, one item a line (the keeper rewrites it in place; readers tolerate a torn or empty one):
+// Record format, one item a line (the keeper rewrites it in place, padding with blank lines; readers skip
+// those and treat a torn or empty record as none):
 //   migctl-tree 1
 //   keeper PID START       the keeper (holds the lease while it lives)
 //   process PID START      a process of the task (the first, then whatever outlived it)

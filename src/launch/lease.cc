@@ -19,8 +19,9 @@ namespace {
 
 constexpr size_t kMaxRecord = 64 * 1024;
 
-std::optional<TreeRecord> ReadRecord(int fd) {
-  std::string text(kMaxRecord, '\0');
+std::optional<TreeRecord> ReadRecord(int fd, off_t size) {
+  if (size <= 0) return std::nullopt;
+  std::string text(std::min<size_t>(static_cast<size_t>(size), kMaxRecord), '\0');
   const ssize_t n = ::pread(fd, text.data(), text.size(), 0);
   if (n <= 0) return std::nullopt;
   text.resize(static_cast<size_t>(n));
@@ -74,10 +75,8 @@ Result<std::optional<Lease>> LeaseTable::TryAcquire(const std::string& key) {
     return MakeError(ErrorCode::kInvalidInput,
                      fmt::format("lease file {} is not a file of uid {}; remove it", path, ::geteuid()));
   // A free flock with a live tree behind it: the keeper was killed, the task was not.
-  if (std::optional<TreeRecord> record = ReadRecord(lock->fd()); record && LiveProcessOf(*record))
+  if (std::optional<TreeRecord> record = ReadRecord(lock->fd(), st.st_size); record && LiveProcessOf(*record))
     return std::optional<Lease>();
-  if (st.st_size != 0 && ::ftruncate(lock->fd(), 0) != 0)
-    return MakeError(ErrorCode::kIo, fmt::format("cannot clear lease file {}: {}", path, std::strerror(errno)));
   const int fd = lock->Release();
   return std::optional<Lease>(Lease(fd, key));
 }

@@ -63,7 +63,8 @@ class LeaseTable {
 
   /// Takes the lease on `key` (a MIG UUID, or `GPU-…/slotN`-like keys with '/' mapped to '.'), or nullopt
   /// when it is held: its flock is taken (by another run, or by a keeper of ours whose tree still lives), or
-  /// the tree its record names still has a live process. A stale record is cleared. kInvalidInput when the
+  /// the tree its record names still has a live process (a stale record stays until the next keeper writes
+  /// over it: it names only processes that have ended). kInvalidInput when the
   /// directory is not private (EnsurePrivateDir) or the lock file is a link, not a regular file or not ours;
   /// kIo when it cannot be made or opened.
   Result<std::optional<Lease>> TryAcquire(const std::string& key);
