@@ -1,7 +1,7 @@
 // auto_placement_probe PROFILE_ID...: creates GPU instances on GPU 0 of the simulated machine named by
 // MIGSIM_STATE with nvmlDeviceCreateGpuInstance (the driver picks the placement), in the order given, and
 // prints one line per call: `PROFILE_ID RETURN_CODE START SIZE` (start and size -1 when the call failed).
-// e2e_test runs it to show that the simulator's automatic placement depends on order, as the driver's does.
+// sim_e2e_test runs it to show that the simulator's automatic placement depends on order, as the driver's does.
 #include <dlfcn.h>
 
 #include <cstdio>

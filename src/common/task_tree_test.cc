@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -232,6 +233,22 @@ TEST_F(Keeper, PutsTheTreeInItsCgroupWhereThereIsOne) {
   child->Signal(SIGTERM);
   child->Wait();
   EXPECT_EQ(CgroupMembers(cgroups.Dir(0).c_str(), members, 16), 0u);
+}
+
+TEST_F(Keeper, JoinsAV1CgroupByMigrationWhenItCannotBeBornInIt) {
+  // clone3(CLONE_INTO_CGROUP) takes only cgroup v2 directories; a v1 one is joined through cgroup.procs.
+  const std::string dir = "/sys/fs/cgroup/pids/migctl-keeper-test-" + std::to_string(::getpid());
+  if (::mkdir(dir.c_str(), 0755) != 0) GTEST_SKIP() << "no writable cgroup v1 pids hierarchy here";
+  Result<Child> child = Start("echo $$ > $DIR/task; sleep 30", milliseconds(200), dir);
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  const pid_t task = PidIn(dir_ + "/task");
+  pid_t members[16];
+  const size_t n = CgroupMembers(dir.c_str(), members, 16);
+  EXPECT_NE(std::find(members, members + std::min<size_t>(n, 16), task), members + std::min<size_t>(n, 16));
+  child->Signal(SIGTERM);
+  child->Wait();
+  EXPECT_EQ(CgroupMembers(dir.c_str(), members, 16), 0u);
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace

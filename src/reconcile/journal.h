@@ -30,7 +30,8 @@ class Journal {
   const std::string& dir() const { return dir_; }
 
   /// Records `before` for its GPU, replacing any entry (call Find and SetAside first). Written durably
-  /// (fsync, rename), mode 0600. kIo on failure.
+  /// (fsync, rename), mode 0600. Errors as WriteFileAtomically: kNotFound when the directory is missing, kIo
+  /// for other failures.
   Result<JournalEntry> Begin(const GpuCheckpoint& before, const std::string& command);
   /// The entry for `uuid`, if any. kCorrupt for an unreadable one: the message names the file and says how
   /// to clear it.
