@@ -30,7 +30,8 @@ class RunIsolationE2e : public RunE2e {
   /// Per round on a one-slice machine: a run whose task is `task` (its first process may end at once, its
   /// work goes on elsewhere), and, once that work has started, a second run of a plain probe on the same
   /// slice. The second must wait for the last process of the first task. Returns every interval logged.
-  std::vector<Interval> Compete(const std::function<Args(const fs::path& log)>& task) {
+  /// `lingers`: the task's first process returns at once, which the first run must say.
+  std::vector<Interval> Compete(const std::function<Args(const fs::path& log)>& task, bool lingers) {
     const fs::path log = dir_ / "slice.log";
     for (int round = 0; round < kRounds; ++round) {
       const size_t before = ReadIntervals(log).size();
@@ -41,6 +42,10 @@ class RunIsolationE2e : public RunE2e {
       Outcome b = Migctl({"run", "--", Probe(), "--log", log.string(), "--sleep-ms", "20"});
       Outcome ao = a.Wait();
       EXPECT_EQ(ao.exit_code, kExitOk) << ao;
+      EXPECT_EQ(ao.err.find("its first process has ended, but processes it started still run") !=
+                    std::string::npos,
+                lingers)
+          << ao;
       EXPECT_EQ(b.exit_code, kExitOk) << b;
       EXPECT_NE(b.err.find("waits for"), std::string::npos) << "the second run never waited:\n" << b;
       std::vector<Interval> all = ReadIntervals(log);
@@ -54,7 +59,7 @@ TEST_F(RunIsolationE2e, ATaskThatClosesItsDescriptorsKeepsItsSlice) {
   MachineWith("h100-80gb:1", {"7g.80gb"});
   const std::vector<Interval> intervals = Compete([this](const fs::path& log) {
     return Args{Probe(), "--close-fds", "--log", log.string(), "--sleep-ms", "1200"};
-  });
+  }, /*lingers=*/false);
   EXPECT_EQ(Overlaps(intervals), 0u);
   EXPECT_EQ(intervals.size(), 2u * kRounds);
 }
@@ -63,7 +68,7 @@ TEST_F(RunIsolationE2e, ATaskThatDoubleForksIntoANewSessionKeepsItsSlice) {
   MachineWith("h100-80gb:1", {"7g.80gb"});
   const std::vector<Interval> intervals = Compete([this](const fs::path& log) {
     return Args{Probe(), "--daemonize", "--log", log.string(), "--sleep-ms", "1200"};
-  });
+  }, /*lingers=*/true);
   EXPECT_EQ(Overlaps(intervals), 0u);
   EXPECT_EQ(intervals.size(), 2u * kRounds);
 }
@@ -77,8 +82,8 @@ TEST_F(RunIsolationE2e, APythonTaskThatStartsItsWorkThroughPopenKeepsItsSlice) {
                 "import subprocess, sys\n"
                 "subprocess.Popen(sys.argv[1:], close_fds=True, start_new_session=True,\n"
                 "                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)\n",
-                Probe(),   "--log", log.string(), "--sleep-ms", "1200"};
-  });
+                Probe(),   "--log", log.string(), "--sleep-ms", "2500"};
+  }, /*lingers=*/true);
   EXPECT_EQ(Overlaps(intervals), 0u);
   EXPECT_EQ(intervals.size(), 2u * kRounds);
 }

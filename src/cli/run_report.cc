@@ -106,6 +106,12 @@ void RunReport::OnStopping(const std::string& why) {
                    why));
 }
 
+void RunReport::OnLingering(const Task& task, const Worker& worker, std::optional<pid_t> holder) {
+  Note(fmt::format("migctl: task {}: its first process has ended, but processes it started still run{}; its "
+                   "result waits for them and {} stays leased to it",
+                   task.id, holder ? fmt::format(" (pid {})", *holder) : "", worker.device));
+}
+
 void RunReport::OnNote(const std::string& line) { Note("migctl: " + line); }
 
 void RunReport::OnBegin(const std::vector<Worker>& workers, const std::vector<Task>& tasks) {

@@ -29,6 +29,7 @@ class RunReport final : public RunEvents {
   void OnOutput(const Task& task, const Worker& worker, std::string_view line) override;
   void OnWaiting(const Worker& worker, std::optional<pid_t> holder) override;
   void OnStopping(const std::string& why) override;
+  void OnLingering(const Task& task, const Worker& worker, std::optional<pid_t> holder) override;
   void OnNote(const std::string& line) override;
   void OnBegin(const std::vector<Worker>& workers, const std::vector<Task>& tasks) override;
 

@@ -549,6 +549,11 @@ Child::~Child() {
   if (report_fd_ >= 0) ::close(report_fd_);
 }
 
+std::optional<int> Child::FirstProcessExit() {
+  ReadReports();
+  return task_status_;
+}
+
 void Child::ReadReports() {
   while (report_fd_ >= 0) {
     KeeperMessage m{};

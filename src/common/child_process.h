@@ -103,6 +103,9 @@ class Child {
   /// How it ended, once reaped.
   const std::optional<ChildExit>& exit() const { return exit_; }
 
+  /// With a keeper: the wait status of the task's first process once it has ended (its tree may live on),
+  /// without blocking; nullopt before, and always without a keeper.
+  std::optional<int> FirstProcessExit();
   /// Reaps the child if it has ended, without blocking. Returns its exit once reaped, else nullopt.
   std::optional<ChildExit> Poll();
   /// Blocks until the child ends and reaps it.

@@ -25,6 +25,7 @@ class ChildProcess final : public Process {
   void Reaped(int status) override { child_.Reaped(status); }
   void Signal(int signal) override { child_.Signal(signal); }
   void MarkTimedOut() override { child_.MarkTimedOut(); }
+  std::optional<int> FirstProcessExit() override { return child_.FirstProcessExit(); }
   void EndGroup(milliseconds timeout) override { child_.EndGroup(timeout); }
 
  private:

@@ -38,6 +38,9 @@ class Process {
   virtual void Signal(int signal) = 0;
   /// Its exit will read `timed out`.
   virtual void MarkTimedOut() = 0;
+  /// With a keeper: the wait status of the task's first process once that has ended while processes it
+  /// started still run; nullopt otherwise (and on sides that do not track it).
+  virtual std::optional<int> FirstProcessExit() { return std::nullopt; }
   /// Once reaped: SIGKILLs what is left of its process group and waits up to `timeout` for it to go.
   virtual void EndGroup(std::chrono::milliseconds timeout) = 0;
 };

@@ -194,6 +194,9 @@ class Journaling final : public RunEvents {
   void OnOutput(const Task& t, const Worker& w, std::string_view line) override { next_.OnOutput(t, w, line); }
   void OnWaiting(const Worker& w, std::optional<pid_t> holder) override { next_.OnWaiting(w, holder); }
   void OnStopping(const std::string& why) override { next_.OnStopping(why); }
+  void OnLingering(const Task& t, const Worker& w, std::optional<pid_t> holder) override {
+    next_.OnLingering(t, w, holder);
+  }
   void OnNote(const std::string& line) override { next_.OnNote(line); }
   void OnBegin(const std::vector<Worker>& w, const std::vector<Task>& t) override { next_.OnBegin(w, t); }
   const std::optional<Error>& error() const { return error_; }

@@ -30,6 +30,7 @@ constexpr milliseconds kLeaseRetry{50};
 constexpr milliseconds kWaitReport{1000};
 constexpr milliseconds kKeeperMargin{5000};
 constexpr milliseconds kDeviceCheckEvery{1000};
+constexpr milliseconds kLingerReport{1000};
 
 volatile sig_atomic_t g_stop_signal = 0;
 int g_wake_fd = -1;
@@ -99,6 +100,8 @@ struct Running {
   std::optional<steady_clock::time_point> deadline;  ///< SIGTERM when it passes.
   std::optional<steady_clock::time_point> kill_at;   ///< SIGKILL when it passes (after a SIGTERM).
   std::string stop_reason;                           ///< Set when we stopped it (not for a timeout).
+  std::optional<steady_clock::time_point> first_exit;  ///< When its first process was seen to have ended.
+  bool lingering_reported = false;
 };
 
 struct Slot {
@@ -365,6 +368,13 @@ class Pool {
         Finish(task, std::move(result), retryable);
         continue;
       }
+      if (!run.lingering_reported && run.child->FirstProcessExit()) {
+        if (!run.first_exit) run.first_exit = now;
+        if (now - *run.first_exit >= kLingerReport) {
+          observer_.OnLingering(*run.task, *slot.worker, leases_.Holder(slot.worker->lease_key));
+          run.lingering_reported = true;
+        }
+      }
       if (run.deadline && now >= *run.deadline) {
         run.child->MarkTimedOut();
         run.child->Signal(SIGTERM);
@@ -438,6 +448,8 @@ class Pool {
       if (slot.running) {
         if (slot.running->deadline) next = std::min(next, *slot.running->deadline);
         if (slot.running->kill_at) next = std::min(next, *slot.running->kill_at);
+        if (slot.running->first_exit && !slot.running->lingering_reported)
+          next = std::min(next, *slot.running->first_exit + kLingerReport);
       } else if (!queue_.empty() && summary_.stopped.empty() && slot.next_try > now) {
         // A lease to try again. A free worker without one has just found nothing it can hold: what could
         // change that is a child's end, which wakes the loop by itself.

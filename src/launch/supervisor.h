@@ -65,6 +65,11 @@ class RunObserver {
   virtual void OnWaiting(const Worker& worker, std::optional<pid_t> holder) = 0;
   /// The run is stopping early: why.
   virtual void OnStopping(const std::string& why) = 0;
+  /// A task's first process ended a second ago, but processes it started still run (`holder`, one of them,
+  /// if known): its result waits for them, and its slice stays leased. Once per attempt.
+  virtual void OnLingering(const Task& task, const Worker& worker, std::optional<pid_t> holder) {
+    (void)task, (void)worker, (void)holder;
+  }
 };
 
 struct RunSummary {
