@@ -118,9 +118,16 @@ TEST(RealProcessHost, CommandLineOfALivingProcessOnly) {
   Result<std::unique_ptr<Process>> child = host.Start(Program({"sleep", "30"}));
   ASSERT_TRUE(child.ok()) << child.error().message;
   const pid_t pid = (*child)->pid();
-  EXPECT_EQ(host.CommandLine(pid), std::string("sleep\0"
-                                               "30\0",
-                                               9));
+  // Start returns once the exec has begun; until the kernel has laid out the new program's arguments its
+  // command line reads empty (a living process all the same).
+  std::optional<std::string> line = host.CommandLine(pid);
+  for (int i = 0; i < 400 && line && line->empty(); ++i) {
+    host.SleepUntil(host.Now() + 5ms);
+    line = host.CommandLine(pid);
+  }
+  EXPECT_EQ(line, std::string("sleep\0"
+                              "30\0",
+                              9));
   host.Kill(pid, SIGKILL);
   while (!(*child)->Poll()) host.SleepUntil(host.Now() + 5ms);
   EXPECT_EQ(host.CommandLine(pid), std::nullopt);
