@@ -235,26 +235,10 @@ long long MonotonicMs() {
   return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-/// Appends the decimal digits of `v` to `buf` at `at`; returns the new end.
-size_t PutNumber(char* buf, size_t at, unsigned long long v) {
-  char digits[24];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) buf[at++] = digits[--n];
-  return at;
-}
-
-size_t PutText(char* buf, size_t at, const char* text, size_t cap) {
-  while (*text != '\0' && at + 1 < cap) buf[at++] = *text++;
-  return at;
-}
-
 constexpr size_t kMaxTree = 4096;
 pid_t g_tree[kMaxTree];
 pid_t g_members[kMaxTree];
+ProcStamp g_stamps[kMaxTree];
 
 /// The keeper's state: a fork of migctl that never execs, so only async-signal-safe calls and no allocation.
 struct Keeper {
@@ -267,26 +251,12 @@ struct Keeper {
   /// Rewrites the record: the keeper, `n` processes (the task's first, or what outlived it), the cgroup.
   void WriteRecord(const pid_t* pids, size_t n) const {
     if (options->record_fd < 0) return;
+    size_t live = 0;
+    for (size_t i = 0; i < n && live < kMaxTree; ++i)
+      if (const unsigned long long start = ProcessStartTime(pids[i]); start != 0) g_stamps[live++] = {pids[i], start};
+    const ProcStamp keeper{self, ProcessStartTime(self)};
     char buf[8192];
-    size_t at = PutText(buf, 0, "migctl-tree 1\nkeeper ", sizeof buf);
-    at = PutNumber(buf, at, static_cast<unsigned long long>(self));
-    buf[at++] = ' ';
-    at = PutNumber(buf, at, ProcessStartTime(self));
-    buf[at++] = '\n';
-    for (size_t i = 0; i < n && at + 64 < sizeof buf; ++i) {
-      const unsigned long long start = ProcessStartTime(pids[i]);
-      if (start == 0) continue;
-      at = PutText(buf, at, "process ", sizeof buf);
-      at = PutNumber(buf, at, static_cast<unsigned long long>(pids[i]));
-      buf[at++] = ' ';
-      at = PutNumber(buf, at, start);
-      buf[at++] = '\n';
-    }
-    if (cgroup[0] != '\0' && at + std::strlen(cgroup) + 9 < sizeof buf) {
-      at = PutText(buf, at, "cgroup ", sizeof buf);
-      at = PutText(buf, at, cgroup, sizeof buf);
-      buf[at++] = '\n';
-    }
+    size_t at = FormatTreeRecord(buf, sizeof buf, &keeper, g_stamps, live, cgroup);
     // Blank lines up to the file's old length rather than a truncate: cheaper, and readers skip them.
     struct stat st {};
     if (::fstat(options->record_fd, &st) == 0 && st.st_size > static_cast<off_t>(at) &&
@@ -465,7 +435,7 @@ Result<Child> Child::StartWithKeeper(const ChildOptions& options, const char* pr
     const char* joined = born_in_cgroup ? cgroup.c_str() : "";
     if (cgroup_fd >= 0 && !born_in_cgroup) {
       char digits[24];
-      const size_t n = PutNumber(digits, 0, static_cast<unsigned long long>(::getpid()));
+      const size_t n = AppendDecimal(digits, 0, static_cast<unsigned long long>(::getpid()));
       if (::write(cgroup_fd, digits, n) == static_cast<ssize_t>(n)) joined = cgroup.c_str();
       }
     if (cgroup_fd >= 0) ::close(cgroup_fd);

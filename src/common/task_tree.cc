@@ -8,7 +8,6 @@
 #include <cstring>
 #include <sstream>
 
-#include <fmt/format.h>
 
 namespace migctl {
 namespace {
@@ -31,17 +30,15 @@ ssize_t ReadSmall(const char* path, char* buf, size_t size) {
 
 /// Writes "/proc/PID/stat" into `buf` (at least 32 bytes) without printf.
 void StatPath(pid_t pid, char* buf) {
-  char digits[16];
-  int n = 0;
-  unsigned long v = static_cast<unsigned long>(pid);
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
   std::memcpy(buf, "/proc/", 6);
-  int at = 6;
-  while (n > 0) buf[at++] = digits[--n];
+  const size_t at = AppendDecimal(buf, 6, static_cast<unsigned long long>(pid));
   std::memcpy(buf + at, "/stat", 6);
+}
+
+size_t AppendText(char* buf, size_t at, const char* text) {
+  const size_t n = std::strlen(text);
+  std::memcpy(buf + at, text, n);
+  return at + n;
 }
 
 bool ParseNumber(const char*& p, unsigned long long& out) {
@@ -191,11 +188,43 @@ size_t CgroupMembers(const char* dir, pid_t* out, size_t capacity) {
   return found;
 }
 
+size_t AppendDecimal(char* buf, size_t at, unsigned long long v) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) buf[at++] = digits[--n];
+  return at;
+}
+
+size_t FormatTreeRecord(char* buf, size_t cap, const ProcStamp* keeper, const ProcStamp* processes, size_t n,
+                        const char* cgroup) {
+  constexpr size_t kLine = 64;  // the longest stamp line, with room to spare
+  size_t at = AppendText(buf, 0, "migctl-tree 1\n");
+  auto stamp = [&](const char* kind, const ProcStamp& p) {
+    if (at + kLine > cap) return;
+    at = AppendText(buf, at, kind);
+    at = AppendDecimal(buf, at, static_cast<unsigned long long>(p.pid));
+    buf[at++] = ' ';
+    at = AppendDecimal(buf, at, p.start);
+    buf[at++] = '\n';
+  };
+  if (keeper != nullptr) stamp("keeper ", *keeper);
+  for (size_t i = 0; i < n; ++i) stamp("process ", processes[i]);
+  if (cgroup[0] != '\0' && at + std::strlen(cgroup) + 9 <= cap) {
+    at = AppendText(buf, at, "cgroup ");
+    at = AppendText(buf, at, cgroup);
+    buf[at++] = '\n';
+  }
+  return at;
+}
+
 std::string FormatTreeRecord(const TreeRecord& record) {
-  std::string text = "migctl-tree 1\n";
-  if (record.keeper) text += fmt::format("keeper {} {}\n", record.keeper->pid, record.keeper->start);
-  for (const ProcStamp& p : record.processes) text += fmt::format("process {} {}\n", p.pid, p.start);
-  if (!record.cgroup.empty()) text += "cgroup " + record.cgroup + "\n";
+  std::string text(64 * (record.processes.size() + 2) + record.cgroup.size() + 32, '\0');
+  text.resize(FormatTreeRecord(text.data(), text.size(), record.keeper ? &*record.keeper : nullptr,
+                               record.processes.data(), record.processes.size(), record.cgroup.c_str()));
   return text;
 }
 

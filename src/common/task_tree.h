@@ -45,6 +45,14 @@ size_t Descendants(pid_t root, pid_t* out, size_t capacity);
 /// 0 when the directory does not exist. Async-signal-safe.
 size_t CgroupMembers(const char* dir, pid_t* out, size_t capacity);
 
+/// Writes the decimal digits of `v` at `buf + at`; returns the new end (at most 20 digits). Async-signal-safe.
+size_t AppendDecimal(char* buf, size_t at, unsigned long long v);
+
+/// The record (format above) for `keeper` (may be null), `n` processes and `cgroup` (may be empty), written
+/// into `buf`; returns its length. Items that would not fit in `cap` are left out. Async-signal-safe.
+size_t FormatTreeRecord(char* buf, size_t cap, const ProcStamp* keeper, const ProcStamp* processes, size_t n,
+                        const char* cgroup);
+
 struct TreeRecord {
   std::optional<ProcStamp> keeper;
   std::vector<ProcStamp> processes;

@@ -31,6 +31,7 @@ constexpr milliseconds kWaitReport{1000};
 constexpr milliseconds kKeeperMargin{5000};
 constexpr milliseconds kDeviceCheckEvery{1000};
 constexpr milliseconds kLingerReport{1000};
+constexpr milliseconds kLingerCheck{250};  ///< How often a running task's keeper is asked (none for short ones).
 
 volatile sig_atomic_t g_stop_signal = 0;
 int g_wake_fd = -1;
@@ -101,6 +102,7 @@ struct Running {
   std::optional<steady_clock::time_point> kill_at;   ///< SIGKILL when it passes (after a SIGTERM).
   std::string stop_reason;                           ///< Set when we stopped it (not for a timeout).
   std::optional<steady_clock::time_point> first_exit;  ///< When its first process was seen to have ended.
+  steady_clock::time_point linger_check;  ///< When to look for that next (not at all for short tasks).
   bool lingering_reported = false;
 };
 
@@ -237,6 +239,7 @@ class Pool {
     run.attempt = job.attempt;
     run.start = system_clock::now();
     run.started = host_.Now();
+    run.linger_check = run.started + kLingerCheck;
     observer_.OnStart(*job.task, worker, job.attempt);  // every start gets a result, started or not
     int out[2] = {-1, -1};
     std::string failure;
@@ -308,7 +311,10 @@ class Pool {
         if (run.tail.size() > 2 * kTailKeep) run.tail.erase(0, run.tail.size() - kTailKeep);
         continue;
       }
-      if (n == 0) CloseFd(run.out_fd);
+      if (n == 0) {
+        CloseFd(run.out_fd);
+        run.linger_check = {};  // its first process may just have ended: ask its keeper at once
+      }
       if (n < 0 && errno == EINTR) continue;
       return;
     }
@@ -368,8 +374,11 @@ class Pool {
         Finish(task, std::move(result), retryable);
         continue;
       }
-      if (!run.lingering_reported && run.child->FirstProcessExit()) {
-        if (!run.first_exit) run.first_exit = now;
+      if (options_.keepers && !run.lingering_reported && !run.first_exit && now >= run.linger_check) {
+        run.linger_check = now + kLingerCheck;
+        if (run.child->FirstProcessExit()) run.first_exit = now;
+      }
+      if (!run.lingering_reported && run.first_exit) {
         if (now - *run.first_exit >= kLingerReport) {
           observer_.OnLingering(*run.task, *slot.worker, leases_.Holder(slot.worker->lease_key));
           run.lingering_reported = true;
@@ -448,8 +457,9 @@ class Pool {
       if (slot.running) {
         if (slot.running->deadline) next = std::min(next, *slot.running->deadline);
         if (slot.running->kill_at) next = std::min(next, *slot.running->kill_at);
-        if (slot.running->first_exit && !slot.running->lingering_reported)
-          next = std::min(next, *slot.running->first_exit + kLingerReport);
+        if (options_.keepers && !slot.running->lingering_reported)
+          next = std::min(next, slot.running->first_exit ? *slot.running->first_exit + kLingerReport
+                                                         : slot.running->linger_check);
       } else if (!queue_.empty() && summary_.stopped.empty() && slot.next_try > now) {
         // A lease to try again. A free worker without one has just found nothing it can hold: what could
         // change that is a child's end, which wakes the loop by itself.
