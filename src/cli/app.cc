@@ -82,6 +82,8 @@ int RunCli(int argc, char** argv) {
   AddRestoreCommand(app, ctx);
   AddPlanCommand(app, ctx);
   AddRunCommand(app, ctx);
+  AddExecCommand(app, ctx);
+  AddSlurmCommand(app, ctx);
   AddMpsCommand(app, ctx);
   AddServiceCommand(app, ctx);
   AddSimCommand(app, ctx);

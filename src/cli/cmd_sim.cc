@@ -1,4 +1,5 @@
-// `migctl sim init|show|attach|detach`: create and inspect simulated machines and fake processes on them.
+// `migctl sim init|show|attach|detach|devices`: create and inspect simulated machines, fake processes on them,
+// and stand-ins for their device files.
 #include <cstdint>
 #include <limits>
 
@@ -7,6 +8,7 @@
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "sim/dev_nodes.h"
 #include "sim/instance_ids.h"
 #include "sim/machine.h"
 #include "sim/state_check.h"
@@ -24,6 +26,7 @@ struct SimArgs {
   unsigned pid = 0;
   std::string name = "fake-process";
   unsigned long long memory_mib = 1024;
+  std::string root;
 };
 
 /// The state file: the positional argument, else --sim / MIGCTL_SIM.
@@ -87,6 +90,19 @@ Result<int> RunDetach(Context& ctx, const SimArgs& args) {
   return ctx.Finish({{"detached", args.pid}}, fmt::format("detached pid {}\n", args.pid));
 }
 
+Result<int> RunDevices(Context& ctx, const SimArgs& args) {
+  MIGCTL_ASSIGN_OR_RETURN(std::string path, StatePath(ctx, args));
+  MIGCTL_ASSIGN_OR_RETURN(sim::MachineState m, sim::LoadMachine(path));
+  std::vector<unsigned> minors;
+  for (const sim::SimGpu& g : m.gpus) minors.push_back(g.minor);
+  bool plain = false;
+  MIGCTL_RETURN_IF_ERROR(sim::MakeStandInDevices(args.root, minors, &plain));
+  std::string text = fmt::format("{}: mig-minors under {}/proc/driver/nvidia-caps, {} GPU{} under {}/dev\n", path,
+                                 args.root, minors.size(), minors.size() == 1 ? "" : "s", args.root);
+  if (plain) text += "note: not root, so the device files are plain files (Slurm sets no CUDA_VISIBLE_DEVICES for those)\n";
+  return ctx.Finish({{"root", args.root}, {"gpu_minors", minors}, {"character_devices", !plain}}, text);
+}
+
 std::string ModelKeys() {
   std::string out;
   for (const GpuModel& m : BuiltinModels()) out += (out.empty() ? "" : ", ") + m.key;
@@ -143,6 +159,17 @@ void AddSimCommand(CLI::App& app, Context& ctx) {
   detach->add_option("pid", args->pid, "Process id")->required()->check(WholeNumber(1, sim::kMaxPid));
   detach->add_option("--state", args->state, "State file (default: --sim)");
   detach->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunDetach(ctx, *args); }; });
+
+  CLI::App* devices = sim->add_subcommand(
+      "devices", "Make stand-ins for the machine's device files under ROOT (for Slurm's gres.conf)");
+  devices->footer(
+      "Writes ROOT/proc/driver/nvidia-caps/mig-minors (the driver's capability minor table) and, per\n"
+      "simulated GPU, ROOT/dev/nvidiaN and its ROOT/dev/nvidia-caps/nvidia-capM: character devices with\n"
+      "/dev/null's numbers (root), plain files otherwise. `migctl slurm gres --root ROOT` then names them.\n\n"
+      "Example:\n  migctl --sim ./n1.json sim devices ./n1-root");
+  devices->add_option("root", args->root, "Directory to make them under")->required();
+  devices->add_option("--state", args->state, "State file (default: --sim)");
+  devices->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunDevices(ctx, *args); }; });
 }
 
 }  // namespace migctl

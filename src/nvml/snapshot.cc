@@ -61,6 +61,7 @@ Result<GpuSnapshot> ObserveGpu(const Device& device) {
   MIGCTL_ASSIGN_OR_RETURN(PciInfo pci, device.Pci());
   gpu.pci_bus_id = pci.bus_id;
   gpu.pci_device_id = pci.device_id;
+  if (Result<unsigned> minor = device.MinorNumber(); minor.ok()) gpu.minor = *minor;
   MIGCTL_ASSIGN_OR_RETURN(gpu.architecture, device.MigArchitecture());
   MIGCTL_ASSIGN_OR_RETURN(gpu.memory, device.Memory());
   MIGCTL_ASSIGN_OR_RETURN(gpu.mig, ReadMigMode(device));

@@ -33,6 +33,7 @@ struct GpuSnapshot {
   std::string name;
   std::string pci_bus_id;
   unsigned pci_device_id = 0;                ///< e.g. 0x2330.
+  std::optional<unsigned> minor;             ///< The device minor (`/dev/nvidiaN`); nullopt when NVML has none.
   std::optional<Architecture> architecture;  ///< nullopt when not a MIG architecture or not reported.
   MemoryInfo memory;
   std::optional<MigMode> mig;               ///< nullopt: the GPU has no MIG.

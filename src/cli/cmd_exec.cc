@@ -1,0 +1,6 @@
+// `migctl exec` (placeholder until it lands).
+#include "cli/commands.h"
+
+namespace migctl {
+void AddExecCommand(CLI::App&, Context&) {}
+}  // namespace migctl

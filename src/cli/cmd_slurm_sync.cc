@@ -1,0 +1,6 @@
+// `migctl slurm sync` (placeholder until it lands).
+#include "cli/commands.h"
+
+namespace migctl {
+void AddSlurmSyncCommand(CLI::App&, Context&) {}
+}  // namespace migctl
