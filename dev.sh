@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake ninja-build pkg-config libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-          libgtest-dev libbenchmark-dev libglpk-dev libltdl-dev python3)
+          libgtest-dev libbenchmark-dev libglpk-dev libltdl-dev python3
+          slurmctld slurmd slurm-client munge)
 BUILD_DIR=${BUILD_DIR:-build}
 
 install_missing() {
@@ -21,7 +22,17 @@ install_missing() {
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
+  # Slurm's and munge's packages start and enable their services; the tests run their own daemons on
+  # loopback (tests/slurm/cluster.sh), so keep the packaged ones from starting, now and at boot.
+  local guard=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod 755 /usr/sbin/policy-rc.d
+    guard=1
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ "$guard" = 1 ] && $sudo rm -f /usr/sbin/policy-rc.d
+  if command -v systemctl >/dev/null; then $sudo systemctl disable munge slurmd slurmctld >/dev/null 2>&1 || true; fi
 }
 
 build() {

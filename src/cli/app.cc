@@ -116,9 +116,9 @@ int RunCli(int argc, char** argv) {
         WantsJson(argc, argv), kExitUsage);
   }
   if (!ctx.action) return kExitUsage;
-  if (!ctx.trailing.empty() && !app.got_subcommand("run"))
+  if (!ctx.trailing.empty() && !app.got_subcommand("run") && !app.got_subcommand("exec"))
     return ReportError(MakeError(ErrorCode::kInvalidInput,
-                                 fmt::format("unexpected '-- {}': only 'migctl run' takes a command after --",
+                                 fmt::format("unexpected '-- {}': only 'migctl run' and 'migctl exec' take a command after --",
                                              ctx.trailing.front())),
                        ctx.options.json, kExitUsage);
   Result<int> result = RunAction(ctx);

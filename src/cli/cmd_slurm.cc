@@ -1,5 +1,9 @@
 // `migctl slurm gres`: this node's live layout as Slurm needs it (gres.conf lines, the node's Gres= value, the
-// index -> UUID map). `slurm sync` is in cmd_slurm_sync.cc.
+// index -> UUID map); `slurm task-prolog`: the same mapping as `exec`, for a cluster-wide TaskProlog.
+// `slurm sync` is in cmd_slurm_sync.cc.
+#include <cstdio>
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -47,6 +51,22 @@ Result<int> RunGres(Context& ctx, const GresArgs& args) {
   return ctx.Finish(doc, text);
 }
 
+/// A TaskProlog's output: `export NAME=value` lines become the task's environment, `print TEXT` lines go to
+/// its stdout. A disagreement hides every GPU (an empty CUDA_VISIBLE_DEVICES) rather than leave Slurm's
+/// index, which CUDA would read as some other device.
+Result<int> RunTaskProlog(Context& ctx, const GresArgs& args) {
+  if (std::getenv("SLURM_STEP_GPUS") == nullptr && std::getenv("SLURM_JOB_GPUS") == nullptr) return kExitOk;
+  Result<std::vector<slurm::GresDevice>> devices = AllocatedDevices(ctx, args.node, args.map);
+  if (!devices.ok()) {
+    std::printf("print migctl: %s\nexport CUDA_VISIBLE_DEVICES=\n", devices.error().message.c_str());
+    return kExitOk;
+  }
+  std::string uuids;
+  for (const slurm::GresDevice& d : *devices) uuids += (uuids.empty() ? "" : ",") + d.uuid;
+  std::printf("export CUDA_VISIBLE_DEVICES=%s\nexport MIGCTL_DEVICE=%s\n", uuids.c_str(), uuids.c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddSlurmCommand(CLI::App& app, Context& ctx) {
@@ -81,6 +101,24 @@ Examples:
       ->check(CLI::IsMember({"conf", "gres", "map"}));
   gres->add_option("--map", args->map, "Also write the index -> UUID map to FILE (for exec --map)");
   gres->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunGres(ctx, *args); }; });
+
+  CLI::App* prolog = slurm->add_subcommand(
+      "task-prolog", "For slurm.conf's TaskProlog: set every task's CUDA_VISIBLE_DEVICES to its MIG UUIDs");
+  prolog->footer(
+      R"(What `migctl exec` does for one command, done cluster-wide by Slurm: slurmd runs the TaskProlog
+before every task (the batch step too) and takes the `export` lines it prints into the task's
+environment. With `TaskProlog=/usr/local/sbin/migctl-task-prolog` and that file being
+
+  #!/bin/sh
+  exec migctl slurm task-prolog
+
+every task sees CUDA_VISIBLE_DEVICES=MIG-… for the indexes Slurm allocated. When the allocation and
+the node disagree (the layout changed: run `migctl slurm sync`), the task gets a line saying so and
+no GPU at all, never a wrong one. Outside a job with GPUs it prints nothing.)");
+  prolog->add_option("-i,--gpus", args->node.gpus, "The GPUs given to Slurm, when `slurm gres` was run with -i");
+  prolog->add_option("--map", args->map, "Map indexes through FILE (slurm gres --map) instead of the live layout");
+  prolog->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunTaskProlog(ctx, *args); }; });
+
   AddSlurmSyncCommand(*slurm, ctx);
 }
 
