@@ -72,6 +72,35 @@ Result<std::vector<slurm::GresDevice>> AllocatedDevices(Context& ctx, const Node
     }
   }
   std::vector<slurm::GresDevice> out;
+  // With AutoDetect=nvml, Slurm knows each MIG device's UUID (its UniqueId), puts it in CUDA_VISIBLE_DEVICES
+  // itself, and numbers the devices in an order of its own: then the UUIDs are the allocation.
+  if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES"); visible != nullptr && map_file.empty()) {
+    std::vector<std::string> uuids;
+    std::string_view rest(visible);
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      uuids.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    const bool all_uuids = !uuids.empty() && std::all_of(uuids.begin(), uuids.end(), [](const std::string& u) {
+      return u.starts_with("MIG-") || u.starts_with("GPU-");
+    });
+    if (all_uuids && uuids.size() == indexes.size()) {
+      for (size_t i = 0; i < uuids.size(); ++i) {
+        auto it = std::find_if(live.begin(), live.end(), [&](const slurm::GresDevice& d) { return d.uuid == uuids[i]; });
+        if (it == live.end()) {
+          return MakeError(ErrorCode::kNotFound,
+                           fmt::format("Slurm gave this step {} (CUDA_VISIBLE_DEVICES), which this node does not have: "
+                                       "the layout changed since slurmd detected it; restart slurmd on this node",
+                                       uuids[i]));
+        }
+        slurm::GresDevice d = *it;
+        d.index = indexes[i];
+        out.push_back(std::move(d));
+      }
+      return out;
+    }
+  }
   for (unsigned index : indexes) {
     auto it = std::find_if(table.begin(), table.end(), [&](const slurm::GresDevice& d) { return d.index == index; });
     if (it == table.end()) {

@@ -24,7 +24,9 @@ Result<std::vector<slurm::GresDevice>> ObserveNodeGres(Context& ctx, const NodeG
 
 /// The devices Slurm allocated to this job step on this node: the indexes in SLURM_STEP_GPUS (in a batch step,
 /// SLURM_JOB_GPUS; never the renumbered CUDA_VISIBLE_DEVICES) mapped through the live layout of `options`'s
-/// GPUs, or through `map_file` (slurm gres --map), whose every UUID must still be live. Errors (one line, what
+/// GPUs, or through `map_file` (slurm gres --map), whose every UUID must still be live. Where Slurm itself put
+/// one UUID per allocated index in CUDA_VISIBLE_DEVICES (AutoDetect=nvml gives every MIG device its UUID as
+/// UniqueId, and numbers devices in an order of its own), those live devices are the answer. Errors (one line, what
 /// to do): kInvalidInput when not in a Slurm job with GPUs or the variable is malformed; kNotFound when an index
 /// is beyond what the node has or the map names a UUID that is gone (the layout changed: slurm sync); the
 /// observation's errors.

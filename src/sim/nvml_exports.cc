@@ -2,8 +2,13 @@
 // and extra versions third-party clients call, and migsimDeviceReset. Each function validates its arguments
 // and handles, then asks engine.h (decisions) through session.h (state, locking) and copies the answer into
 // NVML's structs. Only nvml*/migsim* symbols are exported (see exports.map).
+#include <unistd.h>
+
 #include <algorithm>
+#include <climits>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,6 +39,16 @@ struct GpuInstanceProfileInfoV3 {
   unsigned int capabilities;
 };
 static_assert(sizeof(GpuInstanceProfileInfoV3) == sizeof(nvmlGpuInstanceProfileInfo_v2_t));
+
+/// nvmlEnableState_t and nvmlClockType_t: C enums, passed as int-sized values.
+enum EnableState : int { kFeatureDisabled = 0, kFeatureEnabled = 1 };
+enum ClockType : int {
+  kClockGraphics = 0,
+  kClockSm = 1,
+  kClockMem = 2,
+  kClockVideo = 3,
+  kClockTypeCount = 4
+};
 
 /// nvmlMemory_v2_t.
 struct MemoryV2 {
@@ -346,6 +361,90 @@ nvmlReturn_t MemoryInfo(nvmlDevice_t device, nvmlMemory_t* memory) {
   MIGSIM_TRY(MemoryOf(device, &total, &used));
   *memory = {total, total - used, used};
   return NVML_SUCCESS;
+}
+
+/// A model's clocks as NVML reports them with no clock ever set: one memory clock, graphics clocks from
+/// `graphics_max` down to `graphics_min` in 15 MHz steps, and the default applications clocks.
+struct ModelClocks {
+  const char* model;
+  unsigned memory_mhz, graphics_max_mhz, graphics_min_mhz, default_graphics_mhz;
+};
+
+/// H100 80GB HBM3 and H200 as recorded (nvidia-smi -q -x, 580.159.04: supported_clocks, applications_clocks);
+/// the others estimated in that shape from spec sheets and public nvidia-smi listings (unrecorded).
+constexpr ModelClocks kModelClocks[] = {
+    {"h100-80gb", 2619, 1980, 345, 1980}, {"h200-141gb", 3201, 1980, 345, 1980},
+    {"h100-94gb", 2619, 1785, 345, 1785}, {"gh200-96gb", 2619, 1980, 345, 1980},
+    {"a100-40gb", 1215, 1410, 210, 1095}, {"a100-80gb", 1593, 1410, 210, 1275},
+    {"a30-24gb", 1215, 1440, 210, 1440},  {"b200-180gb", 3996, 1965, 120, 1965},
+};
+constexpr unsigned kGraphicsClockStepMhz = 15;
+
+/// NVML_NVLINK_MAX_LINKS of NVML 13.
+constexpr unsigned kNvLinkMaxLinks = 36;
+
+/// Clocks of the GPU behind `device`: NOT_SUPPORTED for a MIG device (clocks belong to the whole GPU) or a
+/// model without a clock table.
+nvmlReturn_t ClocksOf(nvmlDevice_t device, const ModelClocks** clocks) {
+  DeviceRef ref;
+  MIGSIM_TRY(ResolveAnyDevice(device, &ref));
+  if (ref.mig_device()) return NVML_ERROR_NOT_SUPPORTED;
+  auto it = std::ranges::find(kModelClocks, std::string_view(ref.view.model->key), &ModelClocks::model);
+  if (it == std::end(kModelClocks)) return NVML_ERROR_NOT_SUPPORTED;
+  *clocks = &*it;
+  return NVML_SUCCESS;
+}
+
+std::vector<unsigned> GraphicsClocks(const ModelClocks& clocks) {
+  std::vector<unsigned> out;
+  unsigned steps = (clocks.graphics_max_mhz - clocks.graphics_min_mhz) / kGraphicsClockStepMhz;
+  for (unsigned i = 0; i <= steps; ++i) out.push_back(clocks.graphics_max_mhz - i * kGraphicsClockStepMhz);
+  return out;
+}
+
+/// NVML's array protocol: `*count` in is the room in `out`, out the number of elements; INSUFFICIENT_SIZE
+/// (with the count needed) when it is too small.
+nvmlReturn_t CopyClocks(const std::vector<unsigned>& clocks, unsigned* count, unsigned* out) {
+  if (!count) return NVML_ERROR_INVALID_ARGUMENT;
+  unsigned needed = static_cast<unsigned>(clocks.size());
+  if (*count < needed) {
+    *count = needed;
+    return NVML_ERROR_INSUFFICIENT_SIZE;
+  }
+  if (!out) return NVML_ERROR_INVALID_ARGUMENT;
+  std::ranges::copy(clocks, out);
+  *count = needed;
+  return NVML_SUCCESS;
+}
+
+/// The host's online CPUs (/sys/devices/system/cpu/online, `0-3,8-11`), else CPUs 0..n-1. The simulated GPUs
+/// sit on no particular NUMA node, so every online CPU is local to each, as on a single-socket host.
+std::vector<unsigned> OnlineCpus() {
+  std::vector<unsigned> cpus;
+  std::ifstream file("/sys/devices/system/cpu/online");
+  std::string list;
+  if (std::getline(file, list)) {
+    std::istringstream ranges(list);
+    for (std::string range; std::getline(ranges, range, ',');) {
+      unsigned first = 0, last = 0;
+      int fields = std::sscanf(range.c_str(), "%u-%u", &first, &last);
+      if (fields < 1) continue;
+      if (fields == 1) last = first;
+      for (unsigned cpu = first; cpu <= last; ++cpu) cpus.push_back(cpu);
+    }
+  }
+  if (cpus.empty()) {
+    long count = ::sysconf(_SC_NPROCESSORS_ONLN);
+    for (long cpu = 0; cpu < std::max(count, 1L); ++cpu) cpus.push_back(static_cast<unsigned>(cpu));
+  }
+  return cpus;
+}
+
+/// Changing a device's settings needs root, as NVML's Device Commands do: INVALID_ARGUMENT for a pointer we
+/// did not issue, NO_PERMISSION for anyone else (before the state is read, which they may not be able to).
+nvmlReturn_t CheckMayChangeSettings(nvmlDevice_t device) {
+  if (!device || !S().handles().Find(device)) return NVML_ERROR_INVALID_ARGUMENT;
+  return ::geteuid() == 0 ? NVML_SUCCESS : NVML_ERROR_NO_PERMISSION;
 }
 
 }  // namespace
@@ -975,6 +1074,105 @@ nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t device, nvmlDeviceAttribute
   attributes->computeInstanceSliceCount = ci->compute_slices;
   attributes->memorySizeMB = gi.memory_mib;
   return NVML_SUCCESS;
+}
+
+// ---- Topology and clocks: what Slurm's gpu/nvml plugin asks of every GPU
+// ---------------------------------------------------------
+
+MIGSIM_EXPORT nvmlReturn_t nvmlDeviceGetCpuAffinity(nvmlDevice_t device, unsigned int cpuSetSize,
+                                                    unsigned long* cpuSet) {
+  MIGSIM_ENTER("nvmlDeviceGetCpuAffinity");
+  DeviceRef ref;
+  MIGSIM_TRY(ResolveAnyDevice(device, &ref));
+  if (cpuSetSize == 0 || !cpuSet) return NVML_ERROR_INVALID_ARGUMENT;
+  constexpr unsigned kBits = sizeof(unsigned long) * CHAR_BIT;
+  std::fill_n(cpuSet, cpuSetSize, 0ul);
+  for (unsigned cpu : OnlineCpus()) {
+    if (cpu / kBits < cpuSetSize) cpuSet[cpu / kBits] |= 1ul << (cpu % kBits);
+  }
+  return NVML_SUCCESS;
+}
+
+// The simulated machine has no NVLink (no bridges, no NVSwitch fabric: nvidia-smi would show Fabric N/A), so
+// both NvLink queries answer NOT_SUPPORTED for every link, as a GPU without NVLink does.
+MIGSIM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkState(nvmlDevice_t device, unsigned int link,
+                                                    EnableState* isActive) {
+  MIGSIM_ENTER("nvmlDeviceGetNvLinkState");
+  DeviceRef ref;
+  MIGSIM_TRY(ResolveAnyDevice(device, &ref));
+  if (!isActive || link >= kNvLinkMaxLinks) return NVML_ERROR_INVALID_ARGUMENT;
+  return NVML_ERROR_NOT_SUPPORTED;
+}
+
+MIGSIM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo_v2(nvmlDevice_t device, unsigned int link,
+                                                               nvmlPciInfo_t* pci) {
+  MIGSIM_ENTER("nvmlDeviceGetNvLinkRemotePciInfo_v2");
+  DeviceRef ref;
+  MIGSIM_TRY(ResolveAnyDevice(device, &ref));
+  if (!pci || link >= kNvLinkMaxLinks) return NVML_ERROR_INVALID_ARGUMENT;
+  return NVML_ERROR_NOT_SUPPORTED;
+}
+
+MIGSIM_EXPORT nvmlReturn_t nvmlDeviceGetSupportedMemoryClocks(nvmlDevice_t device, unsigned int* count,
+                                                              unsigned int* clocksMHz) {
+  MIGSIM_ENTER("nvmlDeviceGetSupportedMemoryClocks");
+  const ModelClocks* clocks = nullptr;
+  MIGSIM_TRY(ClocksOf(device, &clocks));
+  return CopyClocks({clocks->memory_mhz}, count, clocksMHz);
+}
+
+MIGSIM_EXPORT nvmlReturn_t nvmlDeviceGetSupportedGraphicsClocks(nvmlDevice_t device,
+                                                                unsigned int memoryClockMHz,
+                                                                unsigned int* count,
+                                                                unsigned int* clocksMHz) {
+  MIGSIM_ENTER("nvmlDeviceGetSupportedGraphicsClocks");
+  const ModelClocks* clocks = nullptr;
+  MIGSIM_TRY(ClocksOf(device, &clocks));
+  if (memoryClockMHz != clocks->memory_mhz) return NVML_ERROR_NOT_FOUND;
+  return CopyClocks(GraphicsClocks(*clocks), count, clocksMHz);
+}
+
+// Applications clocks are never changed on a simulated GPU: they read as the defaults, a reset or a set to
+// the defaults succeeds (as root) and changes nothing, and a set to any other supported pair is NOT_SUPPORTED
+// (nvml.h's answer for a device that cannot perform it; NVML 13 deprecates applications clocks).
+
+MIGSIM_EXPORT nvmlReturn_t nvmlDeviceGetApplicationsClock(nvmlDevice_t device, ClockType clockType,
+                                                          unsigned int* clockMHz) {
+  MIGSIM_ENTER("nvmlDeviceGetApplicationsClock");
+  const ModelClocks* clocks = nullptr;
+  MIGSIM_TRY(ClocksOf(device, &clocks));
+  if (!clockMHz || clockType < 0 || clockType >= kClockTypeCount) return NVML_ERROR_INVALID_ARGUMENT;
+  switch (clockType) {
+    case kClockGraphics:
+    case kClockSm:
+      *clockMHz = clocks->default_graphics_mhz;
+      return NVML_SUCCESS;
+    case kClockMem:
+      *clockMHz = clocks->memory_mhz;
+      return NVML_SUCCESS;
+    default:
+      return NVML_ERROR_NOT_SUPPORTED;
+  }
+}
+
+MIGSIM_EXPORT nvmlReturn_t nvmlDeviceSetApplicationsClocks(nvmlDevice_t device, unsigned int memClockMHz,
+                                                           unsigned int graphicsClockMHz) {
+  MIGSIM_ENTER("nvmlDeviceSetApplicationsClocks");
+  MIGSIM_TRY(CheckMayChangeSettings(device));
+  const ModelClocks* clocks = nullptr;
+  MIGSIM_TRY(ClocksOf(device, &clocks));
+  std::vector<unsigned> graphics = GraphicsClocks(*clocks);
+  if (memClockMHz != clocks->memory_mhz || std::ranges::find(graphics, graphicsClockMHz) == graphics.end()) {
+    return NVML_ERROR_INVALID_ARGUMENT;
+  }
+  return graphicsClockMHz == clocks->default_graphics_mhz ? NVML_SUCCESS : NVML_ERROR_NOT_SUPPORTED;
+}
+
+MIGSIM_EXPORT nvmlReturn_t nvmlDeviceResetApplicationsClocks(nvmlDevice_t device) {
+  MIGSIM_ENTER("nvmlDeviceResetApplicationsClocks");
+  MIGSIM_TRY(CheckMayChangeSettings(device));
+  const ModelClocks* clocks = nullptr;
+  return ClocksOf(device, &clocks);
 }
 
 }  // extern "C"

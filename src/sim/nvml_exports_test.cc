@@ -435,5 +435,134 @@ TEST_F(NvmlExportsTest, ProcessesMutatingOneMachineAtOnceLoseNothing) {
   path_.clear();
 }
 
+// ---- What Slurm's gpu/nvml plugin asks beyond MIG: CPU affinity, NvLink, clocks
+
+/// An exported entry point outside MIGCTL_NVML_FUNCTIONS, resolved by name; fails the test when absent.
+template <typename Function>
+Function* Extra(const Nvml& nvml, const char* name) {
+  auto* function = reinterpret_cast<Function*>(dlsym(nvml.library, name));
+  EXPECT_NE(function, nullptr) << name;
+  return function;
+}
+
+/// A MIG device on `device`: one 1g GI with its full-width CI.
+nvmlDevice_t MakeMigDevice(Nvml& nvml, nvmlDevice_t device) {
+  nvmlGpuInstance_t gi = nullptr;
+  nvmlComputeInstance_t ci = nullptr;
+  nvmlDevice_t mig = nullptr;
+  EXPECT_EQ(nvml.nvmlDeviceCreateGpuInstance(device, 19, &gi), NVML_SUCCESS);
+  EXPECT_EQ(nvml.nvmlGpuInstanceCreateComputeInstance(gi, 0, &ci), NVML_SUCCESS);
+  EXPECT_EQ(nvml.nvmlDeviceGetMigDeviceHandleByIndex(device, 0, &mig), NVML_SUCCESS);
+  return mig;
+}
+
+TEST_F(NvmlExportsTest, CpuAffinityIsEveryOnlineCpuOfTheHost) {
+  Start("h100-80gb");
+  auto* affinity =
+      Extra<nvmlReturn_t(nvmlDevice_t, unsigned, unsigned long*)>(nvml_, "nvmlDeviceGetCpuAffinity");
+  ASSERT_NE(affinity, nullptr);
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  ASSERT_GT(cpus, 0);
+  unsigned long set[4] = {0, 0, 0, 0xdeadbeef};
+  ASSERT_EQ(affinity(Device(0), 3, set), NVML_SUCCESS);
+  int bits = 0;
+  for (int i = 0; i < 3; ++i) bits += __builtin_popcountl(set[i]);
+  EXPECT_EQ(bits, std::min<long>(cpus, 3 * 64));
+  EXPECT_EQ(set[0] & 1ul, 1ul) << "CPU 0 is online";
+  EXPECT_EQ(set[3], 0xdeadbeefu) << "wrote past cpuSetSize";
+  EXPECT_EQ(affinity(Device(0), 0, set), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(affinity(Device(0), 1, nullptr), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(affinity(reinterpret_cast<nvmlDevice_t>(set), 1, set), NVML_ERROR_INVALID_ARGUMENT);
+}
+
+TEST_F(NvmlExportsTest, NvLinkIsNotSupportedOnASimulatedMachine) {
+  Start("h100-80gb");
+  auto* state = Extra<nvmlReturn_t(nvmlDevice_t, unsigned, int*)>(nvml_, "nvmlDeviceGetNvLinkState");
+  auto* remote = Extra<nvmlReturn_t(nvmlDevice_t, unsigned, nvmlPciInfo_t*)>(
+      nvml_, "nvmlDeviceGetNvLinkRemotePciInfo_v2");
+  ASSERT_TRUE(state && remote);
+  int active = -1;
+  nvmlPciInfo_t pci{};
+  // Slurm's gpu/nvml plugin stops probing links at NOT_SUPPORTED; any other error is logged for every link.
+  EXPECT_EQ(state(Device(0), 0, &active), NVML_ERROR_NOT_SUPPORTED);
+  EXPECT_EQ(remote(Device(0), 0, &pci), NVML_ERROR_NOT_SUPPORTED);
+  EXPECT_EQ(state(Device(0), 0, nullptr), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(state(Device(0), 36, &active), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(remote(Device(0), 0, nullptr), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(state(reinterpret_cast<nvmlDevice_t>(&pci), 0, &active), NVML_ERROR_INVALID_ARGUMENT);
+}
+
+TEST_F(NvmlExportsTest, SupportedClocksAreThoseRecordedOnH100AndH200) {
+  Start("h100-80gb,h200-141gb");
+  auto* memory =
+      Extra<nvmlReturn_t(nvmlDevice_t, unsigned*, unsigned*)>(nvml_, "nvmlDeviceGetSupportedMemoryClocks");
+  auto* graphics = Extra<nvmlReturn_t(nvmlDevice_t, unsigned, unsigned*, unsigned*)>(
+      nvml_, "nvmlDeviceGetSupportedGraphicsClocks");
+  ASSERT_TRUE(memory && graphics);
+  unsigned count = 0;
+  unsigned clocks[200] = {};
+  ASSERT_EQ(memory(Device(0), &count, nullptr), NVML_ERROR_INSUFFICIENT_SIZE);
+  ASSERT_EQ(count, 1u);
+  ASSERT_EQ(memory(Device(0), &count, clocks), NVML_SUCCESS);
+  EXPECT_EQ(clocks[0], 2619u);
+  count = 1;
+  ASSERT_EQ(memory(Device(1), &count, clocks), NVML_SUCCESS);
+  EXPECT_EQ(clocks[0], 3201u);
+
+  count = 10;
+  ASSERT_EQ(graphics(Device(0), 2619, &count, clocks), NVML_ERROR_INSUFFICIENT_SIZE);
+  ASSERT_EQ(count, 110u) << "1980 down to 345 MHz in 15 MHz steps";
+  ASSERT_EQ(graphics(Device(0), 2619, &count, clocks), NVML_SUCCESS);
+  EXPECT_EQ(clocks[0], 1980u);
+  EXPECT_EQ(clocks[109], 345u);
+  for (unsigned i = 1; i < count; ++i) EXPECT_EQ(clocks[i - 1] - clocks[i], 15u) << i;
+  EXPECT_EQ(graphics(Device(0), 3201, &count, clocks), NVML_ERROR_NOT_FOUND);
+  EXPECT_EQ(graphics(Device(0), 2619, nullptr, clocks), NVML_ERROR_INVALID_ARGUMENT);
+
+  EnableMig(Device(0));
+  count = 1;
+  EXPECT_EQ(memory(MakeMigDevice(nvml_, Device(0)), &count, clocks), NVML_ERROR_NOT_SUPPORTED)
+      << "clocks belong to the whole GPU";
+}
+
+TEST_F(NvmlExportsTest, ApplicationsClocksReadAsTheDefaultsAndNeverChange) {
+  Start("h100-80gb,a100-40gb");
+  auto* get = Extra<nvmlReturn_t(nvmlDevice_t, int, unsigned*)>(nvml_, "nvmlDeviceGetApplicationsClock");
+  auto* set = Extra<nvmlReturn_t(nvmlDevice_t, unsigned, unsigned)>(nvml_, "nvmlDeviceSetApplicationsClocks");
+  auto* reset = Extra<nvmlReturn_t(nvmlDevice_t)>(nvml_, "nvmlDeviceResetApplicationsClocks");
+  ASSERT_TRUE(get && set && reset);
+  enum { kGraphics, kSm, kMem, kVideo };
+  unsigned mhz = 0;
+  ASSERT_EQ(get(Device(0), kGraphics, &mhz), NVML_SUCCESS);
+  EXPECT_EQ(mhz, 1980u);
+  ASSERT_EQ(get(Device(0), kSm, &mhz), NVML_SUCCESS);
+  EXPECT_EQ(mhz, 1980u);
+  ASSERT_EQ(get(Device(0), kMem, &mhz), NVML_SUCCESS);
+  EXPECT_EQ(mhz, 2619u);
+  ASSERT_EQ(get(Device(1), kMem, &mhz), NVML_SUCCESS);
+  EXPECT_EQ(mhz, 1215u);
+  EXPECT_EQ(get(Device(0), kVideo, &mhz), NVML_ERROR_NOT_SUPPORTED);
+  EXPECT_EQ(get(Device(0), 4, &mhz), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(get(Device(0), kMem, nullptr), NVML_ERROR_INVALID_ARGUMENT);
+
+  if (::geteuid() == 0) {
+    EXPECT_EQ(set(Device(0), 2619, 1980), NVML_SUCCESS) << "the defaults: nothing changes";
+    EXPECT_EQ(set(Device(0), 2619, 1410), NVML_ERROR_NOT_SUPPORTED);
+    EXPECT_EQ(set(Device(0), 2619, 1981), NVML_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(set(Device(0), 1215, 1980), NVML_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(reset(Device(0)), NVML_SUCCESS);
+    ASSERT_EQ(get(Device(0), kGraphics, &mhz), NVML_SUCCESS);
+    EXPECT_EQ(mhz, 1980u);
+  }
+  nvmlDevice_t device = Device(0);
+  int status = InChild([&] {
+    if (::geteuid() == 0 && ::seteuid(65534) != 0) return 10;
+    if (set(device, 2619, 1980) != NVML_ERROR_NO_PERMISSION) return 11;
+    if (reset(device) != NVML_ERROR_NO_PERMISSION) return 12;
+    return 0;
+  });
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+}
+
 }  // namespace
 }  // namespace migctl::sim

@@ -107,7 +107,7 @@ std::string MigTypeName(unsigned slices, unsigned long long memory_mib) {
 
 std::string WholeGpuTypeName(std::string_view nvml_name) {
   std::string out;
-  for (char c : nvml_name.substr(0, nvml_name.find('-'))) {
+  for (char c : nvml_name) {
     out += c == ' ' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   while (!out.empty() && out.back() == '_') out.pop_back();

@@ -9,7 +9,8 @@
 // substring of what `AutoDetect=nvml` would call the device (`nvidia_h100_80gb_hbm3_3g.40gb`): `--gres`
 // requests keep working if a site switches to autodetection. On H100 this is NVIDIA's own profile name; on
 // H200 a 1g.18gb (16384 MiB) is `1g.16gb`, as Slurm names it. A profile and its `+me` twin share one type.
-// A whole GPU's type is its lower-case NVML name with `_` for spaces, cut at the first `-` (`nvidia_h100_80gb_hbm3`).
+// A whole GPU's type is its lower-case NVML name with `_` for spaces, as Slurm names it (`nvidia_h100_80gb_hbm3`,
+// `nvidia_a100-sxm4-40gb`).
 #pragma once
 
 #include <map>
@@ -52,11 +53,14 @@ struct GresDevice {
 
 /// `<slices>g.<round(memory_mib / 1024)>gb`, halves rounded up (Slurm's ROUND).
 std::string MigTypeName(unsigned slices, unsigned long long memory_mib);
-/// `NVIDIA H100 80GB HBM3` -> `nvidia_h100_80gb_hbm3`; `NVIDIA A100-SXM4-40GB` -> `nvidia_a100`.
+/// `NVIDIA H100 80GB HBM3` -> `nvidia_h100_80gb_hbm3`; `NVIDIA A100-SXM4-40GB` -> `nvidia_a100-sxm4-40gb`.
 std::string WholeGpuTypeName(std::string_view nvml_name);
 
 /// The GRES devices of `host`, indexed in Slurm's order: MIG types by slices, then memory, then name; within
-/// a type by GPU index, then placement, then CI id; whole GPUs (MIG off) after every MIG device, by index. A
+/// a type by GPU index, then placement, then CI id; whole GPUs (MIG off) after every MIG device, by index.
+/// Grouped by type so that a new layout with the same counts per type keeps every index's type (Slurm then
+/// needs no restart). Slurm's AutoDetect=nvml orders the same devices otherwise (by MIG index on its GPU, then
+/// files), which is why exec takes the UUIDs Slurm sets in that case. A
 /// GPU with MIG on but no MIG device contributes nothing. With `minors`, each device's files are filled in,
 /// their paths under `dev_root` (empty: `/dev/...`; `ROOT`: `ROOT/dev/...`). Errors: kUnsupported (one line,
 /// what to do) when the host has no MIG device at all; kNotFound when `minors` lacks a device's capability

@@ -47,7 +47,7 @@ TEST(Gres, TypeNamesAreWhatSlurmsAutodetectEndsWith) {
   EXPECT_EQ(MigTypeName(1, 16384), "1g.16gb");  // H200 1g.18gb: Slurm rounds the real memory
   EXPECT_EQ(MigTypeName(1, 19968), "1g.20gb");  // A100-40GB 2g.20gb-like: 19.5 rounds up
   EXPECT_EQ(WholeGpuTypeName("NVIDIA H100 80GB HBM3"), "nvidia_h100_80gb_hbm3");
-  EXPECT_EQ(WholeGpuTypeName("NVIDIA A100-SXM4-40GB"), "nvidia_a100");
+  EXPECT_EQ(WholeGpuTypeName("NVIDIA A100-SXM4-40GB"), "nvidia_a100-sxm4-40gb");
 }
 
 TEST(Gres, OrderIsByTypeThenGpuThenPlacement) {
