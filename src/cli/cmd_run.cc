@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -13,9 +14,12 @@
 #include "cli/run_report.h"
 #include "common/memory_size.h"
 #include "common/task_cgroup.h"
+#include "launch/command_line.h"
 #include "launch/lease.h"
 #include "launch/run.h"
 #include "mps/daemon_dirs.h"
+#include "slurm/array_run.h"
+#include "slurm/slurm_client.h"
 
 extern char** environ;
 
@@ -51,6 +55,12 @@ struct RunArgs {
   bool fail_fast = false;
   bool dry_run = false;
   double lock_timeout_s = 300;
+  // Slurm.
+  bool slurm = false;
+  unsigned nodes = 0;
+  std::string partition;
+  std::string time_limit;
+  std::string spool;
 };
 
 Result<std::optional<unsigned long long>> OptionalMemory(const std::string& text, const char* flag) {
@@ -150,14 +160,9 @@ int PrintDryRun(Context& ctx, const RunRequest& request, const RunOutcome& out) 
   return ctx.Finish(doc, text);
 }
 
-Result<int> RunRun(Context& ctx, const RunArgs& args) {
-  MIGCTL_ASSIGN_OR_RETURN(RunRequest request, BuildRequest(ctx, args));
-  RunReport report({ctx.options.json, args.ordered, !ctx.options.json && ::isatty(2) != 0});
-  Result<RunOutcome> outcome = Run(request, report);
-  report.Flush();
-  if (!outcome.ok()) return outcome.error();
-  const RunOutcome& out = *outcome;
-  if (request.dry_run) return PrintDryRun(ctx, request, out);
+/// The summary (a JSON line under --json, else one line on stderr) and the exit status, for local and Slurm
+/// runs alike. `extra` goes into the JSON summary.
+int FinishRun(Context& ctx, const RunOutcome& out, const Json& extra) {
   for (const std::string& e : out.cleanup_errors) PrintNote(e);
   const RunSummary& summary = out.summary;
   Json doc = {{"summary",
@@ -171,6 +176,7 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
                 {"stopped", summary.stopped.empty() ? Json(nullptr) : Json(summary.stopped)},
                 {"results", out.journal.empty() ? Json(nullptr) : Json(out.journal)},
                 {"cleanup_errors", out.cleanup_errors}}}};
+  for (const auto& [key, value] : extra.items()) doc["summary"][key] = value;
   if (ctx.options.json) {
     std::fprintf(stdout, "%s\n", doc.dump().c_str());
   } else {
@@ -183,6 +189,203 @@ Result<int> RunRun(Context& ctx, const RunArgs& args) {
   }
   if (summary.signal != 0) return 128 + summary.signal;
   return out.ok() ? kExitOk : kExitFailed;
+}
+
+Result<int> RunRun(Context& ctx, const RunArgs& args) {
+  MIGCTL_ASSIGN_OR_RETURN(RunRequest request, BuildRequest(ctx, args));
+  RunReport report({ctx.options.json, args.ordered, !ctx.options.json && ::isatty(2) != 0});
+  Result<RunOutcome> outcome = Run(request, report);
+  report.Flush();
+  if (!outcome.ok()) return outcome.error();
+  if (request.dry_run) return PrintDryRun(ctx, request, *outcome);
+  return FinishRun(ctx, *outcome, Json::object());
+}
+
+// ---- run --slurm ----
+
+/// Local device options make no sense with --slurm (Slurm allocates the devices), nor Slurm's without it.
+Status CheckSlurmOptions(const RunArgs& a) {
+  auto bad = [](std::string message) { return MakeError(ErrorCode::kInvalidInput, std::move(message)); };
+  if (!a.slurm) {
+    if (a.nodes > 0 || !a.partition.empty() || !a.time_limit.empty() || !a.spool.empty())
+      return bad("--nodes, --partition, --time and --spool are for --slurm; add it, or leave them out");
+    return Ok();
+  }
+  std::vector<std::string> local;
+  if (!a.gpus.empty()) local.push_back("--gpus");
+  if (a.workers > 0) local.push_back("--workers");
+  if (a.create) local.push_back("--create");
+  if (a.ephemeral) local.push_back("--ephemeral");
+  if (!a.share.empty()) local.push_back("--share");
+  if (!a.mps_threads.empty()) local.push_back("--mps-threads");
+  if (!a.mps_memory.empty()) local.push_back("--mps-memory");
+  if (!local.empty())
+    return bad(
+        fmt::format("{} choose{} this host's devices; with --slurm, Slurm allocates one slice per task "
+                    "(choose it with --profile or --memory, and where with --nodes and --partition)",
+                    fmt::join(local, ", "), local.size() == 1 ? "s" : ""));
+  return Ok();
+}
+
+Result<slurm::ArrayRunRequest> BuildArrayRequest(const RunArgs& args) {
+  slurm::ArrayRunRequest r;
+  r.tasks.command = args.command;
+  r.tasks.repeat = args.repeat;
+  r.tasks.params = args.params;
+  r.tasks.tasks_file = args.tasks_file;
+  r.tasks.shell = args.shell;
+  MIGCTL_ASSIGN_OR_RETURN(r.tasks.needs.memory_mib,
+                          OptionalMemory(args.per_task_memory, "--per-task-memory"));
+  r.task_input = &std::cin;
+  r.resume = args.resume;
+  r.results = args.results;
+  if (!args.profile.empty()) r.profile = args.profile;
+  MIGCTL_ASSIGN_OR_RETURN(r.memory_mib, OptionalMemory(args.memory, "--memory"));
+  if (args.nodes > 0) r.nodes = args.nodes;
+  r.partition = args.partition;
+  r.time_limit = args.time_limit;
+  r.spool = args.spool;
+  std::error_code ec;
+  r.migctl = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return MakeError(ErrorCode::kIo, "cannot find migctl's own path (/proc/self/exe): " + ec.message());
+  r.workdir = std::filesystem::current_path(ec).string();
+  if (ec) return MakeError(ErrorCode::kIo, "cannot read the working directory: " + ec.message());
+  r.retries = args.retries;
+  r.timeout = Millis(args.timeout_s);
+  r.grace = Millis(args.grace_s);
+  r.logs_dir = args.logs;
+  r.fail_fast = args.fail_fast;
+  r.env = OwnEnvironment();
+  r.slurm = [](const std::vector<std::string>& argv, const std::vector<std::string>& env,
+               std::chrono::milliseconds timeout) {
+    return slurm::RunSlurmCommand(RealProcessHost(), argv, env, timeout);
+  };
+  return r;
+}
+
+/// A Slurm run as a local one prints it (result lines, notes: RunReport), with its own progress line on a
+/// terminal: pending, running and done elements of the array.
+class SlurmReport final : public slurm::ArrayRunEvents {
+ public:
+  explicit SlurmReport(const RunReportOptions& options)
+      : report_({options.json, options.ordered, false}), progress_(options.progress) {}
+
+  void OnSubmitted(const std::string& job_id, const slurm::ArrayPlan& plan) override {
+    job_id_ = job_id;
+    Clear();
+    report_.OnNote(fmt::format(
+        "submitted job {}: {} task{} as array {}, gpu:{}:1 each, on {}{}; spool {}", job_id,
+        plan.tasks.size(), plan.tasks.size() == 1 ? "" : "s", slurm::FormatIndexRanges(plan.job.ids),
+        plan.gres_type,
+        plan.nodes.exclude.empty() ? "any node with it" : fmt::format("{}", fmt::join(plan.nodes.use, ",")),
+        plan.job.partition.empty() ? "" : " of " + plan.job.partition, plan.spool));
+    Draw();
+  }
+  void OnProgress(const slurm::ArrayProgress& progress) override {
+    progress_now_ = progress;
+    Draw();
+  }
+  void OnStart(const Task& t, const Worker& w, unsigned attempt) override { report_.OnStart(t, w, attempt); }
+  void OnResult(const TaskResult& result) override {
+    Clear();
+    report_.OnResult(result);
+    Draw();
+  }
+  void OnOutput(const Task& t, const Worker& w, std::string_view line) override {
+    Clear();
+    report_.OnOutput(t, w, line);
+    Draw();
+  }
+  void OnWaiting(const Worker& w, std::optional<pid_t> holder) override {
+    Clear();
+    report_.OnWaiting(w, holder);
+    Draw();
+  }
+  void OnStopping(const std::string& why) override {
+    Clear();
+    report_.OnNote(
+        fmt::format("stopping: {}; cancelling the array (scancel {}): running tasks get SIGTERM, then "
+                    "SIGKILL after the grace period",
+                    why, job_id_));
+    Draw();
+  }
+  void OnNote(const std::string& line) override {
+    Clear();
+    report_.OnNote(line);
+    Draw();
+  }
+  void OnBegin(const std::vector<Worker>& workers, const std::vector<Task>& tasks) override {
+    Clear();
+    report_.OnBegin(workers, tasks);
+    Draw();
+  }
+  void Flush() {
+    Clear();
+    report_.Flush();
+  }
+  const std::string& job_id() const { return job_id_; }
+
+ private:
+  void Clear() {
+    if (shown_) std::fputs("\r\033[K", stderr);
+    shown_ = false;
+  }
+  void Draw() {
+    if (!progress_ || progress_now_.total == 0) return;
+    std::fprintf(stderr, "\r\033[Kpending %u, running %u, done %u/%u", progress_now_.pending,
+                 progress_now_.running, progress_now_.done, progress_now_.total);
+    std::fflush(stderr);
+    shown_ = true;
+  }
+
+  RunReport report_;
+  bool progress_;
+  bool shown_ = false;
+  slurm::ArrayProgress progress_now_;
+  std::string job_id_;
+};
+
+int PrintSlurmDryRun(Context& ctx, const slurm::ArrayPlan& plan) {
+  const std::vector<std::string> sbatch = slurm::SbatchArgv(plan.job);
+  Json doc = {{"dry_run", true},
+              {"slurm",
+               {{"sbatch", plan.tasks.empty() ? Json(nullptr) : Json(sbatch)},
+                {"gres_type", plan.gres_type},
+                {"nodes", plan.nodes.use},
+                {"exclude", plan.nodes.exclude},
+                {"spool", plan.spool}}},
+              {"tasks", Json::array()}};
+  std::string text;
+  if (!plan.tasks.empty()) {
+    text += JoinCommandLine(sbatch) + "\n";
+    text += fmt::format("gpu:{}:1 per element; nodes with it: {}{}; spool {}\n", plan.gres_type,
+                        fmt::join(plan.nodes.use, ","),
+                        plan.nodes.exclude.empty()
+                            ? ""
+                            : fmt::format(" (others excluded: {})", fmt::join(plan.nodes.exclude, ",")),
+                        plan.spool);
+  }
+  for (const Task& t : plan.tasks) {
+    doc["tasks"].push_back({{"task", t.id}, {"command", t.command}, {"argv", t.argv}, {"params", t.params}});
+    text += fmt::format("task {}: {}\n", t.id, t.command);
+  }
+  text += fmt::format("{} task{} as one job array; nothing submitted (--dry-run)\n", plan.tasks.size(),
+                      plan.tasks.size() == 1 ? "" : "s");
+  return ctx.Finish(doc, text);
+}
+
+Result<int> RunSlurm(Context& ctx, const RunArgs& args) {
+  MIGCTL_ASSIGN_OR_RETURN(slurm::ArrayRunRequest request, BuildArrayRequest(args));
+  SlurmReport report({ctx.options.json, args.ordered, !ctx.options.json && ::isatty(2) != 0});
+  Result<slurm::ArrayPlan> plan = slurm::PlanArrayRun(request, report);
+  if (!plan.ok()) return plan.error();
+  if (args.dry_run) return PrintSlurmDryRun(ctx, *plan);
+  Result<RunOutcome> outcome = slurm::RunArray(request, *plan, report);
+  report.Flush();
+  if (!outcome.ok()) return outcome.error();
+  return FinishRun(
+      ctx, *outcome,
+      {{"job", report.job_id().empty() ? Json(nullptr) : Json(report.job_id())}, {"spool", plan->spool}});
 }
 
 }  // namespace
@@ -220,12 +423,22 @@ stderr as [task N] lines, or to DIR/task-N.log with --logs DIR.
 Exit status: 0 when every task succeeded, 1 otherwise, 2 for bad input (nothing started), 128+N when
 stopped by signal N (Ctrl-C stops every task: SIGTERM, then SIGKILL after --grace).
 
+Slurm: --slurm submits the tasks as one job array instead, element N = task N, each asking for one
+slice (--gres=gpu:<--profile>:1, or the smallest type that holds --memory) and running the task
+through `migctl exec` on the slice Slurm allocated, under the same lease, keeper, timeout and retries.
+An element runs on one node; tasks spread over the partition's nodes (--nodes N: only the N with the
+most free slices of the type). Results arrive in the same lines and --results journal as a local
+run's, as tasks finish; --resume submits only what did not succeed (a local run's journal too).
+The spool (--spool; specs, results, logs/task-N.log, slurm/N.out) must be on a file system the
+nodes share. Ctrl-C cancels the array (scancel) and collects what ran.
+
 Examples:
   migctl run --profile 3g.40gb --workers 2 --create -- python train.py --lr {lr} --param lr=1e-3,3e-4
   migctl run --tasks sweep.txt --results out.jsonl --logs logs/
   migctl run --resume out.jsonl --tasks sweep.txt
   migctl run --share mps --workers 7 --mps-threads auto --mps-memory 10G -- ./infer.sh
-  seq 100 | sed 's/^/python eval.py --shard /' | migctl run --tasks - --json)");
+  seq 100 | sed 's/^/python eval.py --shard /' | migctl run --tasks - --json
+  migctl run --slurm --nodes 2 --profile 3g.40gb --param lr=1e-3,3e-4 -- python train.py {lr})");
   // Which mechanism tracks task trees is a fact of this host: said when help is shown, not probed otherwise.
   const std::string footer = cmd->get_footer();
   cmd->footer(std::string());  // CLI11 prints a footer callback's text before the footer string
@@ -292,10 +505,24 @@ Examples:
   cmd->add_option("--lock-timeout", args->lock_timeout_s, "With --create: seconds to wait for another migctl")
       ->check(Seconds(0, kMaxSeconds))
       ->group(results);
+  auto* slurm = "Slurm";
+  cmd->add_flag("--slurm", args->slurm, "Submit the tasks as one Slurm job array (one slice per task)")
+      ->group(slurm);
+  cmd->add_option("--nodes", args->nodes, "Only on the N nodes with the most free slices of the type")
+      ->check(WholeNumber(1, 100000))
+      ->group(slurm);
+  cmd->add_option("--partition", args->partition, "Slurm partition (default: the cluster's default)")
+      ->group(slurm);
+  cmd->add_option("--time", args->time_limit, "Time limit of each element, as sbatch --time (1:00:00)")
+      ->group(slurm);
+  cmd->add_option("--spool", args->spool,
+                  "Directory on a file system the nodes share (default ./migctl-slurm-DATE-TIME-PID)")
+      ->group(slurm);
   cmd->callback([&ctx, args] {
-    ctx.action = [&ctx, args] {
+    ctx.action = [&ctx, args]() -> Result<int> {
       args->command = ctx.trailing;
-      return RunRun(ctx, *args);
+      MIGCTL_RETURN_IF_ERROR(CheckSlurmOptions(*args));
+      return args->slurm ? RunSlurm(ctx, *args) : RunRun(ctx, *args);
     };
   });
 }

@@ -81,8 +81,9 @@ void RunReport::Emit(const TaskResult& r) {
   if (options_.json) {
     line = ResultToJson(r).dump();
   } else {
-    line = fmt::format("task {}{} {} on worker {} {} {}, {:.1f} s", r.task, Params(r.params), Outcome(r),
-                       r.worker, r.profile, r.device, r.duration_s);
+    const std::string where = r.node.empty() ? fmt::format("worker {}", r.worker) : "node " + r.node;
+    line = fmt::format("task {}{} {} on {} {} {}, {:.1f} s", r.task, Params(r.params), Outcome(r), where,
+                       r.profile, r.device, r.duration_s);
     if (!r.log.empty()) line += "  log " + r.log;
     if (!r.output.is_null()) line += "  -> " + r.output.dump();
   }

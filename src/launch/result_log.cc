@@ -237,6 +237,7 @@ Json ResultToJson(const TaskResult& r) {
               {"params", params},
               {"worker", r.worker},
               {"device", r.device},
+              {"node", r.node.empty() ? Json(nullptr) : Json(r.node)},
               {"gpu", optional(r.gpu)},
               {"profile", r.profile},
               {"exit_status", optional(r.exit_status)},
@@ -266,6 +267,7 @@ Result<TaskResult> ResultFromJson(const Json& json) {
   MIGCTL_RETURN_IF_ERROR(Field(json, "params", false, r.params));
   MIGCTL_RETURN_IF_ERROR(Field(json, "worker", false, r.worker));
   MIGCTL_RETURN_IF_ERROR(Field(json, "device", false, r.device));
+  MIGCTL_RETURN_IF_ERROR(Field(json, "node", false, r.node));
   MIGCTL_RETURN_IF_ERROR(Field(json, "gpu", false, r.gpu));
   MIGCTL_RETURN_IF_ERROR(Field(json, "profile", false, r.profile));
   MIGCTL_RETURN_IF_ERROR(Field(json, "exit_status", false, r.exit_status));

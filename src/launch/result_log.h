@@ -39,6 +39,7 @@ struct TaskResult {
   std::map<std::string, std::string> params;
   unsigned worker = 0;
   std::string device;  ///< The MIG UUID or GPU UUID the task ran on; empty when it did not start.
+  std::string node;    ///< The Slurm node it ran on (`run --slurm`); empty for a local run.
   std::optional<unsigned> gpu;
   std::string profile;
   TaskStatus status = TaskStatus::kOk;
@@ -52,13 +53,14 @@ struct TaskResult {
 };
 
 /// The journal line for `r`, keys in this order: v, task, attempt, final, status, command, params, worker,
-/// device, gpu, profile, exit_status, signal, signal_name (`SIGKILL`; derived, not read back), start (UTC
-/// with milliseconds: `2026-11-21T10:00:00.123Z`), duration_s, log, output, error. Absent optionals are null.
+/// device, node (null when empty), gpu, profile, exit_status, signal, signal_name (`SIGKILL`; derived, not
+/// read back), start (UTC with milliseconds: `2026-11-21T10:00:00.123Z`), duration_s, log, output, error.
+/// Absent optionals are null.
 Json ResultToJson(const TaskResult& r);
 
 /// Reads a journal line back. kCorrupt for a `v` other than kResultLogVersion (naming the versions known),
 /// for a missing task, attempt, final, status, command or start, and for a field of the wrong type or value;
-/// the other fields default when absent.
+/// the other fields default when absent (journals written before `node` existed read with an empty node).
 Result<TaskResult> ResultFromJson(const Json& json);
 
 /// The last non-blank line of `output_tail`, when it parses as a JSON object or array (how a task returns a

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -100,10 +101,33 @@ TEST(ResultToJson, WritesVersionedKeysInOrderWithSignalName) {
   EXPECT_EQ(
       j.dump(),
       R"({"v":1,"task":3,"attempt":2,"final":false,"status":"killed","command":"python train.py --lr 1e-3",)"
-      R"("params":{"lr":"1e-3"},"worker":1,"device":"MIG-5c89852c-d268-c3f3-a2f8-9b1a2e1b4c36","gpu":0,)"
+      R"("params":{"lr":"1e-3"},"worker":1,"device":"MIG-5c89852c-d268-c3f3-a2f8-9b1a2e1b4c36","node":null,"gpu":0,)"
       R"("profile":"3g.40gb","exit_status":null,"signal":9,"signal_name":"SIGKILL",)"
       R"("start":"2026-11-21T10:00:00.123Z","duration_s":12.5,"log":"logs/task-3.log",)"
       R"("output":{"loss":0.25},"error":"killed after --timeout 10s"})");
+}
+
+TEST(ResultToJson, NodeFollowsDeviceAndReadsBack) {
+  TaskResult r = Sample();
+  r.node = "n2";
+  const Json j = ResultToJson(r);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : j.items()) keys.push_back(key);
+  const auto device = std::find(keys.begin(), keys.end(), "device");
+  ASSERT_NE(device, keys.end());
+  EXPECT_EQ(*(device + 1), "node");
+  EXPECT_EQ(j["node"], "n2");
+  Result<TaskResult> back = ResultFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->node, "n2");
+}
+
+TEST(ResultFromJson, JournalsWrittenBeforeNodeExistedReadWithAnEmptyNode) {
+  Json old = ResultToJson(Sample());
+  old.erase("node");
+  Result<TaskResult> back = ResultFromJson(old);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->node, "");
 }
 
 TEST(ResultToJson, StatusNames) {
@@ -134,6 +158,7 @@ void ExpectSame(const TaskResult& a, const TaskResult& b) {
   EXPECT_EQ(a.params, b.params);
   EXPECT_EQ(a.worker, b.worker);
   EXPECT_EQ(a.device, b.device);
+  EXPECT_EQ(a.node, b.node);
   EXPECT_EQ(a.gpu, b.gpu);
   EXPECT_EQ(a.profile, b.profile);
   EXPECT_EQ(a.status, b.status);

@@ -40,32 +40,9 @@ Status CheckRequest(const RunRequest& r) {
   if (!r.results.empty() && !r.resume.empty() && r.results != r.resume)
     return bad("--resume FILE also appends to FILE; leave out --results or give it the same file");
   if (r.create && !r.change_gpus) return MakeError(ErrorCode::kInternal, "create without a GPU changer");
+  if (r.task_list && !r.resume.empty())
+    return MakeError(ErrorCode::kInternal, "resume applies to a task source, not to a task list");
   return Ok();
-}
-
-/// The task list, less what the journal to resume records as succeeded.
-Result<std::vector<Task>> LoadPending(const RunRequest& r, RunOutcome& out, RunEvents& events) {
-  std::istringstream none;
-  Result<std::vector<Task>> loaded = LoadTasks(r.tasks, r.task_input != nullptr ? *r.task_input : none);
-  if (!loaded.ok()) {
-    // The issue tracker's own example put --param after the command; say where it belongs.
-    for (const std::string& word : r.tasks.command)
-      if (word.starts_with("--param") || word == "--repeat" || word == "--tasks") {
-        Error error = loaded.error();
-        error.message += fmt::format(
-            " ({} came after --, so it is part of the command: migctl's options go before --)", word);
-        return error;
-      }
-    return loaded.error();
-  }
-  out.total_tasks = static_cast<unsigned>(loaded->size());
-  if (r.resume.empty()) return std::move(*loaded);
-  MIGCTL_ASSIGN_OR_RETURN(PriorResults prior, ReadResults(r.resume));
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<Task> pending, PendingTasks(*loaded, prior, r.resume));
-  out.succeeded_before = static_cast<unsigned>(loaded->size() - pending.size());
-  events.OnNote(fmt::format("resuming {}: {} of {} tasks succeeded before; {} to run", r.resume,
-                            out.succeeded_before, loaded->size(), pending.size()));
-  return pending;
 }
 
 Result<std::vector<nvml::GpuSnapshot>> Observe(const std::vector<nvml::Device>& devices) {
@@ -176,12 +153,15 @@ std::function<std::optional<pid_t>(const Worker&)> DeviceUser(const RunRequest& 
   };
 }
 
-/// Journals every attempt's result, then passes every event on.
+/// Stamps the node on every attempt's result and journals it, then passes every event on.
 class Journaling final : public RunEvents {
  public:
-  Journaling(RunEvents& next, ResultLog* log) : next_(next), log_(log) {}
+  Journaling(RunEvents& next, ResultLog* log, std::string node)
+      : next_(next), log_(log), node_(std::move(node)) {}
   void OnStart(const Task& t, const Worker& w, unsigned attempt) override { next_.OnStart(t, w, attempt); }
-  void OnResult(const TaskResult& result) override {
+  void OnResult(const TaskResult& attempt) override {
+    TaskResult result = attempt;
+    result.node = node_;
     if (log_ != nullptr && !error_) {
       Status written = log_->Append(result);
       if (!written.ok()) {
@@ -204,6 +184,7 @@ class Journaling final : public RunEvents {
  private:
   RunEvents& next_;
   ResultLog* log_;
+  std::string node_;
   std::optional<Error> error_;
 };
 
@@ -249,11 +230,48 @@ void StopMps(mps::ControlDaemon& daemon, RunOutcome& out) {
 
 }  // namespace
 
+Result<TaskPlan> PlanTasks(const RunRequest& r, RunEvents& events) {
+  TaskPlan plan;
+  if (r.task_list) {
+    if (r.task_list->empty()) return MakeError(ErrorCode::kInvalidInput, "no tasks to run");
+    plan.tasks = *r.task_list;
+    plan.total_tasks = static_cast<unsigned>(plan.tasks.size());
+    return plan;
+  }
+  std::istringstream none;
+  Result<std::vector<Task>> loaded = LoadTasks(r.tasks, r.task_input != nullptr ? *r.task_input : none);
+  if (!loaded.ok()) {
+    // The issue tracker's own example put --param after the command; say where it belongs.
+    for (const std::string& word : r.tasks.command)
+      if (word.starts_with("--param") || word == "--repeat" || word == "--tasks") {
+        Error error = loaded.error();
+        error.message += fmt::format(
+            " ({} came after --, so it is part of the command: migctl's options go before --)", word);
+        return error;
+      }
+    return loaded.error();
+  }
+  plan.total_tasks = static_cast<unsigned>(loaded->size());
+  if (r.resume.empty()) {
+    plan.tasks = std::move(*loaded);
+    return plan;
+  }
+  MIGCTL_ASSIGN_OR_RETURN(PriorResults prior, ReadResults(r.resume));
+  MIGCTL_ASSIGN_OR_RETURN(plan.tasks, PendingTasks(*loaded, prior, r.resume));
+  plan.succeeded_before = static_cast<unsigned>(loaded->size() - plan.tasks.size());
+  events.OnNote(fmt::format("resuming {}: {} of {} tasks succeeded before; {} to run", r.resume,
+                            plan.succeeded_before, loaded->size(), plan.tasks.size()));
+  return plan;
+}
+
 Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
   MIGCTL_RETURN_IF_ERROR(CheckRequest(request));
   RunOutcome out;
   // Tasks first: a bad task list changes nothing.
-  MIGCTL_ASSIGN_OR_RETURN(out.tasks, LoadPending(request, out, events));
+  MIGCTL_ASSIGN_OR_RETURN(TaskPlan tasks, PlanTasks(request, events));
+  out.tasks = std::move(tasks.tasks);
+  out.total_tasks = tasks.total_tasks;
+  out.succeeded_before = tasks.succeeded_before;
   out.journal = !request.resume.empty() ? request.resume : request.results;
 
   // The lease directory is checked before anything starts or changes.
@@ -297,7 +315,7 @@ Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
     for (unsigned i = 0; i < out.workers.size(); ++i) options.cgroups.push_back(cgroups.Dir(i));
     options.device_user = DeviceUser(request);
 
-    Journaling journaling(events, log ? &*log : nullptr);
+    Journaling journaling(events, log ? &*log : nullptr, request.node);
     events.OnBegin(out.workers, out.tasks);
     const auto started = std::chrono::steady_clock::now();
     Result<RunSummary> summary = RunTasks(out.workers, out.tasks, leases, options, journaling);

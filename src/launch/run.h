@@ -30,6 +30,9 @@ using GpuChanger = std::function<Result<ChangeReport>(ChangeRequest, ChangeCallb
 struct RunRequest {
   // Tasks.
   TaskSourceOptions tasks;
+  /// The tasks themselves, already built (a Slurm array element's one task, with its id): then `tasks`,
+  /// `task_input` and `resume` are not read.
+  std::optional<std::vector<Task>> task_list;
   std::istream* task_input = nullptr;  ///< What `--tasks -` reads; required then.
   std::string resume;   ///< Run only what this journal does not record as succeeded; append to it.
   std::string results;  ///< Append every attempt's result to this journal (the same file as resume, if both).
@@ -47,6 +50,7 @@ struct RunRequest {
   bool dry_run = false;   ///< Decide workers and tasks (and partitions: what would be made); start nothing.
   SupervisorOptions supervisor;
   GpuChanger change_gpus;  ///< Required for create.
+  std::string node;  ///< Recorded in every result (TaskResult::node): a Slurm element's SLURMD_NODENAME.
 };
 
 /// What a run reports while it goes, beyond the pool's events (RunObserver).
@@ -78,6 +82,19 @@ struct RunOutcome {
     return summary.failed == 0 && summary.not_run == 0 && !journal_error && cleanup_errors.empty();
   }
 };
+
+/// The tasks a run runs.
+struct TaskPlan {
+  std::vector<Task> tasks;        ///< In order; those a resume records as succeeded left out.
+  unsigned total_tasks = 0;       ///< Every task of the task list.
+  unsigned succeeded_before = 0;  ///< Left out by the resume.
+};
+
+/// The tasks of `request` (its task_list, or its task source), less what the journal to resume records as
+/// succeeded (said through OnNote). What Run does first; `run --slurm` builds its array with it, so its task
+/// ids and commands are a local run's. kInvalidInput for a bad task list (with a hint when migctl's options
+/// came after --) or a journal of another task list; ReadResults's errors.
+Result<TaskPlan> PlanTasks(const RunRequest& request, RunEvents& events);
 
 /// Runs `request`. Errors, with nothing started and no GPU changed (except by create, which --ephemeral
 /// then takes back): kInvalidInput for bad tasks, options or journals; kInfeasible for workers that cannot

@@ -14,6 +14,7 @@ std::string Filters(const WorkerRequest& request) {
   std::vector<std::string> parts;
   if (request.profile) parts.push_back("--profile " + *request.profile);
   if (request.memory_mib) parts.push_back("--memory " + FormatMib(*request.memory_mib));
+  if (!request.devices.empty()) parts.push_back(fmt::format("{}", fmt::join(request.devices, ", ")));
   return parts.empty() ? "" : fmt::format(" ({})", fmt::join(parts, ", "));
 }
 
@@ -61,10 +62,13 @@ Result<std::vector<Worker>> SelectMigWorkers(const std::vector<nvml::GpuSnapshot
                                              const WorkerRequest& request,
                                              std::vector<std::string>* skipped) {
   std::vector<Worker> workers;
+  std::set<std::string> found;
   for (const nvml::GpuSnapshot& gpu : gpus) {
     if (!gpu.mig || !gpu.mig->current) continue;
     for (const nvml::InstanceSnapshot& inst : gpu.instances) {
       if (!inst.uuid) continue;
+      if (!request.devices.empty() && !request.devices.contains(inst.uuid->value())) continue;
+      found.insert(inst.uuid->value());
       if (request.profile && inst.profile_name != *request.profile) continue;
       const unsigned long long memory = inst.memory ? inst.memory->total_mib : 0;
       if (request.memory_mib && memory < *request.memory_mib) continue;
@@ -85,6 +89,10 @@ Result<std::vector<Worker>> SelectMigWorkers(const std::vector<nvml::GpuSnapshot
       workers.push_back(std::move(w));
     }
   }
+  for (const std::string& uuid : request.devices)
+    if (!found.contains(uuid))
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("MIG device {} is not on the selected GPUs ({})", uuid, Inventory(gpus)));
   if (workers.empty())
     return MakeError(
         ErrorCode::kInfeasible,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,12 +40,15 @@ struct WorkerRequest {
   std::optional<std::string> profile;            ///< --profile: only MIG devices of this GI profile.
   std::optional<unsigned long long> memory_mib;  ///< --memory: only devices with at least this much memory.
   std::optional<unsigned> workers;  ///< --workers: how many (default: every match; 1 per GPU shared).
+  /// Only the MIG devices with these UUIDs (those Slurm allocated to an array element); empty: any.
+  std::set<std::string> devices;
 };
 
 /// The MIG devices of `gpus` that match `request`, in GPU then GI then CI order, skipping devices NVML
 /// reports processes on (named in `skipped`). When `request.workers` is set, the first that many.
 /// Errors (kInfeasible, one line saying what exists and what to do: --create, --share, fewer workers): no
-/// device matches, or fewer than `request.workers`.
+/// device matches, or fewer than `request.workers`; kNotFound when a UUID of `request.devices` is no MIG
+/// device of `gpus`.
 Result<std::vector<Worker>> SelectMigWorkers(const std::vector<nvml::GpuSnapshot>& gpus,
                                              const WorkerRequest& request, std::vector<std::string>* skipped);
 

@@ -51,6 +51,31 @@ TEST(SelectMigWorkers, TakesIdleDevicesThatMatchInOrder) {
   EXPECT_EQ((*workers)[0].device, "MIG-a");
 }
 
+TEST(SelectMigWorkers, PinnedToTheGivenDevicesOnly) {
+  std::vector<nvml::GpuSnapshot> gpus = {
+      Gpu(0, true, {Device(1, "3g.40gb", 40192, "MIG-a"), Device(2, "1g.10gb", 9728, "MIG-b")}),
+      Gpu(1, true, {Device(3, "1g.10gb", 9728, "MIG-c")})};
+  WorkerRequest request;
+  request.devices = {"MIG-c"};
+  Result<std::vector<Worker>> workers = SelectMigWorkers(gpus, request, nullptr);
+  ASSERT_TRUE(workers.ok()) << workers.error().message;
+  ASSERT_EQ(workers->size(), 1u);
+  EXPECT_EQ((*workers)[0].device, "MIG-c");
+  EXPECT_EQ((*workers)[0].gpu, GpuIndex(1));
+
+  // A held-by-processes device is never taken, even when it is the one asked for.
+  gpus[1].instances[0].processes.push_back({77, "train.py", std::nullopt});
+  workers = SelectMigWorkers(gpus, request, nullptr);
+  ASSERT_FALSE(workers.ok());
+  EXPECT_NE(workers.error().message.find("MIG-c"), std::string::npos) << workers.error().message;
+
+  request.devices = {"MIG-gone"};
+  workers = SelectMigWorkers(gpus, request, nullptr);
+  ASSERT_FALSE(workers.ok());
+  EXPECT_EQ(workers.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(workers.error().message.find("MIG-gone"), std::string::npos) << workers.error().message;
+}
+
 TEST(SelectMigWorkers, SaysWhatExistsWhenTooFewMatch) {
   std::vector<nvml::GpuSnapshot> gpus = {Gpu(0, true, {Device(1, "3g.40gb", 40192, "MIG-a")}), Gpu(1, false)};
   WorkerRequest request;

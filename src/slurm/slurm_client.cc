@@ -1,0 +1,240 @@
+#include "slurm/slurm_client.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "common/child_process.h"
+#include "launch/command_line.h"
+
+namespace migctl::slurm {
+namespace {
+
+using std::chrono::milliseconds;
+
+/// An anonymous in-memory file for a child's stdout or stderr: read after it exits, with no full pipe to
+/// block it meanwhile.
+class MemFile {
+ public:
+  static Result<MemFile> Create(const char* name) {
+    const int fd = ::memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0)
+      return MakeError(ErrorCode::kIo, fmt::format("cannot create a memory file: {}", std::strerror(errno)));
+    return MemFile(fd);
+  }
+  MemFile(MemFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  MemFile(const MemFile&) = delete;
+  MemFile& operator=(const MemFile&) = delete;
+  MemFile& operator=(MemFile&&) = delete;
+  ~MemFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  int fd() const { return fd_; }
+  std::string Read() const {
+    std::string text;
+    char buffer[4096];
+    off_t offset = 0;
+    for (ssize_t n; (n = ::pread(fd_, buffer, sizeof buffer, offset)) > 0; offset += n)
+      text.append(buffer, static_cast<size_t>(n));
+    return text;
+  }
+
+ private:
+  explicit MemFile(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+std::string FirstLine(std::string_view text) {
+  const size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return "";
+  text.remove_prefix(begin);
+  text = text.substr(0, text.find('\n'));
+  while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+  return std::string(text);
+}
+
+std::string Seconds(milliseconds d) { return fmt::format("{:g} s", static_cast<double>(d.count()) / 1000); }
+
+/// The value of `key=` in a `scontrol show -o` line, up to the next space; nullopt when absent.
+std::optional<std::string_view> Word(std::string_view text, std::string_view key) {
+  for (size_t at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
+    if (at != 0 && text[at - 1] != ' ') continue;
+    const size_t begin = at + key.size();
+    return text.substr(begin, text.find_first_of(" \n", begin) - begin);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::time_t> ParseLocalTime(std::string_view text) {
+  std::tm tm{};
+  const std::string s(text);
+  const char* end = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  tm.tm_isdst = -1;
+  return std::mktime(&tm);
+}
+
+class CommandSlurmClient final : public SlurmClient {
+ public:
+  CommandSlurmClient(ProcessHost& host, std::vector<std::string> env, milliseconds timeout)
+      : host_(host), env_(std::move(env)), timeout_(timeout) {}
+
+  Result<NodeInfo> Node(const std::string& node) override {
+    Result<std::string> out = Run({"scontrol", "show", "node", "-o", node});
+    if (!out.ok() && out.error().message.find("not found") != std::string::npos) {
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("slurmctld does not know node {} ({}): check --node, or add the node to "
+                                   "slurm.conf and restart slurmctld",
+                                   node, out.error().message));
+    }
+    if (!out.ok()) return std::move(out).error();
+    return ParseNodeInfo(*out);
+  }
+
+  Result<std::vector<std::string>> ActiveJobs(const std::string& node) override {
+    MIGCTL_ASSIGN_OR_RETURN(std::string out, Run({"squeue", "-h", "-w", node, "-t",
+                                                  "CONFIGURING,RUNNING,SUSPENDED,COMPLETING", "-o", "%i"}));
+    return ParseJobIds(out);
+  }
+
+  Status Drain(const std::string& node, const std::string& reason) override {
+    return Update({"scontrol", "update", "NodeName=" + node, "State=DRAIN", "Reason=" + reason});
+  }
+
+  Status Resume(const std::string& node) override {
+    return Update({"scontrol", "update", "NodeName=" + node, "State=RESUME"});
+  }
+
+  Status Reconfigure() override { return Update({"scontrol", "reconfigure"}); }
+
+ private:
+  Result<std::string> Run(const std::vector<std::string>& argv) {
+    return RunSlurmCommand(host_, argv, env_, timeout_);
+  }
+  Status Update(const std::vector<std::string>& argv) {
+    Result<std::string> out = Run(argv);
+    if (!out.ok()) return std::move(out).error();
+    return Ok();
+  }
+
+  ProcessHost& host_;
+  std::vector<std::string> env_;
+  milliseconds timeout_;
+};
+
+}  // namespace
+
+std::vector<std::string> SlurmCommandEnvironment(const std::string& slurm_conf) {
+  std::vector<std::string> env = {"PATH=" + OwnPath()};
+  for (const char* name : {"HOME", "TZ"})
+    if (const char* value = std::getenv(name); value != nullptr)
+      env.push_back(fmt::format("{}={}", name, value));
+  const char* own = std::getenv("SLURM_CONF");
+  if (!slurm_conf.empty()) {
+    env.push_back("SLURM_CONF=" + slurm_conf);
+  } else if (own != nullptr && *own != '\0') {
+    env.push_back(std::string("SLURM_CONF=") + own);
+  }
+  return env;
+}
+
+Result<std::string> RunSlurmCommand(ProcessHost& host, const std::vector<std::string>& argv,
+                                    const std::vector<std::string>& env, milliseconds timeout) {
+  const std::string line = JoinCommandLine(argv);
+  MIGCTL_ASSIGN_OR_RETURN(MemFile out, MemFile::Create("slurm-stdout"));
+  MIGCTL_ASSIGN_OR_RETURN(MemFile err, MemFile::Create("slurm-stderr"));
+  ChildOptions options;
+  options.argv = argv;
+  options.env = env;
+  options.stdout_fd = out.fd();
+  options.stderr_fd = err.fd();
+  Result<ChildExit> exit = RunProcess(host, options, timeout, milliseconds(1000));
+  if (!exit.ok() && exit.error().code == ErrorCode::kNotFound) {
+    return MakeError(
+        ErrorCode::kUnsupported,
+        fmt::format("cannot run `{}`: {} is not installed or not in PATH (install Slurm's client "
+                    "commands: Debian's slurm-client)",
+                    line, argv.empty() ? "" : argv[0]));
+  }
+  if (!exit.ok())
+    return MakeError(ErrorCode::kIo, fmt::format("cannot run `{}`: {}", line, exit.error().message));
+  if (exit->timed_out) {
+    return MakeError(ErrorCode::kIo, fmt::format("`{}` did not finish within {}: is slurmctld up? ({})", line,
+                                                 Seconds(timeout), exit->Describe()));
+  }
+  if (!exit->success()) {
+    std::string said = FirstLine(err.Read());
+    if (said.empty()) said = FirstLine(out.Read());
+    return MakeError(ErrorCode::kIo, fmt::format("`{}` failed: {} ({})", line,
+                                                 said.empty() ? "no message" : said, exit->Describe()));
+  }
+  return out.Read();
+}
+
+Result<std::string> RunSlurmCommand(const std::vector<std::string>& argv, milliseconds timeout) {
+  return RunSlurmCommand(RealProcessHost(), argv, SlurmCommandEnvironment(""), timeout);
+}
+
+bool NodeInfo::Has(std::string_view word) const {
+  std::string_view rest = state;
+  while (!rest.empty()) {
+    const size_t plus = rest.find('+');
+    if (rest.substr(0, plus) == word) return true;
+    if (plus == std::string_view::npos) break;
+    rest.remove_prefix(plus + 1);
+  }
+  return false;
+}
+
+bool NodeInfo::Registered() const {
+  for (const char* bad : {"UNKNOWN", "DOWN", "FUTURE", "NOT_RESPONDING", "INVALID_REG"})
+    if (Has(bad)) return false;
+  return !state.empty();
+}
+
+Result<NodeInfo> ParseNodeInfo(std::string_view text) {
+  text = text.substr(0, text.find('\n'));
+  const std::optional<std::string_view> name = Word(text, "NodeName=");
+  const std::optional<std::string_view> state = Word(text, "State=");
+  if (!name || !state) {
+    return MakeError(
+        ErrorCode::kIo,
+        fmt::format("cannot read `scontrol show node -o`: no NodeName= or State= in '{}'", text));
+  }
+  NodeInfo info{.name = std::string(*name), .state = std::string(*state)};
+  if (std::optional<std::string_view> gres = Word(text, "Gres="); gres && *gres != "(null)")
+    info.gres = *gres;
+  if (std::optional<std::string_view> start = Word(text, "SlurmdStartTime="))
+    info.slurmd_start = ParseLocalTime(*start);
+  if (const size_t at = text.find(" Reason="); at != std::string_view::npos) {
+    std::string_view reason = text.substr(at + 8);
+    // Slurm appends who set it and when: `Reason=text [root@2024-01-01T00:00:00]`, then maybe more settings.
+    if (const size_t by = reason.rfind(" [");
+        by != std::string_view::npos && reason.find('@', by) != std::string_view::npos)
+      reason = reason.substr(0, by);
+    info.reason = reason;
+  }
+  return info;
+}
+
+std::vector<std::string> ParseJobIds(std::string_view text) {
+  std::vector<std::string> ids;
+  std::istringstream words{std::string(text)};
+  for (std::string id; words >> id;) ids.push_back(id);
+  return ids;
+}
+
+std::unique_ptr<SlurmClient> MakeCommandSlurmClient(ProcessHost& host, const std::string& slurm_conf,
+                                                    milliseconds timeout) {
+  return std::make_unique<CommandSlurmClient>(host, SlurmCommandEnvironment(slurm_conf), timeout);
+}
+
+}  // namespace migctl::slurm

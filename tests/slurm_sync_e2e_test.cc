@@ -1,0 +1,289 @@
+// `migctl slurm sync` against a real Slurm on loopback (Debian's slurmctld, slurmd and munge;
+// tests/slurm/cluster.sh): three simulated nodes of one H100 each, all 1g.10gb x2 + 3g.40gb at the start. The
+// cases change n1's layout and sync it; they run in the order written, on one cluster.
+#include <signal.h>
+
+#include "slurm_harness.h"
+
+namespace {
+
+class SlurmSync : public SlurmE2e {
+ protected:
+  static void SetUpTestSuite() {
+    const std::vector<Args> setup = {{"mode", "enable", "-i", "0"},
+                                     {"create", "-i", "0", "1g.10gb", "1g.10gb", "3g.40gb"}};
+    StartCluster({{"n1", "h100-80gb:1", setup}, {"n2", "h100-80gb:1", setup}, {"n3", "h100-80gb:1", setup}});
+  }
+  static void TearDownTestSuite() { StopCluster(); }
+
+  static std::string GresConf() { return (cluster_ / "etc" / "gres.conf").string(); }
+  static std::string Files() { return ReadFile(SlurmConf()) + "\n--- gres.conf\n" + ReadFile(GresConf()); }
+  static pid_t ControllerPid() { return std::stoi(ReadFile(cluster_ / "run" / "slurmctld.pid")); }
+
+  /// n's only GPU holds exactly `profiles` now.
+  void Relayout(const std::string& node, const Args& profiles) {
+    Outcome o = OnNode(node, {"destroy", "-i", "0", "--all"});
+    ASSERT_EQ(o.exit_code, 0) << o;
+    Args create = {"create", "-i", "0"};
+    create.insert(create.end(), profiles.begin(), profiles.end());
+    o = OnNode(node, create);
+    ASSERT_EQ(o.exit_code, 0) << o;
+  }
+
+  /// `slurm gres --json` of `node`: what Slurm should say.
+  Json Gres(const std::string& node) {
+    Outcome o = OnNode(node, {"slurm", "gres", "--node", node, "--root", RootOf(node)});
+    EXPECT_EQ(o.exit_code, 0) << o;
+    return o.OutJson();
+  }
+
+  static Args Restarts(const std::string& node) {
+    const std::string script = "bash " + ClusterScript();
+    return {"--restart-ctld", script + " restart-ctld " + cluster_.string(), "--restart-slurmd",
+            script + " restart-slurmd " + cluster_.string() + " " + node};
+  }
+
+  static Args SyncArgs(const std::string& node, const Args& extra) {
+    Args args = {"slurm", "sync", "--node", node, "--root", RootOf(node), "--slurm-conf", SlurmConf()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  /// `migctl --sim <node> --json slurm sync --node NODE ... EXTRA`.
+  Outcome Sync(const std::string& node, const Args& extra) { return OnNode(node, SyncArgs(node, extra)); }
+
+  /// A field of `scontrol show node -o NODE`: State, Gres, Reason's first word.
+  static std::string NodeField(const std::string& node, const std::string& field) {
+    const std::string line = Slurm("scontrol", {"show", "node", "-o", node}).out;
+    const size_t at = line.find(" " + field + "=");
+    if (at == std::string::npos) return "";
+    const size_t begin = at + field.size() + 2;
+    return line.substr(begin, line.find_first_of(" \n", begin) - begin);
+  }
+
+  /// The MIG UUIDs `srun -w NODE --gres=gpu:GRES migctl exec` pins its task to.
+  static std::set<std::string> StepUuids(const std::string& node, const std::string& gres) {
+    Outcome o = Slurm("srun", {"-w", node, "--gres=gpu:" + gres, MIGCTL_BINARY, "exec", "--", "sh", "-c",
+                               "echo $CUDA_VISIBLE_DEVICES"});
+    EXPECT_EQ(o.exit_code, 0) << o;
+    std::set<std::string> uuids;
+    std::istringstream list(Lines(o.out).empty() ? "" : Lines(o.out)[0]);
+    for (std::string uuid; std::getline(list, uuid, ',');) uuids.insert(uuid);
+    return uuids;
+  }
+
+  static std::set<std::string> Uuids(const Json& gres, const std::string& type = "") {
+    std::set<std::string> uuids;
+    for (const Json& d : gres["devices"])
+      if (type.empty() || d["type"] == type) uuids.insert(d["uuid"].get<std::string>());
+    return uuids;
+  }
+
+  static std::string Submit(const Args& args) {
+    Args all = {"--parsable"};
+    all.insert(all.end(), args.begin(), args.end());
+    Outcome o = Slurm("sbatch", all);
+    EXPECT_EQ(o.exit_code, 0) << o;
+    return Lines(o.out).empty() ? "" : Lines(o.out)[0].substr(0, Lines(o.out)[0].find(';'));
+  }
+  static std::string JobState(const std::string& job) {
+    const std::vector<std::string> lines = Lines(Slurm("squeue", {"-h", "-j", job, "-o", "%T"}).out);
+    return lines.empty() ? "" : lines[0];
+  }
+};
+
+TEST_F(SlurmSync, InSyncSaysSoAndChangesNothing) {
+  const std::string before = Files();
+  Outcome o = Sync("n1", Restarts("n1"));
+  ASSERT_EQ(o.exit_code, 0) << o;
+  Json doc = o.OutJson();
+  EXPECT_EQ(doc["in_sync"], true) << o;
+  EXPECT_TRUE(doc["done"].empty()) << o;
+  Outcome human = Run(MIGCTL_BINARY, {"--sim", SimOf("n1"), "slurm", "sync", "--node", "n1", "--root",
+                                      RootOf("n1"), "--slurm-conf", SlurmConf()});
+  EXPECT_EQ(human.exit_code, 0) << human;
+  EXPECT_NE(human.out.find("n1 is in sync with Slurm (Gres=gpu:1g.10gb:2,gpu:3g.40gb:1): nothing to do"),
+            std::string::npos)
+      << human;
+  EXPECT_EQ(Files(), before);
+}
+
+TEST_F(SlurmSync, DryRunPrintsThePlanAndChangesNothing) {
+  Relayout("n1", {"1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "3g.40gb"});
+  const std::string before = Files();
+  const pid_t controller = ControllerPid();
+  Outcome o = Sync("n1", {"--dry-run", "--restart-ctld", "true"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  Json doc = o.OutJson();
+  EXPECT_EQ(doc["dry_run"], true);
+  EXPECT_EQ(doc["change"], "counts_changed");
+  EXPECT_EQ(doc["action"], "restart");
+  EXPECT_EQ(doc["gres"]["after"], "gpu:1g.10gb:4,gpu:3g.40gb:1");
+  std::vector<std::string> steps;
+  for (const Json& s : doc["plan"]) steps.push_back(s["step"]);
+  EXPECT_EQ(steps, (std::vector<std::string>{"drain", "wait_for_jobs", "write_file", "write_file",
+                                             "restart_slurmctld", "restart_slurmd", "wait_for_registration",
+                                             "resume"}));
+  EXPECT_TRUE(doc["done"].empty());
+  Outcome human =
+      Run(MIGCTL_BINARY, {"--sim", SimOf("n1"), "slurm", "sync", "--node", "n1", "--root", RootOf("n1"),
+                          "--slurm-conf", SlurmConf(), "--dry-run", "--restart-ctld", "true"});
+  EXPECT_NE(human.out.find("Plan (dry run: nothing changed):\n  1. drain n1"), std::string::npos) << human;
+  EXPECT_EQ(Files(), before);
+  EXPECT_EQ(NodeField("n1", "State"), "IDLE");
+  EXPECT_EQ(ControllerPid(), controller);
+}
+
+TEST_F(SlurmSync, BadInputIsRefusedInOneLineAndChangesNothing) {
+  Relayout("n1", {"1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "3g.40gb"});
+  const std::string before = Files();
+  {
+    SCOPED_TRACE("new counts without --restart-ctld");
+    ExpectOneLineError(Sync("n1", {}), kExitUsage,
+                       {"gpu:1g.10gb:4,gpu:3g.40gb:1", "only when slurmctld restarts", "--restart-ctld"});
+  }
+  {
+    SCOPED_TRACE("a node slurm.conf does not name");
+    Outcome o =
+        OnNode("n1", {"slurm", "sync", "--node", "n9", "--root", RootOf("n1"), "--slurm-conf", SlurmConf()});
+    ExpectOneLineError(o, kExitUsage, {"no NodeName=n9 line", "is it in an Include file?"});
+  }
+  {
+    SCOPED_TRACE("a node defined in a range");
+    fs::create_directories(dir_ / "etc");
+    std::string conf = ReadFile(SlurmConf());
+    const size_t n2 = conf.find("NodeName=n2 ");
+    const size_t n3_end = conf.find('\n', conf.find("NodeName=n3 "));
+    std::string shared = conf.substr(n2, conf.find('\n', n2) - n2);
+    shared.replace(0, std::string("NodeName=n2").size(), "NodeName=n[2-3]");
+    shared = shared.substr(0, shared.find(" Port="));
+    conf.replace(n2, n3_end - n2, shared);
+    const fs::path copy = dir_ / "etc" / "slurm.conf";
+    WriteFile(copy, conf);
+    WriteFile(dir_ / "etc" / "gres.conf", ReadFile(GresConf()));
+    Outcome o = OnNode("n2", {"slurm", "sync", "--node", "n2", "--root", RootOf("n2"), "--slurm-conf",
+                              copy.string(), "--restart-ctld", "true"});
+    ExpectOneLineError(o, kExitUsage,
+                       {copy.string(), "NodeName=n[2-3]", "give n2 a NodeName line of its own"});
+    EXPECT_EQ(ReadFile(copy), conf);
+  }
+  {
+    SCOPED_TRACE("a node without MIG");
+    const std::string plain = (dir_ / "plain.json").string();
+    ASSERT_EQ(Run(MIGCTL_BINARY, {"sim", "init", plain, "h100-80gb:1"}).exit_code, 0);
+    Outcome o = Run(MIGCTL_BINARY, {"--sim", plain, "--json", "slurm", "sync", "--node", "n1", "--root",
+                                    RootOf("n1"), "--slurm-conf", SlurmConf(), "--restart-ctld", "true"});
+    ExpectOneLineError(o, kExitUsage, {"no MIG device"});
+  }
+  EXPECT_EQ(Files(), before);
+  EXPECT_EQ(NodeField("n1", "State"), "IDLE");
+}
+
+TEST_F(SlurmSync, NewCountsRestartSlurmAndJobsLandOnTheNewLayout) {
+  Relayout("n1", {"1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "3g.40gb"});
+  const std::string conf_before = ReadFile(SlurmConf());
+  const std::string others_before = NodeField("n2", "Gres") + " " + NodeField("n3", "Gres");
+  const pid_t controller = ControllerPid();
+  Outcome o = Sync("n1", Restarts("n1"));
+  ASSERT_EQ(o.exit_code, 0) << o;
+  Json doc = o.OutJson();
+  EXPECT_EQ(doc["action"], "restart");
+  EXPECT_EQ(doc["resumed"], true);
+  ASSERT_TRUE(doc["seconds_to_jobs"].is_number()) << o;
+  std::cout << "n1 took jobs again " << doc["seconds_to_jobs"].get<double>() << " s after the call\n";
+  RecordProperty("seconds_to_jobs", std::to_string(doc["seconds_to_jobs"].get<double>()));
+
+  Json gres = Gres("n1");
+  EXPECT_EQ(NodeField("n1", "Gres"), "gpu:1g.10gb:4,gpu:3g.40gb:1");
+  EXPECT_EQ(NodeField("n1", "State"), "IDLE");
+  EXPECT_NE(ControllerPid(), controller) << "slurmctld restarted";
+  std::string want = conf_before;
+  const size_t n1 = want.find("NodeName=n1 ");
+  want.replace(want.find("Gres=", n1), std::string("Gres=gpu:1g.10gb:2,gpu:3g.40gb:1").size(),
+               "Gres=gpu:1g.10gb:4,gpu:3g.40gb:1");
+  EXPECT_EQ(ReadFile(SlurmConf()), want) << "only n1's Gres= changed";
+  EXPECT_NE(ReadFile(GresConf()).find(gres["gres_conf"].get<std::string>()), std::string::npos);
+
+  // A step that needs all four 1g.10gb devices: only the new counts allow it, and it gets exactly them.
+  EXPECT_EQ(StepUuids("n1", "1g.10gb:4"), Uuids(gres, "1g.10gb"));
+  // The other nodes keep their GRES and come back to idle once slurmctld has contacted them again.
+  EXPECT_EQ(NodeField("n2", "Gres") + " " + NodeField("n3", "Gres"), others_before);
+  EXPECT_TRUE(
+      WaitFor([] { return NodeField("n2", "State") == "IDLE" && NodeField("n3", "State") == "IDLE"; }, 20))
+      << NodeField("n2", "State") << " " << NodeField("n3", "State");
+}
+
+TEST_F(SlurmSync, WaitsForARunningJobAndAJobQueuedMeanwhileLandsOnTheNewLayout) {
+  const fs::path out1 = dir_ / "job1.out", out2 = dir_ / "job2.out";
+  const std::string job1 =
+      Submit({"-w", "n1", "--gres=gpu:1g.10gb:1", "-o", out1.string(), "--wrap", "sleep 4; echo finished"});
+  ASSERT_TRUE(WaitFor([&] { return JobState(job1) == "RUNNING"; }, 15)) << JobState(job1);
+  Relayout("n1", {"1g.10gb", "1g.10gb", "2g.20gb", "3g.40gb"});
+  Json gres = Gres("n1");
+
+  // Without --wait: refused in one line before anything changes.
+  const std::string before = Files();
+  const std::string state = NodeField("n1", "State");
+  ExpectOneLineError(Sync("n1", Restarts("n1")), kExitFailed, {"n1 runs job " + job1, "--wait"});
+  EXPECT_EQ(Files(), before);
+  EXPECT_EQ(NodeField("n1", "State"), state);
+  EXPECT_EQ(JobState(job1), "RUNNING");
+
+  // With --wait: drained, waits for the job, then changes.
+  Args args = {"--sim", SimOf("n1"), "--json"};
+  for (const std::string& a : SyncArgs("n1", Restarts("n1"))) args.push_back(a);
+  args.push_back("--wait");
+  Child sync = Start(MIGCTL_BINARY, args, ClusterEnv());
+  ASSERT_TRUE(WaitFor([] { return NodeField("n1", "State").find("DRAIN") != std::string::npos; }, 10));
+  const std::string job2 =
+      Submit({"-w", "n1", "--gres=gpu:1", "-o", out2.string(), "--wrap",
+              std::string(MIGCTL_BINARY) + " exec -- sh -c 'echo $CUDA_VISIBLE_DEVICES'"});
+  EXPECT_EQ(JobState(job2), "PENDING") << "no new job starts on a drained node";
+  Outcome o = sync.Wait();
+  ASSERT_EQ(o.exit_code, 0) << o;
+  Json doc = o.OutJson();
+  EXPECT_EQ(doc["waited_for"], Json::array({job1})) << o;
+  EXPECT_EQ(doc["resumed"], true);
+  EXPECT_EQ(JobState(job1), "") << "sync went on only once the job had ended";
+  EXPECT_EQ(ReadFile(out1), "finished\n") << "the job ran to its end";
+
+  EXPECT_EQ(NodeField("n1", "Gres"), gres["gres"].get<std::string>());
+  ASSERT_TRUE(WaitFor([&] { return JobState(job2).empty(); }, 30)) << JobState(job2);
+  const std::string uuid = Lines(ReadFile(out2)).empty() ? "" : Lines(ReadFile(out2))[0];
+  EXPECT_TRUE(Uuids(gres).contains(uuid)) << "job 2 got '" << uuid << "'";
+  EXPECT_EQ(StepUuids("n1", "2g.20gb:1"), Uuids(gres, "2g.20gb"));
+}
+
+TEST_F(SlurmSync, SameCountsNeedNoRestart) {
+  Json before = Gres("n1");
+  ASSERT_EQ(before["gres"], "gpu:1g.10gb:2,gpu:2g.20gb:1,gpu:3g.40gb:1") << "after the case before";
+  // The same profiles elsewhere: created one by one, the 1g.10gb take slots 0-1 and the 2g.20gb 2-3 (before:
+  // the 2g.20gb at 0-1), so the same counts with other GPU instances and device files.
+  ASSERT_EQ(OnNode("n1", {"destroy", "-i", "0", "--all"}).exit_code, 0);
+  for (const std::string profile : {"3g.40gb", "1g.10gb", "1g.10gb", "2g.20gb"})
+    ASSERT_EQ(OnNode("n1", {"create", "-i", "0", profile}).exit_code, 0);
+  Json gres = Gres("n1");
+  ASSERT_EQ(gres["gres"], before["gres"]);
+  ASSERT_NE(gres["gres_conf"], before["gres_conf"]);
+  const pid_t controller = ControllerPid();
+
+  Outcome o = Sync("n1", {});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  Json doc = o.OutJson();
+  EXPECT_EQ(doc["change"], "same_counts");
+  EXPECT_EQ(doc["action"], "reconfigure");
+  EXPECT_EQ(doc["resumed"], true);
+  EXPECT_EQ(ControllerPid(), controller);
+  EXPECT_EQ(::kill(controller, 0), 0) << "slurmctld was not restarted";
+  EXPECT_NE(ReadFile(GresConf()).find(gres["gres_conf"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(NodeField("n1", "State"), "IDLE");
+  EXPECT_EQ(StepUuids("n1", "1g.10gb:2"), Uuids(gres, "1g.10gb"));
+
+  // And now it is in sync.
+  const std::string files = Files();
+  o = Sync("n1", {});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(o.OutJson()["in_sync"], true);
+  EXPECT_EQ(Files(), files);
+}
+
+}  // namespace
