@@ -1,11 +1,13 @@
 #include "common/trusted_path.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <vector>
 
@@ -79,6 +81,62 @@ Status CheckOnlyRootCanChange(const std::string& path, std::string_view what) {
   std::unique_ptr<char, decltype(&std::free)> real(::realpath(literal.c_str(), nullptr), &std::free);
   if (real == nullptr) return Ok();  // Missing: the prefixes decided.
   return CheckPrefixes(fs::path(real.get()), what, path);
+}
+
+namespace {
+
+/// `path` made absolute against `workdir` (itself relative to the working directory).
+std::string Against(const std::string& workdir, const std::string& path) {
+  if (path.starts_with('/')) return path;
+  return (fs::absolute(workdir.empty() ? "." : workdir) / path).string();
+}
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/// The interpreter named by a `#!` line at the start of `program`, or "".
+std::string Interpreter(const std::string& program) {
+  std::ifstream in(program, std::ios::binary);
+  std::string line;
+  if (!std::getline(in, line) || !line.starts_with("#!")) return "";
+  const std::size_t begin = line.find_first_not_of(" \t", 2);
+  if (begin == std::string::npos) return "";
+  return line.substr(begin, line.find_first_of(" \t\r", begin) - begin);
+}
+
+}  // namespace
+
+Result<std::string> CheckRootCommand(const std::string& program, const std::vector<std::string>& args,
+                                     const std::string& path, const std::string& workdir, std::string_view what) {
+  const std::string prefix(what);
+  std::string found;
+  if (program.find('/') != std::string::npos) {
+    found = Against(workdir, program);
+    if (!IsRegularFile(found)) found.clear();
+  } else {
+    for (std::size_t begin = 0; found.empty() && begin <= path.size();) {
+      std::size_t end = path.find(':', begin);
+      if (end == std::string::npos) end = path.size();
+      const std::string dir = Against("", path.substr(begin, end - begin));  // as FindProgram resolves it
+      MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(dir, prefix + " PATH directory"));
+      const std::string candidate = dir + "/" + program;
+      if (IsRegularFile(candidate) && ::access(candidate.c_str(), X_OK) == 0) found = candidate;
+      begin = end + 1;
+    }
+  }
+  if (found.empty()) return found;
+  MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(found, prefix + " program"));
+  if (const std::string interpreter = Interpreter(found); !interpreter.empty()) {
+    MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(interpreter, prefix + " interpreter"));
+  }
+  for (const std::string& arg : args) {
+    if (const std::string file = Against(workdir, arg); IsRegularFile(file)) {
+      MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(file, prefix + " argument"));
+    }
+  }
+  return found;
 }
 
 }  // namespace migctl

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "common/mem_file.h"
+
 #include "common/child_process.h"
 
 namespace migctl::mps {
@@ -22,42 +24,6 @@ using std::chrono::milliseconds;
 
 /// `program` itself when it has a '/', else its first executable match in migctl's PATH.
 std::optional<std::string> Locate(const std::string& program) { return FindProgram(program, OwnPath()); }
-
-/// An anonymous in-memory file: the child's stdin, stdout or stderr, readable after it exits without the
-/// deadlock a full pipe could cause.
-class MemFile {
- public:
-  static Result<MemFile> Create(const char* name) {
-    int fd = ::memfd_create(name, MFD_CLOEXEC);
-    if (fd < 0)
-      return MakeError(ErrorCode::kIo, fmt::format("cannot create a memory file: {}", std::strerror(errno)));
-    return MemFile(fd);
-  }
-  MemFile(MemFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  MemFile(const MemFile&) = delete;
-  MemFile& operator=(const MemFile&) = delete;
-  MemFile& operator=(MemFile&&) = delete;
-  ~MemFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  int fd() const { return fd_; }
-  bool Write(std::string_view text) const {
-    return ::pwrite(fd_, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size());
-  }
-  std::string Read() const {
-    std::string text;
-    char buffer[4096];
-    off_t offset = 0;
-    for (ssize_t n; (n = ::pread(fd_, buffer, sizeof buffer, offset)) > 0; offset += n)
-      text.append(buffer, static_cast<std::size_t>(n));
-    return text;
-  }
-
- private:
-  explicit MemFile(int fd) : fd_(fd) {}
-  int fd_;
-};
 
 std::string Trim(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

@@ -26,27 +26,6 @@ std::string CommandLine(const spec::HookCommand& command) {
   return line;
 }
 
-/// `path` made absolute against `workdir` (itself relative to migctl's working directory).
-std::string Against(const std::string& workdir, const std::string& path) {
-  if (path.starts_with('/')) return path;
-  return (std::filesystem::absolute(workdir.empty() ? "." : workdir) / path).string();
-}
-
-bool IsRegularFile(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/// The interpreter named by a `#!` line at the start of `program`, or "".
-std::string Interpreter(const std::string& program) {
-  std::ifstream in(program, std::ios::binary);
-  std::string line;
-  if (!std::getline(in, line) || !line.starts_with("#!")) return "";
-  const std::size_t begin = line.find_first_not_of(" \t", 2);
-  if (begin == std::string::npos) return "";
-  return line.substr(begin, line.find_first_of(" \t\r", begin) - begin);
-}
-
 std::string PathOf(const std::vector<std::string>& env) {
   for (const std::string& e : env)
     if (e.starts_with("PATH=")) return e.substr(5);
@@ -94,29 +73,9 @@ Status HookRunner::CheckFiles() const {
     for (const spec::HookCommand& command : file_.at(point)) {
       const std::string what = fmt::format("hook {} ({}:{}:{})", spec::HookPointName(point), file_.path,
                                            command.pos.line, command.pos.column);
-      std::string program;
-      if (command.command.find('/') != std::string::npos) {
-        program = Against(command.workdir, command.command);
-      } else {
-        // Each directory searched up to the match: a program planted in an earlier one would run instead.
-        const std::string path = PathOf(Environment(command, point));
-        for (std::size_t begin = 0; program.empty() && begin <= path.size();) {
-          std::size_t end = path.find(':', begin);
-          if (end == std::string::npos) end = path.size();
-          const std::string dir = Against("", path.substr(begin, end - begin));
-          MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(dir, what + " PATH directory"));
-          const std::string candidate = dir + "/" + command.command;
-          if (IsRegularFile(candidate) && ::access(candidate.c_str(), X_OK) == 0) program = candidate;
-          begin = end + 1;
-        }
-      }
-      if (program.empty()) continue;  // Not found: running it fails with kNotFound.
-      MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(program, what + " program"));
-      if (const std::string interpreter = Interpreter(program); !interpreter.empty())
-        MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(interpreter, what + " interpreter"));
-      for (const std::string& arg : command.args)
-        if (const std::string file = Against(command.workdir, arg); IsRegularFile(file))
-          MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(file, what + " argument"));
+      Result<std::string> program =
+          CheckRootCommand(command.command, command.args, PathOf(Environment(command, point)), command.workdir, what);
+      if (!program.ok()) return program.error();
     }
   }
   return Ok();

@@ -1,4 +1,5 @@
 #include "slurm/array_run.h"
+#include "slurm/slurm_conf.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -427,41 +428,6 @@ std::string FormatIndexRanges(std::vector<unsigned> ids) {
   return out;
 }
 
-Result<std::map<std::string, unsigned>> ParseGresList(std::string_view text) {
-  std::map<std::string, unsigned> out;
-  text = Trim(text);
-  if (text.empty() || text == "(null)") return out;
-  // Items are comma-separated; an item's `(IDX:0,2-3)` may hold commas of its own.
-  std::vector<std::string_view> items;
-  int depth = 0;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= text.size(); ++i) {
-    if (i == text.size() || (text[i] == ',' && depth == 0)) {
-      items.push_back(text.substr(start, i - start));
-      start = i + 1;
-    } else if (text[i] == '(') {
-      ++depth;
-    } else if (text[i] == ')') {
-      --depth;
-    }
-  }
-  for (std::string_view item : items) {
-    item = Trim(item.substr(0, item.find('(')));
-    std::vector<std::string_view> parts;
-    for (std::size_t from = 0;;) {
-      const std::size_t colon = item.find(':', from);
-      parts.push_back(item.substr(from, colon == std::string_view::npos ? colon : colon - from));
-      if (colon == std::string_view::npos) break;
-      from = colon + 1;
-    }
-    if (parts.size() != 3 || parts[0] != "gpu") continue;  // another GRES, or a GPU count without a type
-    const std::optional<unsigned> count = ParseUnsigned(parts[2]);
-    if (!count) return Invalid(fmt::format("cannot read the GRES list '{}' (count '{}')", text, parts[2]));
-    out[std::string(parts[1])] += *count;
-  }
-  return out;
-}
-
 bool PartitionNode::Usable() const {
   if (state.empty() || state.back() == '*') return false;  // not responding
   for (const char* bad : {"down", "drain", "drng", "fail", "maint", "unk", "inval", "futr", "npc", "pow"})
@@ -493,8 +459,11 @@ Result<std::vector<PartitionNode>> ParseNodes(std::string_view text) {
       return Invalid(fmt::format("cannot read sinfo's line {}: '{}'", number, Trim(line)));
     PartitionNode n;
     n.name = fields[0];
-    MIGCTL_ASSIGN_OR_RETURN(n.gres, ParseGresList(fields[2]));
-    MIGCTL_ASSIGN_OR_RETURN(n.used, ParseGresList(fields[3]));
+    // Typed GPUs only: an untyped count is nothing a --gres=gpu:TYPE:1 can ask for.
+    n.gres = GpuCounts(fields[2]);
+    n.gres.erase("");
+    n.used = GpuCounts(fields[3]);
+    n.used.erase("");
     n.state = fields[4];
     n.partition = fields[1];
     nodes.push_back(std::move(n));

@@ -40,10 +40,6 @@ using SlurmCommand = std::function<Result<std::string>(const std::vector<std::st
 /// Sorted, distinct ids as Slurm's --array ranges: {1,2,3,4,5,8,10,11,12} -> `1-5,8,10-12`.
 std::string FormatIndexRanges(std::vector<unsigned> ids);
 
-/// A GRES list as sinfo prints one (`gpu:1g.10gb:3(S:0),gpu:3g.40gb:1`, `gpu:1g.10gb:2(IDX:0-1)`, `(null)`):
-/// type -> count, for the `gpu` GRES with a type. kInvalidInput naming the text when a count is not a number.
-Result<std::map<std::string, unsigned>> ParseGresList(std::string_view text);
-
 /// One node of a partition.
 struct PartitionNode {
   std::string name;

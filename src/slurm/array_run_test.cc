@@ -40,18 +40,6 @@ TEST(FormatIndexRanges, CollapsesRunsOfConsecutiveIds) {
   EXPECT_EQ(FormatIndexRanges({7, 9}), "7,9");
 }
 
-TEST(ParseGresList, ReadsTypedGpusOfSinfosForms) {
-  Result<std::map<std::string, unsigned>> gres = ParseGresList("gpu:1g.10gb:3(S:0),gpu:3g.40gb:1");
-  ASSERT_TRUE(gres.ok()) << gres.error().message;
-  EXPECT_EQ(*gres, (std::map<std::string, unsigned>{{"1g.10gb", 3}, {"3g.40gb", 1}}));
-  gres = ParseGresList("gpu:1g.10gb:2(IDX:0-1,4),gpu:3g.40gb:0(IDX:N/A),nic:2");
-  ASSERT_TRUE(gres.ok()) << gres.error().message;
-  EXPECT_EQ(*gres, (std::map<std::string, unsigned>{{"1g.10gb", 2}, {"3g.40gb", 0}}));
-  EXPECT_TRUE(ParseGresList("(null)")->empty());
-  EXPECT_TRUE(ParseGresList("gpu:2")->empty());  // no type: nothing a --gres=gpu:TYPE:1 can ask for
-  EXPECT_FALSE(ParseGresList("gpu:1g.10gb:x").ok());
-}
-
 TEST(ParseNodes, ReadsTheDefaultPartitionsNodesOnceEach) {
   const std::string text =
       "n1|debug*|gpu:1g.10gb:7(S:0)|gpu:1g.10gb:2(IDX:0-1)|mix\n"

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "common/mem_file.h"
+
 #include "common/child_process.h"
 #include "launch/command_line.h"
 
@@ -18,39 +20,6 @@ namespace migctl::slurm {
 namespace {
 
 using std::chrono::milliseconds;
-
-/// An anonymous in-memory file for a child's stdout or stderr: read after it exits, with no full pipe to
-/// block it meanwhile.
-class MemFile {
- public:
-  static Result<MemFile> Create(const char* name) {
-    const int fd = ::memfd_create(name, MFD_CLOEXEC);
-    if (fd < 0)
-      return MakeError(ErrorCode::kIo, fmt::format("cannot create a memory file: {}", std::strerror(errno)));
-    return MemFile(fd);
-  }
-  MemFile(MemFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  MemFile(const MemFile&) = delete;
-  MemFile& operator=(const MemFile&) = delete;
-  MemFile& operator=(MemFile&&) = delete;
-  ~MemFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  int fd() const { return fd_; }
-  std::string Read() const {
-    std::string text;
-    char buffer[4096];
-    off_t offset = 0;
-    for (ssize_t n; (n = ::pread(fd_, buffer, sizeof buffer, offset)) > 0; offset += n)
-      text.append(buffer, static_cast<size_t>(n));
-    return text;
-  }
-
- private:
-  explicit MemFile(int fd) : fd_(fd) {}
-  int fd_;
-};
 
 std::string FirstLine(std::string_view text) {
   const size_t begin = text.find_first_not_of(" \t\r\n");

@@ -36,6 +36,10 @@ TEST(GpuCounts, CountsGpusByTypeOnly) {
   EXPECT_EQ(GpuCounts("gpu:4"), (Counts{{"", 4}}));
   EXPECT_EQ(GpuCounts("gpu:3g.40gb:2(S:0-1)"), (Counts{{"3g.40gb", 2}})) << "slurmctld's socket suffix";
   EXPECT_EQ(GpuCounts(""), Counts{});
+  // sinfo's forms: GresUsed's index lists hold commas of their own; (null) is no GRES.
+  EXPECT_EQ(GpuCounts("gpu:1g.10gb:2(IDX:0-1,4),gpu:3g.40gb:0(IDX:N/A),nic:2"),
+            (Counts{{"1g.10gb", 2}, {"3g.40gb", 0}}));
+  EXPECT_EQ(GpuCounts("(null)"), Counts{});
 }
 
 TEST(SlurmConf, FindsTheNodesOwnLineAndItsGres) {

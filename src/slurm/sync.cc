@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -75,52 +74,20 @@ Result<std::vector<std::string>> SplitRestart(const std::string& line, std::stri
   return words;
 }
 
-/// The `#!` interpreter of `program`, or "".
-std::string Interpreter(const std::string& program) {
-  std::ifstream in(program, std::ios::binary);
-  std::string line;
-  if (!std::getline(in, line) || !line.starts_with("#!")) return "";
-  const size_t begin = line.find_first_not_of(" \t", 2);
-  if (begin == std::string::npos) return "";
-  return line.substr(begin, line.find_first_of(" \t\r", begin) - begin);
-}
-
-bool IsRegularFile(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool IsExecutableFile(const std::string& path) {
-  return IsRegularFile(path) && ::access(path.c_str(), X_OK) == 0;
-}
-
 /// A restart command's program exists and, as root, only root can change it, what runs it, what it is given,
 /// or a PATH directory searched before it (a program planted there would run instead).
 Status CheckCommand(const std::vector<std::string>& argv, const std::string& what, bool only_root) {
-  std::string program;
   const std::string path = OwnPath();
-  if (argv[0].find('/') != std::string::npos) {
-    program = std::filesystem::absolute(argv[0]).string();
+  std::string program;
+  if (only_root) {
+    MIGCTL_ASSIGN_OR_RETURN(program, CheckRootCommand(argv[0], {argv.begin() + 1, argv.end()}, path, "", what));
   } else {
-    for (size_t begin = 0; program.empty() && begin <= path.size();) {
-      const size_t end = std::min(path.find(':', begin), path.size());
-      const std::string dir =
-          std::filesystem::absolute(end == begin ? "." : path.substr(begin, end - begin)).string();
-      if (only_root) MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(dir, what + " PATH directory"));
-      if (IsExecutableFile(dir + "/" + argv[0])) program = dir + "/" + argv[0];
-      begin = end + 1;
-    }
+    program = FindProgram(argv[0], path).value_or("");
   }
-  if (program.empty() || !IsExecutableFile(program)) {
+  if (program.empty() || ::access(program.c_str(), X_OK) != 0) {
     return MakeError(ErrorCode::kInvalidInput,
                      fmt::format("{}: {} is not an executable program (PATH={})", what, argv[0], path));
   }
-  if (!only_root) return Ok();
-  MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(program, what + " program"));
-  if (const std::string interpreter = Interpreter(program); !interpreter.empty())
-    MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(interpreter, what + " interpreter"));
-  for (size_t i = 1; i < argv.size(); ++i)
-    if (IsRegularFile(argv[i])) MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(argv[i], what + " argument"));
   return Ok();
 }
 

@@ -6,7 +6,7 @@
 // device file, a file or program others could change); ExecuteSync carries the plan out. Every refusal comes
 // before the node is drained.
 //
-// What Slurm 22.05 needs (docs: ../shared/reference/slurm-loopback.md §2.5): the same GPU counts per type
+// What Slurm 22.05 needs (measured on Debian's 22.05.8; docs/guide.md, "Keep Slurm in step"): the same GPU counts per type
 // (other device files, UUIDs) are taken by `scontrol reconfigure`, which makes slurmd read gres.conf again;
 // new counts or types only by restarting slurmctld, then the node's slurmd (reconfigure leaves slurmctld
 // with the old counts). A node with jobs is never changed: it is drained first, so no new job starts, and
