@@ -107,6 +107,22 @@ TEST_F(SlurmSync, InSyncSaysSoAndChangesNothing) {
   EXPECT_EQ(Files(), before);
 }
 
+TEST_F(SlurmSync, WaitsForTheHostLockOfGpuChanges) {
+  // Another migctl changing this host's GPUs (here: flock(1) holding the same lock file) keeps sync from
+  // describing a layout that is about to change.
+  const std::string before = Files();
+  const std::string lock = SimOf("n1") + ".migctl/apply.lock";
+  fs::create_directories(fs::path(lock).parent_path());
+  Child holder = Start("/usr/bin/flock", {lock, "sleep", "3"});
+  ASSERT_TRUE(WaitFor([&] { return Run("/usr/bin/flock", {"-n", lock, "true"}).exit_code != 0; }, 5));
+  Outcome o = Sync("n1", {"--lock-timeout", "0", "--restart-ctld", "true"});
+  EXPECT_EQ(o.exit_code, kExitFailed) << o;
+  EXPECT_NE(o.err.find("migctl: "), std::string::npos) << o;
+  EXPECT_EQ(Files(), before);
+  EXPECT_EQ(NodeField("n1", "State"), "IDLE");
+  holder.Wait();
+}
+
 TEST_F(SlurmSync, DryRunPrintsThePlanAndChangesNothing) {
   Relayout("n1", {"1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "3g.40gb"});
   const std::string before = Files();

@@ -3,13 +3,16 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/diagnostics.h"
 #include "cli/slurm_node.h"
+#include "common/private_dir.h"
 #include "common/process_host.h"
+#include "reconcile/host_lock.h"
 #include "slurm/sync.h"
 
 namespace migctl {
@@ -26,6 +29,7 @@ struct SyncArgs {
   std::string restart_ctld;
   std::string restart_slurmd = "systemctl restart slurmd";
   bool dry_run = false;
+  double lock_timeout_s = 300;
 };
 
 class StderrNotes final : public slurm::SyncNotes {
@@ -138,6 +142,18 @@ Json ReportJson(const slurm::SyncReport& report, const std::string& slurm_conf) 
   return doc;
 }
 
+Result<std::optional<HostLock>> TakeHostLock(Context& ctx, const SyncArgs& args) {
+  if (args.dry_run) return std::optional<HostLock>();
+  MIGCTL_ASSIGN_OR_RETURN(const std::string run_dir,
+                          EnsurePrivateDir(ctx.RunDir(), "set MIGCTL_RUN_DIR to a directory of yours"));
+  Result<HostLock> lock = HostLock::Acquire(run_dir, Millis(args.lock_timeout_s), [](int holder) {
+    PrintNote(fmt::format("migctl: waiting for another migctl{} to finish",
+                          holder > 0 ? fmt::format(" (pid {})", holder) : ""));
+  });
+  if (!lock.ok()) return lock.error();
+  return std::optional<HostLock>(std::move(*lock));
+}
+
 Result<int> RunSync(Context& ctx, const SyncArgs& args) {
   ProcessHost& host = RealProcessHost();
   const ProcessHost::Clock::time_point started = host.Now();
@@ -151,6 +167,10 @@ Result<int> RunSync(Context& ctx, const SyncArgs& args) {
   request.restart_ctld = args.restart_ctld;
   request.restart_slurmd = args.restart_slurmd;
   request.only_root_files = ::geteuid() == 0;
+  // One change at a time per host: the host lock every GPU change takes, so no `apply` changes the layout
+  // while sync describes it to Slurm, and two syncs never interleave.
+  Result<std::optional<HostLock>> lock = TakeHostLock(ctx, args);
+  if (!lock.ok()) return lock.error();
   MIGCTL_ASSIGN_OR_RETURN(request.devices, Devices(ctx, args.node));
   std::unique_ptr<slurm::SlurmClient> client = slurm::MakeCommandSlurmClient(host, request.slurm_conf);
   StderrNotes notes;
@@ -174,7 +194,8 @@ live layout as `migctl slurm gres` does and, when Slurm's view differs:
   2. replaces the node's GPU lines in gres.conf (the one beside slurm.conf) and the Gres= on its
      NodeName= line in slurm.conf, keeping every other byte and each file's mode;
   3. has Slurm take them, and resumes the node once slurmctld reports it with its new GRES.
-A node someone else drained stays drained. When nothing differs it says so and changes nothing.
+A node someone else drained stays drained. When nothing differs it says so and changes nothing. It
+holds the host lock of GPU changes throughout, so no `apply` changes the layout meanwhile.
 
 What Slurm 22.05 needs for step 3:
   same GPU counts per type (other MIG devices, other device files)  scontrol reconfigure, no restart
@@ -225,6 +246,9 @@ Examples:
                    "Seconds to wait for Slurm to report the node with its new GRES (default 60)")
       ->check(Seconds(kMinTimeoutSeconds, kMaxSeconds));
   sync->add_flag("--dry-run", args->dry_run, "Print the plan and change nothing");
+  sync->add_option("--lock-timeout", args->lock_timeout_s,
+                   "Seconds to wait for another migctl changing this host (default 300; 0: do not wait)")
+      ->check(Seconds(0, kMaxSeconds));
   sync->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunSync(ctx, *args); }; });
 }
 
