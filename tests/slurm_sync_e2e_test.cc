@@ -302,4 +302,49 @@ TEST_F(SlurmSync, SameCountsNeedNoRestart) {
   EXPECT_EQ(Files(), files);
 }
 
+TEST_F(SlurmSync, ApplyNeverTakesTheSliceOfARunningJobAndSyncWaitsForIt) {
+  // A job on n3's 3g.40gb, through migctl exec, which holds the slice's lease for the job's whole tree.
+  const fs::path started = dir_ / "started", out = dir_ / "job.out";
+  const std::string job = Submit({"-w", "n3", "--gres=gpu:3g.40gb:1", "-o", out.string(), "--wrap",
+                                  std::string(MIGCTL_BINARY) + " exec -- sh -c 'touch " + started.string() +
+                                      "; sleep 4; echo finished'"});
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(started); }, 15)) << JobState(job);
+  const Json before = Gres("n3");
+  const std::string slice = *Uuids(before, "3g.40gb").begin();
+  WriteFile(dir_ / "mig.yaml", R"(version: v1
+mig-configs:
+  all-1g.10gb:
+    - devices: all
+      mig-enabled: true
+      mig-devices: {"1g.10gb": 7}
+  more-1g.10gb:
+    - devices: all
+      mig-enabled: true
+      mig-devices: {"1g.10gb": 4, "3g.40gb": 1}
+)");
+  // A layout without the job's slice is refused, naming it; nothing changes.
+  Outcome o = OnNode("n3", {"apply", "-f", (dir_ / "mig.yaml").string(), "-c", "all-1g.10gb"});
+  EXPECT_NE(o.exit_code, 0) << o;
+  EXPECT_NE(o.err.find(slice), std::string::npos) << o;
+  EXPECT_EQ(Gres("n3")["devices"], before["devices"]);
+  // One that keeps it is applied around it.
+  o = OnNode("n3", {"apply", "-f", (dir_ / "mig.yaml").string(), "-c", "more-1g.10gb"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  const Json after = Gres("n3");
+  EXPECT_EQ(after["gres"], "gpu:1g.10gb:4,gpu:3g.40gb:1");
+  EXPECT_TRUE(Uuids(after, "3g.40gb").contains(slice)) << "the running job's slice stayed";
+  // sync waits for the job, which runs to its end on its slice.
+  o = Sync("n3", [] {
+    Args a = Restarts("n3");
+    a.push_back("--wait");
+    return a;
+  }());
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(o.OutJson()["waited_for"], Json::array({job})) << o;
+  EXPECT_EQ(ReadFile(out), "finished\n");
+  EXPECT_NE(Slurm("scontrol", {"show", "job", job}).out.find("ExitCode=0:0"), std::string::npos);
+  EXPECT_EQ(NodeField("n3", "Gres"), "gpu:1g.10gb:4,gpu:3g.40gb:1");
+  EXPECT_EQ(StepUuids("n3", "1g.10gb:4"), Uuids(after, "1g.10gb"));
+}
+
 }  // namespace
