@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/file_io.h"
+#include "common/temp_dir.h"
 
 namespace migctl {
 namespace {
@@ -21,21 +22,6 @@ namespace {
 #define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
 
 using namespace std::chrono_literals;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "result_log_test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    if (!path_.empty()) std::filesystem::remove_all(path_);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 std::chrono::system_clock::time_point At(std::chrono::sys_days day,
                                          std::chrono::system_clock::duration since_midnight) {

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "common/fake_process_host.h"
+#include "common/temp_dir.h"
 
 namespace migctl {
 namespace {
@@ -27,24 +28,16 @@ using spec::HookPoint;
   return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
 }
 
-class TempDir {
+/// The test's directory, and what the hooks wrote in it.
+class HookDir : public TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "hooks_test.XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
+  HookDir() : TempDir("hooks_test") {}
   std::string Read(const std::string& name) const {
     std::ifstream in(File(name));
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
   }
-
- private:
-  std::string path_;
 };
 
 spec::HooksFile Parse(const std::string& text) {
@@ -134,7 +127,7 @@ TEST(HookRunner, PointWithoutCommandsRunsNothing) {
 }
 
 TEST(HookRunner, RealChildrenRunInOrderWithOnlyTheEnvironmentWeBuild) {
-  TempDir dir;
+  HookDir dir;
   setenv("MIGCTL_TEST_MUST_NOT_LEAK", "1", 1);
   spec::HooksFile file = Parse(fmt::format(R"(version: v1
 hooks:
@@ -162,7 +155,7 @@ hooks:
 }
 
 TEST(HookRunner, FirstFailureStopsTheListAndNamesHookCommandAndStatus) {
-  TempDir dir;
+  HookDir dir;
   spec::HooksFile file = Parse(fmt::format(R"(version: v1
 hooks:
   pre-apply-mode:
@@ -190,7 +183,7 @@ TEST(HookRunner, ReportsASignal) {
 }
 
 TEST(HookRunner, RunsInWorkdirWhereARelativeProgramIsFound) {
-  TempDir dir;
+  HookDir dir;
   std::ofstream(dir.File("script.sh")) << "#!/bin/sh\npwd > out\n";
   std::filesystem::permissions(dir.File("script.sh"), std::filesystem::perms::owner_all);
   spec::HooksFile file =
@@ -251,7 +244,7 @@ TEST(HookRunner, HungHookIsStoppedWithSigtermThenSigkillAfterItsOwnTimeout) {
 }
 
 TEST(HookRunner, OutputGoesToStderrStdinIsEmptyAndOurDescriptorsAreClosed) {
-  TempDir dir;
+  HookDir dir;
   int leaked =
       ::open(dir.File("lock").c_str(), O_CREAT | O_RDWR, 0600);  // no O_CLOEXEC, like a careless lock
   ASSERT_GE(leaked, 0);
@@ -317,7 +310,7 @@ class RootHooks : public ::testing::Test {
     EXPECT_EQ(host_.starts().size(), starts_before_) << "nothing may run once a file is refused";
   }
 
-  TempDir dir_;
+  HookDir dir_;
   spec::HooksFile file_;
   FakeProcessHost host_;
   std::size_t starts_before_ = 0;

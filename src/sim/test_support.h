@@ -7,24 +7,13 @@
 #include <string>
 
 #include "catalog/catalog.h"
+#include "common/temp_dir.h"
 #include "nvml/nvml_abi.h"
 #include "sim/machine_state.h"
 
 namespace migctl::sim::testing {
 
-/// A fresh directory under the system temp dir, removed with everything in it when the object dies.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "migsim_test_XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using migctl::TempDir;
 
 /// The built-in model `key`; aborts the test binary when the catalog lacks it.
 inline const GpuModel& Model(const std::string& key) {

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "common/fake_process_host.h"
+#include "common/temp_dir.h"
 #include "slurm/array_spool.h"
 
 namespace migctl::slurm {
@@ -161,21 +162,6 @@ TEST(SbatchArgv, OneElementPerTaskPinnedToOneSliceAndQuotedForTheShell) {
 
 // ---- The follower, against a scripted cluster on a virtual clock ----
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "array_run_test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    if (!path_.empty()) fs::remove_all(path_);
-  }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
 /// Records what the follower reports.
 class Recorder final : public ArrayRunEvents {
  public:
@@ -236,10 +222,10 @@ Task MakeTask(unsigned id) {
 class ArrayRunFollow : public ::testing::Test {
  protected:
   void SetUp() override {
-    spool_ = tmp_.Path("spool");
+    spool_ = tmp_.File("spool");
     plan_.tasks = {MakeTask(1), MakeTask(2), MakeTask(3)};
     plan_.total_tasks = 3;
-    plan_.journal = tmp_.Path("results.jsonl");
+    plan_.journal = tmp_.File("results.jsonl");
     plan_.gres_type = "1g.10gb";
     plan_.nodes.use = {"n1"};
     plan_.nodes.slices = 2;
@@ -248,8 +234,8 @@ class ArrayRunFollow : public ::testing::Test {
     plan_.job.gres_type = "1g.10gb";
     plan_.job.spool = spool_;
     plan_.job.migctl = "/usr/bin/migctl";
-    plan_.job.workdir = tmp_.Path("");
-    request_.workdir = tmp_.Path("");
+    plan_.job.workdir = tmp_.File("");
+    request_.workdir = tmp_.File("");
     request_.slurm = cluster_.Command();
   }
   /// Element `id` writes an attempt's result into its journal in the spool.

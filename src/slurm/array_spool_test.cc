@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/temp_dir.h"
+
 namespace migctl::slurm {
 namespace {
 
@@ -14,21 +16,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 #define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "array_spool_test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    if (!path_.empty()) fs::remove_all(path_);
-  }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 void Append(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::app) << text;
@@ -105,7 +92,7 @@ TEST(ArraySpec, RefusesDamagedTasks) {
 
 TEST(Spool, IsPrivateAndHoldsTheSpec) {
   TempDir tmp;
-  Result<std::string> spool = CreateSpool(tmp.Path("run"));
+  Result<std::string> spool = CreateSpool(tmp.File("run"));
   ASSERT_TRUE(spool.ok()) << spool.error().message;
   for (const std::string& dir : {*spool, *spool + "/results", *spool + "/logs", *spool + "/slurm"}) {
     struct stat st {};
@@ -122,8 +109,8 @@ TEST(Spool, IsPrivateAndHoldsTheSpec) {
 
 TEST(Spool, ADirectoryWithoutSpecIsNotASpool) {
   TempDir tmp;
-  fs::create_directory(tmp.Path("empty"));
-  Result<ArraySpec> read = ReadSpec(tmp.Path("empty"));
+  fs::create_directory(tmp.File("empty"));
+  Result<ArraySpec> read = ReadSpec(tmp.File("empty"));
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.error().code, ErrorCode::kNotFound);
   EXPECT_CONTAINS(read.error().message, "not the spool of a `migctl run --slurm`");
@@ -131,16 +118,16 @@ TEST(Spool, ADirectoryWithoutSpecIsNotASpool) {
 
 TEST(Spool, RefusesAGroupWritableParent) {
   TempDir tmp;
-  fs::create_directory(tmp.Path("open"));
-  ::chmod(tmp.Path("open").c_str(), 0777);
-  Result<std::string> spool = CreateSpool(tmp.Path("open/run"));
+  fs::create_directory(tmp.File("open"));
+  ::chmod(tmp.File("open").c_str(), 0777);
+  Result<std::string> spool = CreateSpool(tmp.File("open/run"));
   ASSERT_FALSE(spool.ok());
   EXPECT_CONTAINS(spool.error().message, "--spool");
 }
 
 TEST(ResultCollector, ReadsCompleteLinesOnceEach) {
   TempDir tmp;
-  Result<std::string> spool = CreateSpool(tmp.Path("run"));
+  Result<std::string> spool = CreateSpool(tmp.File("run"));
   ASSERT_TRUE(spool.ok());
   ResultCollector collector(*spool);
   Result<NewResults> none = collector.Collect();
@@ -170,7 +157,7 @@ TEST(ResultCollector, ReadsCompleteLinesOnceEach) {
 
 TEST(ResultCollector, SaysWhichLineIsNotAResultAndGoesOn) {
   TempDir tmp;
-  Result<std::string> spool = CreateSpool(tmp.Path("run"));
+  Result<std::string> spool = CreateSpool(tmp.File("run"));
   ASSERT_TRUE(spool.ok());
   Append(ResultsPath(*spool, 3), "garbage\n" + Line(Attempt(3, true, TaskStatus::kOk)));
   Append(*spool + "/results/notes.txt", "not a journal\n");
@@ -185,7 +172,7 @@ TEST(ResultCollector, SaysWhichLineIsNotAResultAndGoesOn) {
 
 TEST(LastOutputLine, IsTheLastNonBlankLineEscaped) {
   TempDir tmp;
-  Result<std::string> spool = CreateSpool(tmp.Path("run"));
+  Result<std::string> spool = CreateSpool(tmp.File("run"));
   ASSERT_TRUE(spool.ok());
   EXPECT_EQ(LastOutputLine(*spool, 4), "");
   Append(SlurmOutputPath(*spool, 4), "starting\nmigctl: cannot start \x1b[31mx\n\n");
