@@ -67,7 +67,8 @@ TEST_F(RunIsolationE2e, ATaskThatClosesItsDescriptorsKeepsItsSlice) {
 TEST_F(RunIsolationE2e, ATaskThatDoubleForksIntoANewSessionKeepsItsSlice) {
   MachineWith("h100-80gb:1", {"7g.80gb"});
   const std::vector<Interval> intervals = Compete([this](const fs::path& log) {
-    return Args{Probe(), "--daemonize", "--log", log.string(), "--sleep-ms", "1200"};
+    // 2 s: the run says a task lingers once its tree outlives the first process by 1 s, checked every 250 ms.
+    return Args{Probe(), "--daemonize", "--log", log.string(), "--sleep-ms", "2000"};
   }, /*lingers=*/true);
   EXPECT_EQ(Overlaps(intervals), 0u);
   EXPECT_EQ(intervals.size(), 2u * kRounds);

@@ -1,15 +1,16 @@
 #include "cli/array_element.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 
 #include <fmt/format.h>
 
 #include "cli/run_report.h"
+#include "common/private_dir.h"
 #include "launch/lease.h"
 #include "launch/run.h"
 #include "slurm/array_spool.h"
-
-extern char** environ;
 
 namespace migctl {
 namespace {
@@ -43,15 +44,18 @@ Result<std::set<std::string>> MigUuids(const std::vector<slurm::GresDevice>& dev
   return uuids;
 }
 
-std::vector<std::string> OwnEnvironment() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  return env;
-}
-
 }  // namespace
 
-Result<int> RunArrayElement(Context& ctx, const std::string& spool_dir, const NodeGresOptions& node) {
+Result<int> RunArrayElement(Context& ctx, const std::string& spool, const NodeGresOptions& node) {
+  // The spool says what to run: only a directory of this user's, which nobody else can change, is trusted.
+  struct stat st {};
+  if (::stat(spool.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return MakeError(ErrorCode::kNotFound, fmt::format("{} is not a directory here: the nodes do not share the "
+                                                       "file system of the spool (--spool on a shared one)",
+                                                       spool));
+  }
+  MIGCTL_ASSIGN_OR_RETURN(const std::string spool_dir,
+                          EnsurePrivateDir(spool, "give run --slurm a --spool of your own"));
   MIGCTL_ASSIGN_OR_RETURN(const slurm::ArraySpec spec, slurm::ReadSpec(spool_dir));
   MIGCTL_ASSIGN_OR_RETURN(const unsigned id, ArrayIndex());
   const auto task =

@@ -21,8 +21,6 @@
 #include "common/task_cgroup.h"
 #include "launch/lease.h"
 
-extern char** environ;
-
 namespace migctl {
 namespace {
 
@@ -102,8 +100,7 @@ Result<int> RunExec(Context& ctx, const ExecArgs& args, const std::vector<std::s
 
   ChildOptions child;
   child.argv = command;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
+  for (std::string& entry : OwnEnvironment()) {
     if (entry.starts_with("CUDA_VISIBLE_DEVICES=") || entry.starts_with("MIGCTL_DEVICE=") ||
         entry.starts_with("MIGCTL_PROFILE=") || entry.starts_with("MIGCTL_GPU=")) {
       continue;

@@ -21,8 +21,6 @@
 #include "slurm/array_run.h"
 #include "slurm/slurm_client.h"
 
-extern char** environ;
-
 namespace migctl {
 namespace {
 
@@ -72,13 +70,6 @@ Result<std::optional<unsigned long long>> OptionalMemory(const std::string& text
 
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
-}
-
-/// migctl's own environment, which every child starts from.
-std::vector<std::string> OwnEnvironment() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  return env;
 }
 
 Result<ShareMode> ParseShare(const std::string& text) {

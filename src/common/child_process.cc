@@ -106,6 +106,12 @@ ChildExit ExitOf(int status, bool timed_out) {
 
 }  // namespace
 
+std::vector<std::string> OwnEnvironment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  return env;
+}
+
 std::string OwnPath() {
   const char* path = std::getenv("PATH");
   return path != nullptr && *path != '\0' ? path : kSystemPath;

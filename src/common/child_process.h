@@ -36,6 +36,9 @@ struct ChildExit {
 /// migctl's own PATH, or the usual system PATH when it has none.
 std::string OwnPath();
 
+/// migctl's own environment (`NAME=value` entries), which children start from.
+std::vector<std::string> OwnEnvironment();
+
 /// `program` itself when it has a '/' and is an executable file, else its first executable match in the
 /// colon-separated `path` (an empty entry is the working directory); nullopt when there is none.
 std::optional<std::string> FindProgram(const std::string& program, const std::string& path);
