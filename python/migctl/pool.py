@@ -28,9 +28,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Connection, Listener
-from typing import Any, Callable, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Optional, Sequence, TextIO, TypeVar, Union
 
 from ._binary import MigctlError, find_binary, global_options, run_json
+from ._progress import Counts, ProgressLine
 from ._serialize import dumps_call
 from .status import gpu_list
 from .worker import WorkerInfo
@@ -165,6 +166,7 @@ class Pool:
         sim: Optional[str] = None,
         migctl: Optional[str] = None,
         python: Optional[str] = None,
+        progress: Union[None, bool, TextIO] = None,
     ) -> None:
         """Starts the workers (they connect in the background; submit() may be called at once).
 
@@ -172,7 +174,9 @@ class Pool:
         `migctl run` options of the same names. workers: how many (default: every matching idle device).
         retries: how many times a task whose worker died is given to another worker. grace: seconds between
         SIGTERM and SIGKILL when stopping. sim: simulator state file. migctl: the binary (default $MIGCTL_BIN,
-        then PATH). python: the workers' interpreter (default this one). Raises MigctlError or ValueError.
+        then PATH). python: the workers' interpreter (default this one). progress: a line of done, failed
+        and running tasks on stderr (True), on that stream, or none (False); default: when stderr is a terminal.
+        Raises MigctlError or ValueError.
         """
         if retries < 0:
             raise ValueError("retries must be >= 0")
@@ -207,6 +211,10 @@ class Pool:
         self.summary: Optional[dict[str, Any]] = None  # migctl run's summary, after close()
         self.returncode: Optional[int] = None
         self._config = self._worker_config(initializer, initargs)
+        self._submitted = self._succeeded = self._failed = 0
+        stream = progress if progress is not None and not isinstance(progress, bool) else sys.stderr
+        show = progress if isinstance(progress, bool) else progress is not None or sys.stderr.isatty()
+        self._progress = ProgressLine(stream, self._counts) if show else None
 
         argv = [
             self._binary, *global_options(sim), "run", "--json", "--workers", str(workers), *run_options,
@@ -241,6 +249,8 @@ class Pool:
             if self._closing:
                 raise PoolError("the pool is closed")
             self._queue.put(_Item(future, payload, self._retries))
+            self._submitted += 1
+        future.add_done_callback(self._count_done)
         return future
 
     def imap_unordered(self, fn: Callable[..., T], iterable: Iterable[Any], *,
@@ -533,7 +543,22 @@ class Pool:
             except ProcessLookupError:
                 pass
 
+    def _count_done(self, future: Future[Any]) -> None:
+        with self._lock:
+            if not future.cancelled() and future.exception() is None:
+                self._succeeded += 1
+            else:
+                self._failed += 1
+
+    def _counts(self) -> Counts:
+        with self._lock:
+            return Counts(self._submitted, self._succeeded, self._failed, len(self._running),
+                          len(self._workers), self.size)
+
     def _cleanup(self) -> None:
+        if self._progress is not None:
+            progress, self._progress = self._progress, None
+            progress.close()
         try:
             self._listener.close()
         except OSError:
