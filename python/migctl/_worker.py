@@ -13,6 +13,7 @@ import os
 import pickle
 import runpy
 import sys
+import time
 import traceback
 import types
 from multiprocessing import AuthenticationError
@@ -109,8 +110,11 @@ def main(argv: list[str]) -> int:
     except (OSError, EOFError):
         return 0  # the pool has gone: nothing to do
     except AuthenticationError as error:
-        print(f"migctl worker: {argv[1]} refused this worker: {error}", file=sys.stderr)
-        return 0  # not this pool's worker: starting it again would not help
+        # Seen once and not understood: fail, so that migctl run starts this slot's worker again (after a
+        # pause, so that a token that can never match costs little), rather than leave the pool a worker short.
+        print(f"migctl worker: {argv[1]} refused this worker: {error}; it will be started again", file=sys.stderr)
+        time.sleep(1)
+        return 1
     try:
         return _serve(conn)
     except (EOFError, OSError):
