@@ -199,7 +199,7 @@ TEST_F(RunE2e, CtrlCStopsEveryTaskAndLeavesNoProcess) {
   MachineWith("h100-80gb:1", {"1g.10gb", "1g.10gb", "1g.10gb"});
   const fs::path log = dir_ / "tasks.log";
   Child run = StartMigctl({"run", "--repeat", "6", "--grace", "0.5", "--shell", "--",
-                           "sleep 30 & " + Probe() + " --log " + log.string() + " --sleep-ms 30000"});
+                           "sleep 30.75 & " + Probe() + " --log " + log.string() + " --sleep-ms 30000"});
   std::this_thread::sleep_for(milliseconds(700));
   ::kill(run.pid(), SIGINT);
   const auto stopped_at = std::chrono::steady_clock::now();
@@ -210,8 +210,9 @@ TEST_F(RunE2e, CtrlCStopsEveryTaskAndLeavesNoProcess) {
   std::vector<Interval> intervals = ReadIntervals(log);
   EXPECT_EQ(intervals.size(), 3u);
   for (const Interval& i : intervals) EXPECT_FALSE(Alive(i.pid)) << "pid " << i.pid;
-  // The background `sleep 30` of each task was in the task's process group: gone too.
-  Outcome ps = Start("/bin/sh", {"-c", "pgrep -f '^sleep 30$' || true"}).Wait();
+  // The background `sleep 30.75` of each task was in the task's process group: gone too. (A duration of its
+  // own: `sleep 30` of tests running beside this one, slurm_run_e2e_test's Ctrl-C case, once failed it.)
+  Outcome ps = Start("/bin/sh", {"-c", "pgrep -f '^sleep 30[.]75$' || true"}).Wait();
   EXPECT_EQ(ps.out, "") << "left behind: " << ps.out;
   for (const Json& r : JsonLines(o.out))
     if (!r.contains("summary")) {

@@ -208,7 +208,7 @@ TEST_F(SlurmRun, CtrlCCancelsTheArray) {
   // n2 has the only 3g.40gb: one element runs, five wait.
   Child run = Start(MIGCTL_BINARY,
                     {"--json", "run", "--slurm", "--spool", (dir_ / "spool").string(), "--profile", "3g.40gb",
-                     "--repeat", "6", "--grace", "1", "--", "sleep", "30"},
+                     "--repeat", "6", "--grace", "1", "--", "sleep", "31.25"},
                     ClusterEnv());
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -229,7 +229,8 @@ TEST_F(SlurmRun, CtrlCCancelsTheArray) {
   EXPECT_EQ(results[0]["status"], "killed");
   EXPECT_TRUE(WaitFor(
       [&] {
-        return Run("/usr/bin/pgrep", {"-f", "^sleep 30$"}).exit_code != 0;
+        // A duration of its own: tests running beside this one must not be mistaken for its tasks.
+        return Run("/usr/bin/pgrep", {"-f", "^sleep 31[.]25$"}).exit_code != 0;
       },
       10))
       << "the task outlived the cancel";
