@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/file_io.h"
+#include "common/private_dir.h"
 
 namespace migctl::sim {
 namespace {
@@ -52,8 +53,10 @@ std::string MigMinorsTable() {
   return out;
 }
 
-Status MakeStandInDevices(const std::string& root, const std::vector<unsigned>& gpu_minors, bool* plain) {
-  for (const char* dir : {"", "/proc", "/proc/driver", "/proc/driver/nvidia-caps", "/dev", "/dev/nvidia-caps"}) {
+Status MakeStandInDevices(const std::string& root_path, const std::vector<unsigned>& gpu_minors, bool* plain) {
+  // Root makes device nodes here: only in a directory nobody else can change (no planted `dev` link).
+  MIGCTL_ASSIGN_OR_RETURN(const std::string root, EnsurePrivateDir(root_path, "give a directory of your own"));
+  for (const char* dir : {"/proc", "/proc/driver", "/proc/driver/nvidia-caps", "/dev", "/dev/nvidia-caps"}) {
     MIGCTL_RETURN_IF_ERROR(MakeDir(root + dir));
   }
   MIGCTL_RETURN_IF_ERROR(WriteFileAtomically(root + "/proc/driver/nvidia-caps/mig-minors", MigMinorsTable(), 0444,

@@ -22,7 +22,8 @@ std::string MigMinorsTable();
 /// Under `root`: `proc/driver/nvidia-caps/mig-minors`, and for each of `gpu_minors` a `dev/nvidiaN` and its 135
 /// `dev/nvidia-caps/nvidia-capM` (plus cap1 and cap2): character devices with /dev/null's numbers (1:3), which
 /// needs root (CAP_MKNOD); `*plain` (when given) is set when they had to be plain files instead. Existing files
-/// are kept. kIo when a directory or file cannot be made.
+/// are kept. `root` is made and checked as a private directory (common/private_dir.h: the user's own, nobody
+/// else can change it or a directory above it), else kInvalidInput; kIo when a directory or file cannot be made.
 Status MakeStandInDevices(const std::string& root, const std::vector<unsigned>& gpu_minors, bool* plain);
 
 }  // namespace migctl::sim

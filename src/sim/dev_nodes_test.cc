@@ -44,5 +44,18 @@ TEST(DevNodes, StandInsAreMadeUnderTheRoot) {
   std::filesystem::remove_all(tmpl);
 }
 
+TEST(DevNodes, ARootOthersCanWriteIsRefusedAndNothingIsMade) {
+  char tmpl[] = "/tmp/devnodes-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string root = std::string(tmpl) + "/shared";
+  ASSERT_EQ(::mkdir(root.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(root.c_str(), 0777), 0);  // anyone could plant `dev` as a link to /dev
+  Status made = MakeStandInDevices(root, {0}, nullptr);
+  ASSERT_FALSE(made.ok());
+  EXPECT_EQ(made.error().code, ErrorCode::kInvalidInput);
+  EXPECT_TRUE(std::filesystem::is_empty(root));
+  std::filesystem::remove_all(tmpl);
+}
+
 }  // namespace
 }  // namespace migctl::sim
