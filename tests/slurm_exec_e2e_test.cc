@@ -149,7 +149,7 @@ TEST_F(SlurmExec, ASliceHeldByALocalTaskIsNotRunOnTwice) {
 TEST_F(SlurmExec, SlurmGresRefusesANodeWithoutMig) {
   const std::string state = (dir_ / "nomig.json").string();
   ASSERT_EQ(RunRaw({"sim", "init", state, "h100-80gb:1"}).exit_code, 0);
-  ExpectOneLineError(RunRaw({"--sim", state, "--json", "slurm", "gres", "--root", RootOf("n1")}), kExitFailed,
+  ExpectOneLineError(RunRaw({"--sim", state, "--json", "slurm", "gres", "--root", RootOf("n1")}), kExitUsage,
                      {"no MIG device", "migctl apply"});
   ExpectOneLineError(RunRaw({"--sim", state, "--json", "slurm", "gres", "--root", (dir_ / "none").string()}),
                      kExitUsage, {"mig-minors", "migctl sim devices"});

@@ -46,19 +46,6 @@ std::string DefaultSlurmConf() {
   return conf != nullptr && *conf != '\0' ? conf : "/etc/slurm/slurm.conf";
 }
 
-/// The live layout for Slurm. A node with no MIG device has nothing to sync: for this command that is bad
-/// input (exit 2), not something the host cannot do, once NVML itself has loaded.
-Result<std::vector<slurm::GresDevice>> Devices(Context& ctx, const NodeGresOptions& options) {
-  MIGCTL_RETURN_IF_ERROR(ctx.OpenNvml());
-  Result<std::vector<slurm::GresDevice>> devices = ObserveNodeGres(ctx, options);
-  if (!devices.ok() && devices.error().code == ErrorCode::kUnsupported && devices.error().nvml_return == 0) {
-    Error error = std::move(devices).error();
-    error.code = ErrorCode::kInvalidInput;
-    return error;
-  }
-  return devices;
-}
-
 std::string Headline(const slurm::SyncPlan& plan) {
   const slurm::FileEdits& e = plan.edits;
   switch (plan.action) {
@@ -171,7 +158,7 @@ Result<int> RunSync(Context& ctx, const SyncArgs& args) {
   // while sync describes it to Slurm, and two syncs never interleave.
   Result<std::optional<HostLock>> lock = TakeHostLock(ctx, args);
   if (!lock.ok()) return lock.error();
-  MIGCTL_ASSIGN_OR_RETURN(request.devices, Devices(ctx, args.node));
+  MIGCTL_ASSIGN_OR_RETURN(request.devices, ObserveNodeGres(ctx, args.node));
   std::unique_ptr<slurm::SlurmClient> client = slurm::MakeCommandSlurmClient(host, request.slurm_conf);
   StderrNotes notes;
   slurm::SyncEnv env{*client, host, notes, started};

@@ -169,7 +169,7 @@ Result<std::vector<GresDevice>> DescribeGres(const nvml::HostSnapshot& host, con
     }
   }
   if (!any_mig) {
-    return MakeError(ErrorCode::kUnsupported,
+    return MakeError(ErrorCode::kInvalidInput,
                      "this node has no MIG device: enable MIG and create instances first (migctl apply, or "
                      "migctl create), then describe it to Slurm");
   }

@@ -62,8 +62,8 @@ std::string WholeGpuTypeName(std::string_view nvml_name);
 /// needs no restart). Slurm's AutoDetect=nvml orders the same devices otherwise (by MIG index on its GPU, then
 /// files), which is why exec takes the UUIDs Slurm sets in that case. A
 /// GPU with MIG on but no MIG device contributes nothing. With `minors`, each device's files are filled in,
-/// their paths under `dev_root` (empty: `/dev/...`; `ROOT`: `ROOT/dev/...`). Errors: kUnsupported (one line,
-/// what to do) when the host has no MIG device at all; kNotFound when `minors` lacks a device's capability
+/// their paths under `dev_root` (empty: `/dev/...`; `ROOT`: `ROOT/dev/...`). Errors: kInvalidInput (one line,
+/// what to do: a node without MIG is bad input for every Slurm command) when the host has no MIG device at all; kNotFound when `minors` lacks a device's capability
 /// or NVML gave a GPU no minor number.
 Result<std::vector<GresDevice>> DescribeGres(const nvml::HostSnapshot& host, const MigMinors* minors,
                                              std::string_view dev_root);

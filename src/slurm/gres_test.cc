@@ -86,7 +86,7 @@ TEST(Gres, WholeGpusFollowMigDevicesAndANodeWithoutMigIsRefused) {
   host.gpus[0].mig = nvml::MigMode{false, false};
   auto none = DescribeGres(host, nullptr, "");
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.error().code, ErrorCode::kUnsupported);
+  EXPECT_EQ(none.error().code, ErrorCode::kInvalidInput);
   host.gpus.push_back(H100(1, {Mig(19, "1g.10gb", 7, 0, "MIG-x")}));
   auto some = DescribeGres(host, nullptr, "");
   ASSERT_TRUE(some.ok());
