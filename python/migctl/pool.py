@@ -3,9 +3,11 @@
 The pool starts `migctl run --repeat W --workers W -- python -m migctl._worker ENDPOINT`: each of the W tasks
 of that run is one long-lived worker process, pinned to its slice (CUDA_VISIBLE_DEVICES set before the
 interpreter starts) and holding the slice's lease under migctl's keeper for as long as its process tree lives.
-Workers connect back over a Unix socket in a private 0700 directory and authenticate with a random token. One
-thread per connected worker feeds it tasks from the pool's queue. A worker that dies fails its task (or hands it
-back to the queue while `retries` allow); migctl run's own --retries starts a replacement on the freed slice.
+With slurm=, the run is `migctl run --slurm`: each worker is an element of one job array, on a slice Slurm
+allocated on some node. Workers connect back (a Unix socket in a private 0700 directory; TCP from Slurm nodes)
+and authenticate with a random key (_transport). One thread per connected worker feeds it tasks from the pool's
+queue. A worker that dies fails its task (or hands it back to the queue while `retries` allow); migctl's own
+--retries starts a replacement on the same slice.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import os
 import pickle
 import secrets
 import shutil
+import ipaddress
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,13 +30,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import Connection, Listener
+from multiprocessing.connection import Connection
 from typing import Any, Callable, Optional, Sequence, TextIO, TypeVar, Union
 
 from ._binary import MigctlError, find_binary, global_options, run_json
 from ._progress import Counts, ProgressLine
 from ._serialize import dumps_call
+from ._transport import AuthenticationError, Listener
 from .status import gpu_list
 from .worker import WorkerInfo
 
@@ -80,7 +84,7 @@ def _remote_exception(exc_bytes: Optional[bytes], text: str) -> BaseException:
 
 
 class _Item:
-    __slots__ = ("future", "payload", "retries_left", "started", "worker")
+    __slots__ = ("conn", "future", "payload", "retries_left", "started", "worker")
 
     def __init__(self, future: Future[Any], payload: bytes, retries: int) -> None:
         self.future = future
@@ -88,6 +92,7 @@ class _Item:
         self.retries_left = retries
         self.started = False
         self.worker: Optional[WorkerInfo] = None
+        self.conn: Optional[Connection] = None  # the worker's connection while it runs this task
 
 
 class _Queue:
@@ -138,6 +143,32 @@ def _set_parent_death_signal() -> None:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
 
 
+_SLURM_KEYS = {"nodes", "partition", "time", "spool", "address"}
+
+
+def _slurm_options(slurm: Mapping[str, Any]) -> list[str]:
+    unknown = sorted(set(slurm) - _SLURM_KEYS)
+    if unknown:
+        raise ValueError(f"slurm= does not take {', '.join(unknown)} (it takes {', '.join(sorted(_SLURM_KEYS))})")
+    options = ["--slurm"]
+    for key in ("nodes", "partition", "time", "spool"):
+        if slurm.get(key) is not None:
+            options += [f"--{key}", str(slurm[key])]
+    return options
+
+
+def _this_host_address() -> str:
+    """An address of this host that Slurm nodes can reach: the first non-loopback address its name resolves
+    to, else the loopback one (a cluster on this host alone). slurm=dict(address=...) overrides it."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, type=socket.SOCK_STREAM)
+    except OSError:
+        return "127.0.0.1"
+    addresses = [str(info[4][0]) for info in infos]
+    routable = [a for a in addresses if not ipaddress.ip_address(a).is_loopback]
+    return (routable or addresses or ["127.0.0.1"])[0]
+
+
 class Pool:
     """Persistent workers, one per MIG device (or per MPS/time-sliced share), running Python callables.
 
@@ -167,6 +198,7 @@ class Pool:
         migctl: Optional[str] = None,
         python: Optional[str] = None,
         progress: Union[None, bool, TextIO] = None,
+        slurm: Optional[Mapping[str, Any]] = None,
     ) -> None:
         """Starts the workers (they connect in the background; submit() may be called at once).
 
@@ -176,14 +208,37 @@ class Pool:
         SIGTERM and SIGKILL when stopping. sim: simulator state file. migctl: the binary (default $MIGCTL_BIN,
         then PATH). python: the workers' interpreter (default this one). progress: a line of done, failed
         and running tasks on stderr (True), on that stream, or none (False); default: when stderr is a terminal.
+        slurm: run the workers as one Slurm job array (`migctl run --slurm`), each on a slice (profile= or
+        memory=) Slurm allocates on some node: a dict of nodes, partition, time, spool (as run's --nodes …;
+        default spool: a new directory in the working directory, removed by a close() where all went well) and
+        address (this host's address the nodes connect back to; default: what its name resolves to). The
+        working directory and the interpreter must be on a file system the nodes share.
+        Needs workers=; this host's device options (create, ephemeral, share, gpus, mps_*) do not apply.
         Raises MigctlError or ValueError.
         """
         if retries < 0:
             raise ValueError("retries must be >= 0")
         self._binary = find_binary(migctl)
+        self._own_spool: Optional[str] = None
         self._retries = retries
         self._grace = grace
-        run_options = self._run_options(profile, memory, create, ephemeral, share, gpus, mps_threads, mps_memory)
+        if slurm is not None:
+            local = {"create": create, "ephemeral": ephemeral, "share": share, "gpus": gpus,
+                     "mps_threads": mps_threads, "mps_memory": mps_memory}
+            given = [name for name, value in local.items() if value not in (None, False)]
+            if given:
+                raise ValueError(f"{', '.join(given)} choose this host's devices; with slurm=, Slurm allocates "
+                                 f"one slice per worker (create the slices on the nodes beforehand)")
+            if workers is None or not (profile or memory):
+                raise ValueError("slurm= needs workers= and profile= (or memory=)")
+            spool = slurm.get("spool")
+            if spool is None:  # the pool's own, in the working directory (which the nodes share), removed by close()
+                spool = self._own_spool = tempfile.mkdtemp(prefix="migctl-pool-", dir=os.getcwd())
+            run_options = _slurm_options({**slurm, "spool": spool}) + self._run_options(profile, memory, False, False, None, None,
+                                                                     None, None)
+        else:
+            run_options = self._run_options(profile, memory, create, ephemeral, share, gpus, mps_threads,
+                                            mps_memory)
         if lock_timeout is not None:
             run_options += ["--lock-timeout", str(lock_timeout)]
         if workers is None:
@@ -193,17 +248,25 @@ class Pool:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.size = workers
+        self._remote = slurm is not None
 
         self._dir = tempfile.mkdtemp(prefix="migctl-pool-")  # 0700: only this user reaches the socket
-        self.endpoint = os.path.join(self._dir, "pool.sock")
         token = secrets.token_hex(32)
-        self._listener = Listener(self.endpoint, family="AF_UNIX", authkey=bytes.fromhex(token))
+        if slurm is None:
+            endpoint = os.path.join(self._dir, "pool.sock")
+        else:
+            address = str(slurm.get("address") or _this_host_address())
+            endpoint = f"tcp://[{address}]:0" if ":" in address else f"tcp://{address}:0"
+        self._listener = Listener(endpoint, bytes.fromhex(token))
+        self.endpoint = self._listener.endpoint
         self._queue = _Queue()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # workers connected or the pool broke
-        self._workers: dict[int, WorkerInfo] = {}  # connected workers by pid
+        self._workers: dict[tuple[str, int], WorkerInfo] = {}  # connected workers by (node, pid)
         self._running: set[_Item] = set()
+        self._connections = 0  # workers that ever became ready
         self._closing = False
+        self._listener_closed = False
         self._broken: Optional[BaseException] = None
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL)
         self._threads: list[threading.Thread] = []
@@ -217,11 +280,13 @@ class Pool:
         self._progress = ProgressLine(stream, self._counts) if show else None
 
         argv = [
-            self._binary, *global_options(sim), "run", "--json", "--workers", str(workers), *run_options,
+            self._binary, *global_options(sim), "run", "--json", *([] if slurm else ["--workers", str(workers)]),
+            *run_options,
             "--repeat", str(workers), "--retries", str(_REPLACEMENTS), "--grace", str(grace),
             "--", python or sys.executable, "-m", "migctl._worker", self.endpoint,
         ]
-        env = dict(os.environ, MIGCTL_POOL_TOKEN=token)
+        # SBATCH_EXPORT: with slurm=, the array's elements get this environment, the key included.
+        env = dict(os.environ, MIGCTL_POOL_TOKEN=token, SBATCH_EXPORT="ALL")
         package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
         self._process = subprocess.Popen(
@@ -311,6 +376,8 @@ class Pool:
         self._watcher.join(timeout)
         if self._watcher.is_alive():
             self.terminate()
+        elif self._own_spool and self.returncode == 0 and self._broken is None:
+            shutil.rmtree(self._own_spool, ignore_errors=True)  # kept when something failed: its logs tell
         self._cleanup()
 
     def terminate(self) -> None:
@@ -394,20 +461,23 @@ class Pool:
     def _accept_loop(self) -> None:
         while True:
             try:
-                conn = self._listener.accept()
-            except AuthenticationError as error:
-                sys.stderr.write(f"migctl.Pool: refused a connection to {self.endpoint}: {error}\n")
+                sock = self._listener.accept()
+            except OSError:
+                with self._lock:
+                    if self._listener_closed:
+                        return
                 continue
-            except (OSError, EOFError):
-                if self._listener_closed():
-                    return
-                continue  # a worker stopped during the handshake
-            self._start_thread(self._serve_worker, "migctl-pool-worker", conn)
+            if sock is not None:
+                self._start_thread(self._serve_worker, "migctl-pool-worker", sock)
 
-    def _listener_closed(self) -> bool:
-        return getattr(self._listener, "_listener", None) is None
-
-    def _serve_worker(self, conn: Connection) -> None:
+    def _serve_worker(self, sock: socket.socket) -> None:
+        try:
+            conn = self._listener.authenticate(sock)
+        except AuthenticationError as error:
+            sys.stderr.write(f"migctl.Pool: refused a connection to {self.endpoint}: {error}\n")
+            return
+        except (OSError, EOFError):
+            return  # a worker stopped during the handshake, or a peer that said nothing
         info: Optional[WorkerInfo] = None
         item: Optional[_Item] = None
         try:
@@ -425,7 +495,8 @@ class Pool:
                                       f"{reply[2]}"))
                 return
             with self._lock:
-                self._workers[info.pid] = info
+                self._workers[(info.node, info.pid)] = info
+                self._connections += 1
                 self._changed.notify_all()
             while True:
                 item = self._queue.get()
@@ -437,13 +508,14 @@ class Pool:
                         item = None
                         continue
                     item.started = True
-                item.worker = info
+                item.worker, item.conn = info, conn
                 with self._lock:
                     self._running.add(item)
                 conn.send(("task", item.payload))
                 reply = conn.recv()
                 with self._lock:
                     self._running.discard(item)
+                    item.conn = None
                 self._settle(item, reply)
                 item = None
         except (EOFError, OSError):
@@ -452,7 +524,7 @@ class Pool:
         finally:
             if info is not None:
                 with self._lock:
-                    self._workers.pop(info.pid, None)
+                    self._workers.pop((info.node, info.pid), None)
             conn.close()
 
     def _settle(self, item: _Item, reply: tuple[Any, ...]) -> None:
@@ -506,8 +578,13 @@ class Pool:
             closing = self._closing
         if not closing or self._queue.pending():
             tail = "".join(self._stderr_tail).strip()
+            hint = ""
+            if self._remote and not self._connections and self.summary is not None:
+                hint = (f"\nno worker connected back to {self.endpoint}: if the nodes cannot reach that address, "
+                        f"give one they can (slurm=dict(address=...)); the workers' logs are in "
+                        f"{self.summary.get('spool')}/logs")
             self._break(PoolError(f"migctl run exited (status {self.returncode}) while the pool was open"
-                                  + (f":\n{tail}" if tail else "")))
+                                  + (f":\n{tail}" if tail else "") + hint))
 
     # ---- stopping -----------------------------------------------------------------------------------------
 
@@ -559,10 +636,9 @@ class Pool:
         if self._progress is not None:
             progress, self._progress = self._progress, None
             progress.close()
-        try:
-            self._listener.close()
-        except OSError:
-            pass
+        with self._lock:
+            self._listener_closed = True
+        self._listener.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
     # ---- helpers for map and friends ----------------------------------------------------------------------
@@ -587,18 +663,25 @@ class Pool:
                 future.cancel()
 
     def _stop(self, futures: list[Future[Any]]) -> None:
-        """Cancels the futures not started; fails the running ones and kills their workers (migctl run
-        replaces them), so that a timed-out task does not keep its slice."""
+        """Cancels the futures not started; fails the running ones and ends their workers (migctl replaces
+        them), so that a timed-out task does not keep its slice: closing a worker's connection mid-task makes
+        it exit (on any node), and a worker on this host is also killed, in case its task holds the GIL."""
         wanted = set(futures)
         with self._lock:
-            running = [item for item in self._running if item.future in wanted]
+            running = [(item, item.conn, item.worker) for item in self._running if item.future in wanted]
         for future in futures:
             future.cancel()
-        for item in running:
+        for item, conn, worker in running:
             if not item.future.done():
                 item.future.set_exception(TimeoutError("the task was stopped: its map() timed out"))
-            if item.worker is not None:
+            if conn is not None:
                 try:
-                    os.kill(item.worker.pid, signal.SIGKILL)
+                    with socket.socket(fileno=os.dup(conn.fileno())) as view:
+                        view.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            if worker is not None and not self._remote:
+                try:
+                    os.kill(worker.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
