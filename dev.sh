@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake ninja-build pkg-config libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-          libgtest-dev libbenchmark-dev libglpk-dev libltdl-dev python3 python3-pytest python3-cloudpickle
+          libgtest-dev libbenchmark-dev libglpk-dev libltdl-dev python3 python3-pytest python3-cloudpickle python3-torch
           slurmctld slurmd slurm-client munge)
 BUILD_DIR=${BUILD_DIR:-build}
 

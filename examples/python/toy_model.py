@@ -1,43 +1,49 @@
-"""A CPU-only stand-in for a training job: logistic regression by gradient descent on a fixed synthetic set.
+"""A small PyTorch classifier for the examples: a two-layer MLP on a synthetic two-class set.
 
-It imports nothing GPU-related; on a real machine the body would be torch code, and
-CUDA_VISIBLE_DEVICES (set by migctl run before the worker started) would give it its MIG slice as cuda:0.
+It runs on the worker's device: cuda:0 where a GPU is visible (a worker sees only its MIG slice, which is cuda:0
+because migctl set CUDA_VISIBLE_DEVICES before Python started), else the CPU (Debian's python3-torch on the
+simulator). On the CPU each worker uses one thread, so that seven workers do not fight over a few cores.
 """
 
 from __future__ import annotations
 
-import math
-import random
+import torch
+from torch import nn
+
+DEVICE = torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+if DEVICE.type == "cpu":
+    torch.set_num_threads(1)
 
 
-def dataset(seed: int = 0, n: int = 400) -> list[tuple[float, float, int]]:
-    rng = random.Random(seed)
-    points = []
-    for _ in range(n):
-        x, y = rng.uniform(-1, 1), rng.uniform(-1, 1)
-        label = 1 if 0.8 * x - 0.5 * y + 0.1 + rng.gauss(0, 0.25) > 0 else 0
-        points.append((x, y, label))
-    return points
+def dataset(seed: int = 0, n: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points in [-1, 1]^2 labelled by a noisy line; the same seed gives the same set on any device."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 2, generator=gen) * 2 - 1
+    noise = torch.randn(n, generator=gen) * 0.25
+    y = (0.8 * x[:, 0] - 0.5 * x[:, 1] + 0.1 + noise > 0).long()
+    return x.to(DEVICE), y.to(DEVICE)
 
 
-def _predict(w: list[float], x: float, y: float) -> float:
-    z = w[0] * x + w[1] * y + w[2]
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-
-
-def fit(points: list[tuple[float, float, int]], epochs: int, lr: float) -> list[float]:
-    w = [0.0, 0.0, 0.0]
+def fit(data: tuple[torch.Tensor, torch.Tensor], epochs: int, lr: float, seed: int = 0) -> nn.Module:
+    """Full-batch Adam on the MLP; returns the trained model (on DEVICE)."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 2)).to(DEVICE)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    x, y = data
     for _ in range(epochs):
-        grad = [0.0, 0.0, 0.0]
-        for x, y, label in points:
-            err = _predict(w, x, y) - label
-            grad[0] += err * x
-            grad[1] += err * y
-            grad[2] += err
-        w = [wi - lr * gi / len(points) for wi, gi in zip(w, grad)]
-    return w
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+    return model
 
 
-def accuracy(w: list[float], points: list[tuple[float, float, int]]) -> float:
-    right = sum(1 for x, y, label in points if (_predict(w, x, y) > 0.5) == bool(label))
-    return right / len(points)
+@torch.no_grad()
+def accuracy(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor]) -> float:
+    x, y = data
+    return (model(x).argmax(dim=1) == y).float().mean().item()
+
+
+def split(data: tuple[torch.Tensor, torch.Tensor], at: int) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    x, y = data
+    return (x[:at], y[:at]), (x[at:], y[at:])
