@@ -58,3 +58,7 @@ def die_once(flag_path: str, how: str = "exit") -> int:
 
 def die() -> None:
     os._exit(7)
+
+
+def environment(names: list[str]) -> dict[str, Any]:
+    return {name: os.environ.get(name) for name in names}

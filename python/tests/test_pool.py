@@ -15,7 +15,7 @@ import pytest
 import migctl
 import migctl._serialize
 import pool_tasks
-from conftest import processes_mentioning
+from conftest import REPO, processes_mentioning
 
 
 def layout_uuids(state: str) -> set[str]:
@@ -233,6 +233,20 @@ def test_shared_whole_gpu_workers(bare_machine: str) -> None:
         results = pool.map(pool_tasks.whoami, [dict(sleep=0.3)] * 2)
         assert {w.profile for w in pool.wait_ready(timeout=30)} == {"gpu"}
     assert {r["device"] for r in results} == {gpu.uuid} and len({r["pid"] for r in results}) == 2
+
+
+def test_mps_workers_share_the_gpu_through_runs_own_daemon(bare_machine: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIGCTL_MPS_CONTROL", str(REPO / "tests" / "fixtures" / "fake-mps-control"))
+    (gpu,) = migctl.status(sim=bare_machine)
+    keys = ("CUDA_VISIBLE_DEVICES", "CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE")
+    with migctl.Pool(share="mps", workers=3, mps_threads="auto", sim=bare_machine) as pool:
+        assert {w.profile for w in pool.wait_ready(timeout=30)} == {"gpu"}
+        seen = pool.map(pool_tasks.environment, [list(keys)] * 6)
+    assert {e["CUDA_VISIBLE_DEVICES"] for e in seen} == {gpu.uuid}
+    (pipe,) = {e["CUDA_MPS_PIPE_DIRECTORY"] for e in seen}  # one daemon for the pool's workers
+    assert {e["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] for e in seen} == {"33"}  # auto: 100 / 3 workers
+    assert pool.returncode == 0 and not os.path.exists(pipe)  # the daemon was quit and its directory removed
 
 
 def _alive(pid: int) -> bool:
