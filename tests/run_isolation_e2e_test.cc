@@ -142,6 +142,23 @@ TEST_F(RunIsolationE2e, CtrlCLeavesNoProcessOfAnyTask) {
   EXPECT_EQ(Lines(ReadFile(pids)).size(), 3u * kRounds);
 }
 
+TEST_F(RunIsolationE2e, CtrlCWhileEphemeralSlicesAreCreatedRemovesThemAndRunsNoTask) {
+  InitMachine("h100-80gb:1");
+  const fs::path log = dir_ / "slices.log";
+  // Each GI takes 600 ms to create: the signal comes after the first exists and while the second is made.
+  Child run = StartMigctl({"run", "--profile", "3g.40gb", "--workers", "2", "--create", "--ephemeral", "--repeat",
+                           "2", "--", Probe(), "--log", log.string()},
+                          {{"MIGSIM_LATENCY", "nvmlDeviceCreateGpuInstanceWithPlacement=600ms"}});
+  std::this_thread::sleep_for(milliseconds(900));
+  ::kill(run.pid(), SIGINT);
+  Outcome o = run.Wait();
+  EXPECT_EQ(o.exit_code, 128 + SIGINT) << o;
+  EXPECT_NE(o.err.find("removed the 2 GPU instances this run created"), std::string::npos) << o;
+  EXPECT_EQ(JsonLines(o.out).back()["summary"]["not_run"], 2) << o;
+  EXPECT_TRUE(Instances(0).empty()) << o;
+  EXPECT_TRUE(ReadIntervals(log).empty()) << "no task runs after Ctrl-C";
+}
+
 TEST_F(RunIsolationE2e, EphemeralNeverRemovesASliceAnotherRunUses) {
   const fs::path log = dir_ / "slices.log";
   for (int round = 0; round < kRounds; ++round) {

@@ -12,6 +12,7 @@
 #include "common/file_io.h"
 #include "common/memory_size.h"
 #include "common/task_cgroup.h"
+#include "launch/early_stop.h"
 #include "launch/lease.h"
 #include "launch/result_log.h"
 #include "mps/client_limits.h"
@@ -277,6 +278,9 @@ Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
   // The lease directory is checked before anything starts or changes.
   LeaseTable leases(request.lease_dir);
   if (!request.dry_run) MIGCTL_RETURN_IF_ERROR(leases.Prepare());
+  // From the first change on, Ctrl-C stops the run in order: what it created is removed even when the signal
+  // comes while partitions are being created (the supervisor then runs no task), or while they are removed.
+  const EarlyStop early_stop;
   std::vector<CreatedPartition> created;
   Result<RunOutcome> result = [&]() -> Result<RunOutcome> {
     if (request.create) MIGCTL_RETURN_IF_ERROR(CreatePartitions(request, out, created));
@@ -314,6 +318,7 @@ Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
     options.keepers = true;
     for (unsigned i = 0; i < out.workers.size(); ++i) options.cgroups.push_back(cgroups.Dir(i));
     options.device_user = DeviceUser(request);
+    options.stopped_before = [&early_stop] { return early_stop.signal(); };
 
     Journaling journaling(events, log ? &*log : nullptr, request.node);
     events.OnBegin(out.workers, out.tasks);

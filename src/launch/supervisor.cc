@@ -152,6 +152,9 @@ class Pool {
   Result<RunSummary> Run() {
     SignalScope scope;
     MIGCTL_RETURN_IF_ERROR(SignalScope::Install(&scope));
+    if (options_.stopped_before) {
+      if (const int signal = options_.stopped_before(); signal != 0) g_stop_signal = signal;
+    }
     Status status = Loop(scope);
     if (!status.ok()) {
       Stop("migctl cannot go on: " + status.error().message);

@@ -49,6 +49,9 @@ struct SupervisorOptions {
   /// second otherwise): a process NVML lists on the device, if any. Then the lease is let go and the worker
   /// waits, as for a held lease. Empty: not asked.
   std::function<std::optional<pid_t>(const Worker&)> device_user;
+  /// A stop signal that arrived before the supervisor started (launch/early_stop.h), asked once its own handlers
+  /// are installed; non-zero: stop at once, as for that signal now, running no task. Empty: none.
+  std::function<int()> stopped_before;
 };
 
 /// What the pool reports while it runs. Called on the pool's thread, between its steps.
