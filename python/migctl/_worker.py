@@ -3,8 +3,9 @@ host, or as an element of `migctl run --slurm`'s job array on a Slurm node).
 
 migctl run (or exec) has already pinned this process (CUDA_VISIBLE_DEVICES=<MIG UUID> and MIGCTL_*) before the
 interpreter started; nothing here touches CUDA. The worker connects back to its pool (a Unix socket, or
-tcp://HOST:PORT from a Slurm node), authenticates with the key in MIGCTL_POOL_TOKEN (removed from the environment
-before any task runs), and runs tasks until told to stop. Exit status 0 means "done" (stopped, or the pool is
+tcp://HOST:PORT from a Slurm node), authenticates with the key in MIGCTL_POOL_TOKEN (or, from a Slurm node, in the
+file MIGCTL_POOL_TOKEN_FILE names, in the private spool; both removed from the environment before any task runs),
+and runs tasks until told to stop. Exit status 0 means "done" (stopped, or the pool is
 gone); any death of this process mid-task makes migctl start a replacement on the same slice, which connects
 again. The pool stops a running task by closing the connection: the worker then exits at once (status 75).
 """
@@ -152,6 +153,14 @@ def main(argv: list[str]) -> int:
         print("usage: python -m migctl._worker ENDPOINT (with MIGCTL_POOL_TOKEN set)", file=sys.stderr)
         return 2
     token = os.environ.pop("MIGCTL_POOL_TOKEN", "")
+    key_file = os.environ.pop("MIGCTL_POOL_TOKEN_FILE", "")
+    if key_file:
+        try:
+            with open(key_file) as f:
+                token = f.read().strip()
+        except OSError as error:
+            print(f"migctl worker: cannot read the pool's key ({error}); exiting", file=sys.stderr)
+            return 0
     try:
         conn = connect(argv[1], bytes.fromhex(token))
     except (OSError, EOFError) as error:

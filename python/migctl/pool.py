@@ -157,6 +157,21 @@ def _slurm_options(slurm: Mapping[str, Any]) -> list[str]:
     return options
 
 
+def _write_key_file(spool: str, token: str) -> str:
+    """The key for workers on Slurm nodes, in a new 0600 file of the spool (which the nodes share): only this
+    user (and root) can read it, unlike an environment that Slurm stores with the job. The spool must be a
+    directory of this user's that nobody else can change; it is made (0700) when missing."""
+    os.makedirs(spool, mode=0o700, exist_ok=True)
+    st = os.lstat(spool)
+    if not os.path.isdir(spool) or os.path.islink(spool) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        raise ValueError(f"the spool {spool} must be a directory of yours that nobody else can change")
+    path = os.path.join(os.path.abspath(spool), f"pool-{secrets.token_hex(8)}.key")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token)
+    return path
+
+
 def _this_host_address() -> str:
     """An address of this host that Slurm nodes can reach: the first non-loopback address its name resolves
     to, else the loopback one (a cluster on this host alone). slurm=dict(address=...) overrides it."""
@@ -220,6 +235,7 @@ class Pool:
             raise ValueError("retries must be >= 0")
         self._binary = find_binary(migctl)
         self._own_spool: Optional[str] = None
+        self._key_file: Optional[str] = None
         self._retries = retries
         self._grace = grace
         if slurm is not None:
@@ -234,6 +250,7 @@ class Pool:
             spool = slurm.get("spool")
             if spool is None:  # the pool's own, in the working directory (which the nodes share), removed by close()
                 spool = self._own_spool = tempfile.mkdtemp(prefix="migctl-pool-", dir=os.getcwd())
+            self._spool = str(spool)
             run_options = _slurm_options({**slurm, "spool": spool}) + self._run_options(profile, memory, False, False, None, None,
                                                                      None, None)
         else:
@@ -258,6 +275,8 @@ class Pool:
             address = str(slurm.get("address") or _this_host_address())
             endpoint = f"tcp://[{address}]:0" if ":" in address else f"tcp://{address}:0"
         self._listener = Listener(endpoint, bytes.fromhex(token))
+        if slurm is not None:
+            self._key_file = _write_key_file(self._spool, token)
         self.endpoint = self._listener.endpoint
         self._queue = _Queue()
         self._lock = threading.Lock()
@@ -285,8 +304,14 @@ class Pool:
             "--repeat", str(workers), "--retries", str(_REPLACEMENTS), "--grace", str(grace),
             "--", python or sys.executable, "-m", "migctl._worker", self.endpoint,
         ]
-        # SBATCH_EXPORT: with slurm=, the array's elements get this environment, the key included.
-        env = dict(os.environ, MIGCTL_POOL_TOKEN=token, SBATCH_EXPORT="ALL")
+        # With slurm=, the array's elements get this environment (SBATCH_EXPORT), which names the key's file.
+        env = dict(os.environ, SBATCH_EXPORT="ALL")
+        env.pop("MIGCTL_POOL_TOKEN", None)
+        env.pop("MIGCTL_POOL_TOKEN_FILE", None)
+        if self._key_file is not None:
+            env["MIGCTL_POOL_TOKEN_FILE"] = self._key_file
+        else:
+            env["MIGCTL_POOL_TOKEN"] = token
         package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
         self._process = subprocess.Popen(
@@ -639,6 +664,11 @@ class Pool:
         with self._lock:
             self._listener_closed = True
         self._listener.close()
+        if self._key_file is not None:
+            try:
+                os.unlink(self._key_file)
+            except OSError:
+                pass
         shutil.rmtree(self._dir, ignore_errors=True)
 
     # ---- helpers for map and friends ----------------------------------------------------------------------

@@ -94,6 +94,11 @@ def test_workers_run_on_the_slices_slurm_allocates_on_every_node(cluster: Path, 
         assert {w.device for w in ready} == set(where)  # one worker per slice of the cluster
         assert all(where[w.device] == w.node for w in ready)  # each on the node that has its slice
         results = pool.map(pool_tasks.whoami, range(12))
+        secrets = pool.map(pool_tasks.environment, [["MIGCTL_POOL_TOKEN", "MIGCTL_POOL_TOKEN_FILE"]] * 4)
+        (spool,) = tmp_path.iterdir()
+        (key,) = spool.glob("pool-*.key")  # the key reaches the nodes in the private spool, not in the job's env
+        assert key.stat().st_mode & 0o777 == 0o600 and spool.stat().st_mode & 0o777 == 0o700
+    assert all(v is None for env in secrets for v in env.values())  # and no task sees it
     assert [r["value"] for r in results] == list(range(12))
     assert {r["cuda"] for r in results} <= set(where)
     assert all(r["cuda"] == r["device"] for r in results)
