@@ -2,23 +2,26 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 namespace migctl::planner {
 
 std::vector<GpuClass> ClassifyGpus(const std::vector<FleetGroup>& fleet,
                                    const std::vector<const GpuModel*>& models, bool keep_current) {
   std::vector<GpuClass> classes;
-  std::map<std::pair<size_t, Layout>, size_t> index;  // (model, current) -> class
+  std::map<std::tuple<size_t, Layout, Layout>, size_t> index;  // (model, current, busy) -> class
   for (size_t g = 0; g < fleet.size(); ++g) {
     size_t m = std::find(models.begin(), models.end(), fleet[g].model) - models.begin();
     for (unsigned i = 0; i < fleet[g].count; ++i) {
       Layout current = keep_current && !fleet[g].current.empty() ? fleet[g].current[i] : Layout{};
+      Layout busy = keep_current && !fleet[g].busy.empty() ? fleet[g].busy[i] : Layout{};
       SortLayout(&current);
-      auto [it, inserted] = index.emplace(std::make_pair(m, current), classes.size());
+      SortLayout(&busy);
+      auto [it, inserted] = index.emplace(std::make_tuple(m, current, busy), classes.size());
       if (inserted) {
         std::vector<CandidateLayout> layouts =
-            current.empty() ? FreshLayouts(*models[m]) : LayoutsKeeping(*models[m], current);
-        classes.push_back(GpuClass{m, current, {}, std::move(layouts)});
+            current.empty() ? FreshLayouts(*models[m]) : LayoutsKeeping(*models[m], current, busy);
+        classes.push_back(GpuClass{m, current, busy, {}, std::move(layouts)});
       }
       classes[it->second].members.emplace_back(g, i);
     }

@@ -25,13 +25,14 @@ namespace migctl::planner {
 struct GpuClass {
   size_t model = 0;  ///< Index into WorkloadMap::models.
   Layout current;    ///< Canonical order; empty for GPUs where nothing must stay.
+  Layout busy;       ///< Of `current`, canonical order: instances kept in place that serve nothing.
   std::vector<std::pair<size_t, unsigned>> members;  ///< (group, position in the group), in fleet order.
   std::vector<CandidateLayout> layouts;
 };
 
 /// Splits `fleet` into classes, in fleet order of their first GPU. With `keep_current`, GPUs that run
-/// something are classed by (model, current layout) and take LayoutsKeeping; every other GPU joins the
-/// fresh class of its model, which takes FreshLayouts. Precondition: `models` holds every group's model.
+/// something are classed by (model, current layout, busy instances) and take LayoutsKeeping; every other GPU
+/// joins the fresh class of its model, which takes FreshLayouts. Precondition: `models` holds every group's model.
 std::vector<GpuClass> ClassifyGpus(const std::vector<FleetGroup>& fleet,
                                    const std::vector<const GpuModel*>& models, bool keep_current);
 

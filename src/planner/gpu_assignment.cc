@@ -18,6 +18,7 @@ namespace {
 struct Draft {
   size_t model = 0;
   const Layout* current = nullptr;
+  const Layout* busy = nullptr;  ///< Of current: kept, serving nothing.
   const CandidateLayout* chosen = nullptr;
   std::vector<int> served_by;
 };
@@ -29,6 +30,10 @@ bool IsCurrent(const Draft& draft, const PlacedInstance& instance) {
   return std::find(draft.current->begin(), draft.current->end(), instance) != draft.current->end();
 }
 
+bool IsBusy(const Draft& draft, const PlacedInstance& instance) {
+  return std::find(draft.busy->begin(), draft.busy->end(), instance) != draft.busy->end();
+}
+
 /// Instances waiting for units, per (model, profile): current ones before new ones, each in fleet order.
 class InstancePool {
  public:
@@ -38,7 +43,7 @@ class InstancePool {
         if (drafts[d].chosen == nullptr) continue;
         const Layout& placements = drafts[d].chosen->placements;
         for (size_t i = 0; i < placements.size(); ++i)
-          if (IsCurrent(drafts[d], placements[i]) == (pass == 0))
+          if (IsCurrent(drafts[d], placements[i]) == (pass == 0) && !IsBusy(drafts[d], placements[i]))
             queues_[{drafts[d].model, placements[i].profile}].refs.push_back({d, i});
       }
   }
@@ -146,6 +151,7 @@ Result<std::vector<PlannedGpu>> AssignGpus(const std::vector<FleetGroup>& fleet,
       Draft& draft = drafts[first[group] + position];
       draft.model = classes[c].model;
       draft.current = &classes[c].current;
+      draft.busy = &classes[c].busy;
     }
     for (size_t l = 0; l < classes[c].layouts.size(); ++l)
       for (long long k = 0; k < values[program.x(c, l)]; ++k) {

@@ -16,7 +16,7 @@ namespace migctl::planner {
 
 /// One PlannedGpu per GPU of `fleet`, in fleet order. Each class's chosen layouts go to its first GPUs, in
 /// fleet order, so the GPUs left whole are the last ones. Units are dealt to instances of their profile,
-/// current instances first, then GPU by GPU. Each GPU keeps the instances of its current layout that its
+/// current instances first, then GPU by GPU; never to a busy one (GpuClass::busy). Each GPU keeps the instances of its current layout that its
 /// layout holds, and gets only the other instances that serve a unit, placed beside the kept ones to leave
 /// the most room (SolvePlacements). `values` is a solution of `program`, and `served` its units per workload
 /// and model (FleetProgram::ServedByWorkload). kInternal if `served` needs more instances than the layouts

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "catalog/catalog.h"
 #include "layout/enumerate.h"
@@ -12,9 +13,11 @@
 namespace migctl::planner {
 namespace {
 
-std::vector<std::pair<ProfileId, unsigned>> CountProfiles(const Layout& layout) {
+/// Instances per profile of `layout`, leaving out those in `busy`.
+std::vector<std::pair<ProfileId, unsigned>> CountProfiles(const Layout& layout, const Layout& busy = {}) {
   std::map<ProfileId, unsigned> counts;
-  for (const PlacedInstance& i : layout) ++counts[i.profile];
+  for (const PlacedInstance& i : layout)
+    if (std::find(busy.begin(), busy.end(), i) == busy.end()) ++counts[i.profile];
   return {counts.begin(), counts.end()};
 }
 
@@ -49,15 +52,18 @@ std::vector<CandidateLayout> ComputeFreshLayouts(const GpuModel& model) {
   return out;
 }
 
-std::vector<CandidateLayout> ComputeLayoutsKeeping(const GpuModel& model, const Layout& current) {
+std::vector<CandidateLayout> ComputeLayoutsKeeping(const GpuModel& model, const Layout& current,
+                                                  const Layout& busy) {
   std::vector<ProfileId> profiles = Plannable(model);
   for (const PlacedInstance& i : current)
     if (std::find(profiles.begin(), profiles.end(), i.profile) == profiles.end())
       profiles.push_back(i.profile);
 
+  // Keyed by the free multiset: with the busy instances fixed in every candidate, that is what serves work.
   std::map<std::vector<std::pair<ProfileId, unsigned>>, CandidateLayout> best;
   for (Layout& layout : EnumerateLayouts(model, {.maximal_only = true, .profiles = profiles})) {
-    CandidateLayout candidate{layout, CountProfiles(layout), CountKept(layout, current)};
+    if (CountKept(layout, busy) != busy.size()) continue;
+    CandidateLayout candidate{layout, CountProfiles(layout, busy), CountKept(layout, current)};
     auto [it, inserted] = best.emplace(candidate.counts, candidate);
     if (!inserted && candidate.kept > it->second.kept) it->second = std::move(candidate);
   }
@@ -79,25 +85,26 @@ std::vector<CandidateLayout> ComputeLayoutsKeeping(const GpuModel& model, const 
 /// each time: nothing says how long they live.
 class Memo {
  public:
-  std::vector<CandidateLayout> Get(const GpuModel& model, const Layout& current) {
+  std::vector<CandidateLayout> Get(const GpuModel& model, const Layout& current, const Layout& busy) {
     const std::vector<GpuModel>& builtin = BuiltinModels();
     std::less<const GpuModel*> before;
     bool is_builtin = !before(&model, builtin.data()) && before(&model, builtin.data() + builtin.size());
-    if (!is_builtin) return Compute(model, current);
+    if (!is_builtin) return Compute(model, current, busy);
     std::lock_guard<std::mutex> lock(mutex_);
-    auto key = std::make_pair(&model, current);
+    auto key = std::make_tuple(&model, current, busy);
     auto it = layouts_.find(key);
-    if (it == layouts_.end()) it = layouts_.emplace(key, Compute(model, current)).first;
+    if (it == layouts_.end()) it = layouts_.emplace(key, Compute(model, current, busy)).first;
     return it->second;
   }
 
  private:
-  static std::vector<CandidateLayout> Compute(const GpuModel& model, const Layout& current) {
-    return current.empty() ? ComputeFreshLayouts(model) : ComputeLayoutsKeeping(model, current);
+  static std::vector<CandidateLayout> Compute(const GpuModel& model, const Layout& current,
+                                              const Layout& busy) {
+    return current.empty() ? ComputeFreshLayouts(model) : ComputeLayoutsKeeping(model, current, busy);
   }
 
   std::mutex mutex_;
-  std::map<std::pair<const GpuModel*, Layout>, std::vector<CandidateLayout>> layouts_;
+  std::map<std::tuple<const GpuModel*, Layout, Layout>, std::vector<CandidateLayout>> layouts_;
 };
 
 Memo& TheMemo() {
@@ -107,12 +114,13 @@ Memo& TheMemo() {
 
 }  // namespace
 
-std::vector<CandidateLayout> FreshLayouts(const GpuModel& model) { return TheMemo().Get(model, {}); }
+std::vector<CandidateLayout> FreshLayouts(const GpuModel& model) { return TheMemo().Get(model, {}, {}); }
 
-std::vector<CandidateLayout> LayoutsKeeping(const GpuModel& model, const Layout& current) {
-  Layout sorted = current;
+std::vector<CandidateLayout> LayoutsKeeping(const GpuModel& model, const Layout& current, const Layout& busy) {
+  Layout sorted = current, sorted_busy = busy;
   SortLayout(&sorted);
-  return sorted.empty() ? FreshLayouts(model) : TheMemo().Get(model, sorted);
+  SortLayout(&sorted_busy);
+  return sorted.empty() ? FreshLayouts(model) : TheMemo().Get(model, sorted, sorted_busy);
 }
 
 }  // namespace migctl::planner

@@ -13,7 +13,7 @@ namespace migctl::planner {
 /// One layout a GPU may take in the program.
 struct CandidateLayout {
   Layout placements;                                   ///< Canonical order.
-  std::vector<std::pair<ProfileId, unsigned>> counts;  ///< Instances per profile, by profile id.
+  std::vector<std::pair<ProfileId, unsigned>> counts;  ///< Free instances per profile (busy ones left out).
   unsigned kept = 0;  ///< Instances of the GPU's current layout that stay where they are.
 };
 
@@ -26,8 +26,10 @@ std::vector<CandidateLayout> FreshLayouts(const GpuModel& model);
 /// placed layouts over plannable profiles and the profiles of `current`, one per multiset (the placement
 /// that keeps the most of `current`, `kept`), without those that another candidate dominates (a larger
 /// multiset that keeps at least as many). Placed rather than multiset-maximal, because what a placement
-/// keeps depends on where its instances sit. An empty `current` gives FreshLayouts. Thread-safe; for built-in
-/// models computed once per process and current layout.
-std::vector<CandidateLayout> LayoutsKeeping(const GpuModel& model, const Layout& current);
+/// keeps depends on where its instances sit. With `busy` (instances of `current`): only layouts that hold
+/// every busy instance where it is, and `counts` leave the busy instances out (they serve nothing). An empty
+/// `current` gives FreshLayouts. Thread-safe; for built-in models computed once per process and input.
+std::vector<CandidateLayout> LayoutsKeeping(const GpuModel& model, const Layout& current,
+                                            const Layout& busy = {});
 
 }  // namespace migctl::planner

@@ -34,13 +34,24 @@ Status CheckFleet(const std::vector<FleetGroup>& fleet, bool keep_current) {
       return MakeError(ErrorCode::kInvalidInput,
                        fmt::format("fleet group {} ({}) has {} GPUs but {} current layouts", g,
                                    group.model->key, group.count, group.current.size()));
-    if (keep_current)
+    if (keep_current) {
+      if (!group.busy.empty() && group.busy.size() != group.count)
+        return MakeError(ErrorCode::kInvalidInput,
+                         fmt::format("fleet group {} ({}) has {} GPUs but {} busy lists", g, group.model->key,
+                                     group.count, group.busy.size()));
       for (unsigned i = 0; i < group.current.size(); ++i) {
+        const unsigned gpu = group.gpu_indexes.empty() ? i : group.gpu_indexes[i];
         Status valid = CheckLayout(*group.model, group.current[i]);
-        if (!valid.ok())
-          return valid.error().WithContext(
-              fmt::format("GPU {}: current layout: ", group.gpu_indexes.empty() ? i : group.gpu_indexes[i]));
+        if (!valid.ok()) return valid.error().WithContext(fmt::format("GPU {}: current layout: ", gpu));
       }
+      for (unsigned i = 0; i < group.busy.size(); ++i)
+        for (const PlacedInstance& b : group.busy[i])
+          if (group.current.empty() ||
+              std::find(group.current[i].begin(), group.current[i].end(), b) == group.current[i].end())
+            return MakeError(ErrorCode::kInvalidInput,
+                             fmt::format("GPU {}: a busy instance at slot {} is not in its current layout",
+                                         group.gpu_indexes.empty() ? i : group.gpu_indexes[i], b.start));
+    }
     total += group.count;
   }
   if (total == 0)

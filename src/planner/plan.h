@@ -45,6 +45,9 @@ struct FleetGroup {
   unsigned count = 0;
   std::vector<unsigned> gpu_indexes;  ///< Host GPU indexes when the fleet is a host; empty: 0..count-1.
   std::vector<Layout> current;        ///< Empty, or one per GPU; read by keep-current only.
+  /// Empty, or one per GPU (keep-current only): the instances of `current` that run work now. Every plan keeps
+  /// each where it is, and none serves a workload (reshape: busy instances are never destroyed or moved).
+  std::vector<Layout> busy;
 };
 
 /// Every objective serves as many units as the fleet can, by priority first (so when everything fits, all of
@@ -111,8 +114,9 @@ struct PlanOptions {
 /// Errors: kInvalidInput for an empty fleet, a group without a model or whose gpu_indexes or current do not
 /// match its count, a workload without a need or with both a profile and a memory or compute need, an
 /// unknown profile or model name, a media-variant profile; for keep-current, the error of CheckLayout (with
-/// `GPU n: current layout: ` before it) for a current layout that is not valid. The rest (unservable work)
-/// is in the plan, not an error.
+/// `GPU n: current layout: ` before it) for a current layout that is not valid, and a busy list that is not
+/// one per GPU or names an instance its GPU's current layout lacks. The rest (unservable work) is in the
+/// plan, not an error.
 Result<FleetPlan> PlanFleet(const std::vector<FleetGroup>& fleet, const std::vector<Workload>& workloads,
                             const PlanOptions& options);
 

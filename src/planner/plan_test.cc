@@ -103,6 +103,14 @@ std::vector<unsigned> ExpectValid(const std::vector<FleetGroup>& fleet,
         continue;
       }
       used += !gpu.layout.empty();
+      if (keep_current && !fleet[g].busy.empty())
+        for (const PlacedInstance& b : fleet[g].busy[i]) {
+          auto at = std::find(gpu.layout.begin(), gpu.layout.end(), b);
+          EXPECT_TRUE(at != gpu.layout.end()) << "GPU " << k << " lost its busy instance at slot " << b.start;
+          if (at != gpu.layout.end()) {
+            EXPECT_EQ(gpu.served_by[at - gpu.layout.begin()], -1) << "GPU " << k << ": a busy instance serves";
+          }
+        }
       for (size_t j = 0; j < gpu.layout.size(); ++j) {
         int w = gpu.served_by[j];
         if (w < 0) {
@@ -185,7 +193,8 @@ class BruteForce {
     for (const FleetGroup& g : fleet)
       for (unsigned i = 0; i < g.count; ++i) {
         Layout current = keep_current && !g.current.empty() ? g.current[i] : Layout{};
-        per_gpu.push_back(Offers(*g.model, current));
+        Layout busy = keep_current && !g.busy.empty() ? g.busy[i] : Layout{};
+        per_gpu.push_back(Offers(*g.model, current, busy));
       }
     std::map<std::vector<unsigned>, Value> totals;
     std::vector<unsigned> cap(keys_.size(), 0);
@@ -230,8 +239,10 @@ class BruteForce {
     if (!inserted && v > it->second) it->second = v;
   }
 
-  /// Every layout one GPU may take, as capacity over keys_, best value per capacity.
-  std::map<std::vector<unsigned>, Value> Offers(const GpuModel& model, const Layout& current) const {
+  /// Every layout one GPU may take (holding every busy instance in place), as capacity over keys_ (busy
+  /// instances give none), best value per capacity.
+  std::map<std::vector<unsigned>, Value> Offers(const GpuModel& model, const Layout& current,
+                                                const Layout& busy) const {
     size_t m = std::find(models_.begin(), models_.end(), &model) - models_.begin();
     std::vector<ProfileId> profiles;
     for (const GiProfile& p : model.gi_profiles)
@@ -249,9 +260,14 @@ class BruteForce {
     layouts.push_back({});
     std::map<std::vector<unsigned>, Value> offers;
     for (const Layout& layout : layouts) {
+      if (!std::all_of(busy.begin(), busy.end(), [&](const PlacedInstance& b) {
+            return std::count(layout.begin(), layout.end(), b) > 0;
+          }))
+        continue;
       std::vector<unsigned> cap(keys_.size(), 0);
       for (const PlacedInstance& i : layout)
-        for (size_t k = 0; k < keys_.size(); ++k) cap[k] += keys_[k] == std::make_pair(m, i.profile);
+        if (std::count(busy.begin(), busy.end(), i) == 0)
+          for (size_t k = 0; k < keys_.size(); ++k) cap[k] += keys_[k] == std::make_pair(m, i.profile);
       long long kept = 0;
       for (const PlacedInstance& i : current) kept += std::count(layout.begin(), layout.end(), i);
       Improve(offers, cap, Value{kept, layout.empty() ? 0 : -1});
@@ -428,6 +444,57 @@ TEST(PlanFleet, KeepCurrentMatchesExhaustiveSearch) {
     if (HasFailure()) break;
   }
   EXPECT_EQ(cases, 12 * 64);
+}
+
+TEST(PlanFleet, BusyInstancesStayPutServeNothingAndThePlanMatchesExhaustiveSearch) {
+  std::mt19937 rng(11);
+  int cases = 0;
+  for (int round = 0; round < 12; ++round) {
+    std::vector<FleetGroup> fleet =
+        round % 3 == 2 ? std::vector<FleetGroup>{Group("a100-80gb", 1), Group("h100-80gb", 1)}
+                       : std::vector<FleetGroup>{Group(round % 2 ? "h100-80gb" : "a100-80gb", 1 + round % 2)};
+    std::string label;
+    for (FleetGroup& g : fleet)
+      for (unsigned i = 0; i < g.count; ++i) {
+        g.current.push_back(RandomLayout(*g.model, rng));
+        Layout busy;
+        for (const PlacedInstance& inst : g.current.back())
+          if (rng() % 2 == 0) busy.push_back(inst);
+        g.busy.push_back(busy);
+        label += "[" + DescribeLayout(*g.model, g.current.back()) + " busy " + DescribeLayout(*g.model, busy) + "] ";
+      }
+    SCOPED_TRACE("current " + label);
+    cases += ExpectOptimal(fleet, {Memory(8, 1, 1), Memory(18), Memory(30)}, 3, Objective::kKeepCurrent);
+    if (HasFailure()) break;
+  }
+  EXPECT_EQ(cases, 12 * 64);
+}
+
+TEST(PlanFleet, ABusyInstanceIsNeverGivenUpEvenToServeMore) {
+  const GpuModel& a100 = Model("a100-80gb");
+  FleetGroup g = Group("a100-80gb", 1);
+  const PlacedInstance seven{a100.FindProfile("7g.80gb")->id, 0};
+  g.current = {{seven}};
+  g.busy = {{seven}};
+  std::vector<Workload> work = {Memory(30, 2)};
+  FleetPlan plan = Plan({g}, work, Objective::kKeepCurrent);
+  ExpectValid({g}, work, plan, true);
+  EXPECT_EQ(plan.gpus[0].layout, Layout{seven});
+  ASSERT_EQ(plan.unserved.size(), 1u);
+  EXPECT_EQ(plan.unserved[0].count, 2u);
+  // Idle, the same instance gives way (KeepCurrentGivesUpInstancesOnlyToServeMore).
+  g.busy = {{}};
+  EXPECT_TRUE(Plan({g}, work, Objective::kKeepCurrent).unserved.empty());
+}
+
+TEST(PlanFleet, BusyMustBeOfTheCurrentLayout) {
+  const GpuModel& a100 = Model("a100-80gb");
+  FleetGroup g = Group("a100-80gb", 1);
+  g.current = {{{a100.FindProfile("3g.40gb")->id, 0}}};
+  g.busy = {{{a100.FindProfile("3g.40gb")->id, 4}}};
+  Result<FleetPlan> plan = PlanFleet({g}, {Memory(8)}, {.objective = Objective::kKeepCurrent});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.error().message.find("busy instance at slot 4 is not in its current layout"), std::string::npos);
 }
 
 TEST(PlanFleet, KeepCurrentKeepsWhatServesAndWhatIsIdle) {
