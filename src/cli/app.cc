@@ -81,6 +81,7 @@ int RunCli(int argc, char** argv) {
   AddCheckpointCommand(app, ctx);
   AddRestoreCommand(app, ctx);
   AddPlanCommand(app, ctx);
+  AddReshapeCommand(app, ctx);
   AddRunCommand(app, ctx);
   AddExecCommand(app, ctx);
   AddSlurmCommand(app, ctx);

@@ -13,7 +13,6 @@
 #include "planner/plan.h"
 #include "reconcile/observed_gpu.h"
 #include "spec/export.h"
-#include "spec/workloads_file.h"
 
 namespace migctl {
 namespace {
@@ -67,28 +66,6 @@ Result<std::vector<planner::FleetGroup>> HostFleet(Context& ctx, std::vector<Gpu
   return fleet;
 }
 
-Result<std::vector<planner::Workload>> Workloads(const PlanArgs& args) {
-  std::vector<planner::Workload> all;
-  if (!args.need.empty()) {
-    MIGCTL_ASSIGN_OR_RETURN(std::vector<planner::Workload> w, ParseNeeds(args.need));
-    all.insert(all.end(), w.begin(), w.end());
-  }
-  if (!args.demand.empty()) {
-    MIGCTL_ASSIGN_OR_RETURN(std::vector<planner::Workload> w, ParseDemand(args.demand));
-    all.insert(all.end(), w.begin(), w.end());
-  }
-  if (!args.need_file.empty()) {
-    MIGCTL_ASSIGN_OR_RETURN(std::vector<spec::WorkloadEntry> entries,
-                            spec::LoadWorkloadsFile(args.need_file));
-    for (spec::WorkloadEntry& e : entries)
-      all.push_back({e.name, e.count, e.memory_mib, e.compute_slices, e.profile, e.priority, e.models});
-  }
-  if (all.empty())
-    return MakeError(ErrorCode::kInvalidInput,
-                     "nothing to plan for: give --need SIZES, --demand PROFILES or --need-file FILE");
-  return all;
-}
-
 std::string ProfileName(const GpuModel& model, ProfileId id) {
   const GiProfile* p = model.FindProfile(id);
   return p != nullptr ? p->name : fmt::format("profile {}", id.value());
@@ -128,7 +105,8 @@ Result<int> RunPlan(Context& ctx, const PlanArgs& args) {
   if (args.fleet.empty())
     return MakeError(ErrorCode::kInvalidInput,
                      "--fleet is required: MODEL:COUNT,... (e.g. a100-80gb:4) or 'current' for this host");
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<planner::Workload> workloads, Workloads(args));
+  MIGCTL_ASSIGN_OR_RETURN(std::vector<planner::Workload> workloads,
+                          ParseWorkloads(args.need, args.demand, args.need_file));
   std::vector<GpuModel> host_models;
   std::vector<planner::FleetGroup> fleet;
   if (args.fleet == "current") {

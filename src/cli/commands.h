@@ -28,6 +28,7 @@ void AddRestoreCommand(CLI::App& app, Context& ctx);
 void AddMpsCommand(CLI::App& app, Context& ctx);
 void AddRunCommand(CLI::App& app, Context& ctx);
 void AddPlanCommand(CLI::App& app, Context& ctx);
+void AddReshapeCommand(CLI::App& app, Context& ctx);
 void AddSlurmCommand(CLI::App& app, Context& ctx);  ///< `slurm gres`, `slurm sync`
 void AddSlurmSyncCommand(CLI::App& slurm, Context& ctx);  ///< the `sync` subcommand of `slurm`
 void AddExecCommand(CLI::App& app, Context& ctx);

@@ -6,6 +6,7 @@
 
 #include "catalog/catalog.h"
 #include "common/memory_size.h"
+#include "spec/workloads_file.h"
 
 namespace migctl {
 namespace {
@@ -105,6 +106,28 @@ Result<std::vector<planner::Workload>> ParseDemand(std::string_view text) {
     out.push_back(std::move(w));
   }
   return out;
+}
+
+Result<std::vector<planner::Workload>> ParseWorkloads(const std::string& need, const std::string& demand,
+                                                      const std::string& need_file) {
+  std::vector<planner::Workload> all;
+  if (!need.empty()) {
+    MIGCTL_ASSIGN_OR_RETURN(std::vector<planner::Workload> w, ParseNeeds(need));
+    all.insert(all.end(), w.begin(), w.end());
+  }
+  if (!demand.empty()) {
+    MIGCTL_ASSIGN_OR_RETURN(std::vector<planner::Workload> w, ParseDemand(demand));
+    all.insert(all.end(), w.begin(), w.end());
+  }
+  if (!need_file.empty()) {
+    MIGCTL_ASSIGN_OR_RETURN(std::vector<spec::WorkloadEntry> entries, spec::LoadWorkloadsFile(need_file));
+    for (spec::WorkloadEntry& e : entries)
+      all.push_back({e.name, e.count, e.memory_mib, e.compute_slices, e.profile, e.priority, e.models});
+  }
+  if (all.empty())
+    return MakeError(ErrorCode::kInvalidInput,
+                     "nothing to plan for: give --need SIZES, --demand PROFILES or --need-file FILE");
+  return all;
 }
 
 }  // namespace migctl

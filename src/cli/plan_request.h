@@ -21,4 +21,9 @@ Result<std::vector<planner::Workload>> ParseNeeds(std::string_view text);
 /// `PROFILE[:N][, PROFILE[:N]...]`: profile needs, e.g. `3g.40gb:2, 2g.20gb:3, 1g.10gb:6`.
 Result<std::vector<planner::Workload>> ParseDemand(std::string_view text);
 
+/// The workloads of `--need`, `--demand` and `--need-file` (spec/workloads_file.h), in that order; each may be
+/// empty, but not all (kInvalidInput saying what to give).
+Result<std::vector<planner::Workload>> ParseWorkloads(const std::string& need, const std::string& demand,
+                                                      const std::string& need_file);
+
 }  // namespace migctl
