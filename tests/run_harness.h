@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "e2e_harness.h"
 
@@ -35,6 +36,8 @@ class RunE2e : public E2e {
     return docs;
   }
   std::string Probe() const { return TASK_PROBE; }
+  /// Waits until the probe log has `count` start lines.
+  void WaitForStarts(const fs::path& log, size_t count);
   std::set<std::string> MigUuids() {
     std::set<std::string> out;
     const Json instances = Instances(0);
@@ -72,6 +75,14 @@ inline std::vector<Interval> ReadIntervals(const fs::path& log) {
   }
   for (auto& [pid, i] : by_pid) done.push_back(i);  // never ended: open to the end of time
   return done;
+}
+
+inline void RunE2e::WaitForStarts(const fs::path& log, size_t count) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ReadIntervals(log).size() < count) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "tasks did not start: " << ReadFile(log);
+    std::this_thread::sleep_for(milliseconds(20));
+  }
 }
 
 /// How many times a task started on a device while another task's interval there had not ended; each is

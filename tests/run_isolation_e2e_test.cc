@@ -19,14 +19,6 @@ constexpr int kRounds = 3;
 
 class RunIsolationE2e : public RunE2e {
  protected:
-  /// Waits until the probe log has `count` start lines.
-  void WaitForStarts(const fs::path& log, size_t count) {
-    const auto deadline = steady_clock::now() + std::chrono::seconds(20);
-    while (ReadIntervals(log).size() < count) {
-      ASSERT_LT(steady_clock::now(), deadline) << "tasks did not start: " << ReadFile(log);
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-  }
   /// Per round on a one-slice machine: a run whose task is `task` (its first process may end at once, its
   /// work goes on elsewhere), and, once that work has started, a second run of a plain probe on the same
   /// slice. The second must wait for the last process of the first task. Returns every interval logged.

@@ -150,7 +150,7 @@ Result<int> RunReshape(Context& ctx, const ReshapeArgs& args) {
   Json unserved = Json::array();
   for (const planner::Unserved& u : report.unserved) {
     const std::string reason = u.reason.starts_with("fleet too small")
-                                   ? "no room beside the busy instances on the selected GPUs"
+                                   ? "no room left for it on the selected GPUs (instances in use stay where they are)"
                                    : u.reason;
     text += fmt::format("NOT SERVED: {} x{}: {}\n", demand[u.workload].name, u.count, reason);
     unserved.push_back({{"workload", demand[u.workload].name}, {"count", u.count}, {"reason", reason}});
@@ -160,7 +160,7 @@ Result<int> RunReshape(Context& ctx, const ReshapeArgs& args) {
                       created, created == 1 ? "" : "s",
                       args.explain ? fmt::format(". {} ({})", report.optimal ? "Optimal" : "Best found", report.method)
                                    : "");
-  return ctx.Finish({{"dry_run", args.dry_run},
+  const int rc = ctx.Finish({{"dry_run", args.dry_run},
                      {"served", served},
                      {"wanted", wanted},
                      {"demand", demand_json},
@@ -171,6 +171,7 @@ Result<int> RunReshape(Context& ctx, const ReshapeArgs& args) {
                      {"optimal", report.optimal},
                      {"method", report.method}},
                     text);
+  return report.unserved.empty() ? rc : kExitFailed;
 }
 
 }  // namespace
@@ -192,6 +193,9 @@ then the one that leaves the most GPUs untouched by new work. The choice is an i
 placed layouts that hold every busy instance where it is (so every plan can be created), solved to a proven
 optimum. The change goes through the one conductor: host lock, journal, and each GPU all or nothing, rolled
 back to what reshape found if a step fails.
+
+Exit status: 0 when the whole demand is served; 1 when some is not (what can be served is, and the rest is
+listed with the reason); 2 for bad input, a busy host lock or a GPU with MIG off, and then nothing changes.
 
 Examples:
   migctl reshape --need "30GiB x2, 8GiB x5" --dry-run --explain

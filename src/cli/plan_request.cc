@@ -126,7 +126,7 @@ Result<std::vector<planner::Workload>> ParseWorkloads(const std::string& need, c
   }
   if (all.empty())
     return MakeError(ErrorCode::kInvalidInput,
-                     "nothing to plan for: give --need SIZES, --demand PROFILES or --need-file FILE");
+                     "no demand given: give --need SIZES, --demand PROFILES or --need-file FILE");
   return all;
 }
 
