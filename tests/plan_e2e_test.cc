@@ -144,7 +144,7 @@ TEST_F(PlanE2e, BadInputIsOneLine) {
   for (const Case& c : std::vector<Case>{
            {{"plan", "--need", "8GiB"}, {"--fleet"}},
            {{"plan", "--fleet", "z100:2", "--need", "8GiB"}, {"z100"}},
-           {{"plan", "--fleet", "a100-80gb:2"}, {"nothing to plan"}},
+           {{"plan", "--fleet", "a100-80gb:2"}, {"no demand given"}},
            {{"plan", "--fleet", "a100-80gb:2", "--need", "8 parsecs"}, {"--need"}},
            {{"plan", "--fleet", "a100-80gb:2", "--demand", "9g.90gb:1"}, {"9g.90gb"}},
            {{"plan", "--fleet", "a100-80gb:2", "--need", "8G", "--objective", "cheapest"}, {"cheapest"}},
