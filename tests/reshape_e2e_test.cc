@@ -1,5 +1,6 @@
 // End-to-end tests of `migctl reshape` on the simulator: a demand is served around a running task, which keeps
 // its MIG device (same UUID) and is never signalled; dry runs, faults and bad input change nothing else.
+#include <fstream>
 #include <thread>
 
 #include "run_harness.h"
@@ -119,6 +120,70 @@ TEST_F(ReshapeE2e, BadInputIsOneLineExitTwoAndNothingChanges) {
   Outcome off = Migctl({"reshape", "-i", "1", "--need", "8GiB"});
   EXPECT_NE(off.err.find("GPU 1 has MIG off"), std::string::npos) << off;
   EXPECT_EQ(Status(), before);
+}
+
+// ---- run --reshape ----
+
+TEST_F(ReshapeE2e, RunReshapeDrainsAMixedQueueWhileALongTaskKeepsItsSlice) {
+  MachineWith("h100-80gb:1", Args(7, "1g.10gb"));
+  const fs::path tasks = dir_ / "mixed.txt";
+  const std::string probe = Probe() + " --log " + log_.string();
+  // The long task starts at once on a 1g.10gb; the 3g.40gb and 4g.40gb tasks fit no device until the idle
+  // 1g.10gb around it are re-cut, and the 1g.10gb tasks need what is left.
+  std::ofstream(tasks) << "@profile=1g.10gb " << probe << " --sleep-ms 2500\n"
+                       << "@profile=3g.40gb " << probe << " --sleep-ms 200\n"
+                       << "@profile=3g.40gb " << probe << " --sleep-ms 200\n"
+                       << "@memory=9G " << probe << " --sleep-ms 200\n"
+                       << "@memory=9G " << probe << " --sleep-ms 200\n";
+  Outcome o = Migctl({"run", "-i", "0", "--reshape", "--tasks", tasks.string()});
+  EXPECT_EQ(o.exit_code, kExitOk) << o;
+  const std::vector<Json> lines = JsonLines(o.out);
+  ASSERT_EQ(lines.size(), 6u) << o;
+  std::map<int, Json> result;
+  for (size_t k = 0; k + 1 < lines.size(); ++k) result[lines[k]["task"]] = lines[k];
+  for (const auto& [task, r] : result) {
+    EXPECT_EQ(r["status"], "ok") << r;
+    EXPECT_EQ(r["output"]["found"], true) << r;  // each task found its device through NVML
+  }
+  EXPECT_EQ(result[2]["profile"], "3g.40gb");
+  EXPECT_EQ(result[3]["profile"], "3g.40gb");
+  const Json summary = lines.back()["summary"];
+  ASSERT_TRUE(summary.contains("reshapes")) << o;
+  EXPECT_GE(summary["reshapes"].size(), 1u);
+  EXPECT_EQ(summary["reshapes"][0]["waiting"], 2);  // the two 3g.40gb tasks (9 GiB fits a 1g.10gb)
+  // The long task's slice was never touched: it is still there, with the same UUID, and the long task ran
+  // to its end on it (its interval is whole, it was not signalled).
+  const std::string long_device = result[1]["device"];
+  bool still_there = false;
+  for (const Json& inst : Instances(0)) still_there |= inst["uuid"] == long_device;
+  EXPECT_TRUE(still_there) << long_device;
+  EXPECT_EQ(Overlaps(ReadIntervals(log_)), 0u);
+}
+
+TEST_F(ReshapeE2e, RunReshapeLeavesATaskNoProfileCanHoldNotRunAndSaysWhy) {
+  MachineWith("h100-80gb:1", {"3g.40gb"});
+  const fs::path tasks = dir_ / "tasks.txt";
+  std::ofstream(tasks) << "@memory=100G " << Probe() << "\n@profile=1g.10gb " << Probe() << "\n";
+  Outcome o = Migctl({"run", "-i", "0", "--reshape", "--tasks", tasks.string()});
+  EXPECT_EQ(o.exit_code, kExitFailed) << o;
+  EXPECT_NE(o.err.find("too big for any profile"), std::string::npos) << o;
+  const Json summary = JsonLines(o.out).back()["summary"];
+  EXPECT_EQ(summary["succeeded"], 1) << o;
+  EXPECT_EQ(summary["not_run"], 1) << o;
+}
+
+TEST_F(ReshapeE2e, RunReshapeRefusesOptionsThatChooseDevices) {
+  MachineWith("h100-80gb:1", {"3g.40gb"});
+  const Json before = Instances(0);
+  for (const Args& extra : std::vector<Args>{{"--profile", "3g.40gb"}, {"--workers", "1"}, {"--share", "none"}}) {
+    Args args = {"run", "-i", "0", "--reshape"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"--", "true"});
+    Outcome o = Migctl(args);
+    EXPECT_EQ(o.exit_code, kExitUsage) << o;
+    EXPECT_NE(o.err.find("--reshape"), std::string::npos) << o;
+  }
+  EXPECT_EQ(Instances(0), before);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include "cli/commands.h"
 #include "cli/plan_request.h"
 #include "cli/slot_map.h"
-#include "launch/lease.h"
+#include "launch/lease_guard.h"
 #include "reconcile/reshape.h"
 
 namespace migctl {
@@ -36,25 +36,6 @@ Result<std::vector<nvml::Device>> ReshapeDevices(Context& ctx, const std::string
     return MakeError(ErrorCode::kInvalidInput,
                      "no GPU has MIG on: reshape re-cuts MIG GPUs; enable MIG first (`migctl mode enable -i N`)");
   return on;
-}
-
-/// Takes the lease of every idle MIG device of `devices` (no processes, no live holder), so that no run
-/// starts a task on one while it may be destroyed; `leased` gets their UUIDs. The leases are held until the
-/// returned vector goes.
-Result<std::vector<Lease>> LeaseIdleDevices(const std::vector<nvml::Device>& devices, LeaseTable& leases,
-                                            std::set<std::string>* leased) {
-  std::vector<Lease> held;
-  for (const nvml::Device& d : devices) {
-    MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot s, nvml::ObserveGpu(d));
-    for (const nvml::InstanceSnapshot& i : s.instances) {
-      if (!i.uuid || !i.processes.empty()) continue;
-      MIGCTL_ASSIGN_OR_RETURN(std::optional<Lease> lease, leases.TryAcquire(i.uuid->value()));
-      if (!lease) continue;
-      leased->insert(i.uuid->value());
-      held.push_back(std::move(*lease));
-    }
-  }
-  return held;
 }
 
 std::string Describe(const ReshapeInstance& i, const std::vector<planner::Workload>& demand) {
@@ -88,7 +69,7 @@ Result<int> RunReshape(Context& ctx, const ReshapeArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ReshapeDevices(ctx, args.gpus));
   LeaseTable leases(DefaultLeaseDir(!ctx.options.sim.empty(), ctx.RunDir()));
   ReshapeRequest request{demand, {}, args.time_limit_s};
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<Lease> held, LeaseIdleDevices(devices, leases, &request.leased));
+  MIGCTL_ASSIGN_OR_RETURN(std::vector<Lease> held, LeaseIdleMigDevices(devices, leases, &request.leased));
 
   ReshapeReport report;
   ChangeRequest change;

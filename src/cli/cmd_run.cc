@@ -32,6 +32,7 @@ struct RunArgs {
   unsigned workers = 0;
   bool create = false;
   bool ephemeral = false;
+  bool reshape = false;
   std::string share;
   std::string mps_threads;
   std::string mps_memory;
@@ -100,6 +101,7 @@ Result<RunRequest> BuildRequest(Context& ctx, const RunArgs& args) {
   r.mps_threads = args.mps_threads;
   r.create = args.create;
   r.ephemeral = args.ephemeral;
+  r.reshape = args.reshape;
   r.tasks.command = args.command;
   r.tasks.repeat = args.repeat;
   r.tasks.params = args.params;
@@ -167,6 +169,17 @@ int FinishRun(Context& ctx, const RunOutcome& out, const Json& extra) {
                 {"stopped", summary.stopped.empty() ? Json(nullptr) : Json(summary.stopped)},
                 {"results", out.journal.empty() ? Json(nullptr) : Json(out.journal)},
                 {"cleanup_errors", out.cleanup_errors}}}};
+  if (!out.reshapes.empty()) {
+    Json reshapes = Json::array();
+    for (const RunOutcome::Reshape& r : out.reshapes)
+      reshapes.push_back({{"waiting", r.waiting},
+                          {"served", r.served},
+                          {"destroyed", r.destroyed},
+                          {"created", r.created},
+                          {"seconds", r.seconds},
+                          {"changes", r.changes}});
+    doc["summary"]["reshapes"] = reshapes;
+  }
   for (const auto& [key, value] : extra.items()) doc["summary"][key] = value;
   if (ctx.options.json) {
     std::fprintf(stdout, "%s\n", doc.dump().c_str());
@@ -207,6 +220,7 @@ Status CheckSlurmOptions(const RunArgs& a) {
   if (a.workers > 0) local.push_back("--workers");
   if (a.create) local.push_back("--create");
   if (a.ephemeral) local.push_back("--ephemeral");
+  if (a.reshape) local.push_back("--reshape");
   if (!a.share.empty()) local.push_back("--share");
   if (!a.mps_threads.empty()) local.push_back("--mps-threads");
   if (!a.mps_memory.empty()) local.push_back("--mps-memory");
@@ -411,6 +425,12 @@ device, exit status or signal, start, duration, log, and the task's last stdout 
 --results FILE journals them; --resume FILE reruns only what has not succeeded. Task output goes to
 stderr as [task N] lines, or to DIR/task-N.log with --logs DIR.
 
+Reshaping: with --reshape, the workers are every MIG device of the selected GPUs, and when queued tasks
+fit none of them (by their @profile= or @memory=, or --per-task-memory), the idle devices are re-cut for
+them as `migctl reshape` does: a device with a live task is never destroyed or moved, each change goes
+through the conductor, and the summary lists every reshape (what changed, how long, for how many tasks).
+Tasks that no re-cut can serve while nothing runs are left not run, and the run says why.
+
 Exit status: 0 when every task succeeded, 1 otherwise, 2 for bad input (nothing started), 128+N when
 stopped by signal N (Ctrl-C stops every task: SIGTERM, then SIGKILL after --grace).
 
@@ -427,6 +447,7 @@ Examples:
   migctl run --profile 3g.40gb --workers 2 --create -- python train.py --lr {lr} --param lr=1e-3,3e-4
   migctl run --tasks sweep.txt --results out.jsonl --logs logs/
   migctl run --resume out.jsonl --tasks sweep.txt
+  migctl run -i 0 --reshape --tasks mixed.txt     # lines start with @profile=3g.40gb or @memory=8G
   migctl run --share mps --workers 7 --mps-threads auto --mps-memory 10G -- ./infer.sh
   seq 100 | sed 's/^/python eval.py --shard /' | migctl run --tasks - --json
   migctl run --slurm --nodes 2 --profile 3g.40gb --param lr=1e-3,3e-4 -- python train.py {lr})");
@@ -452,6 +473,9 @@ Examples:
                 "Create the missing MIG devices of --profile (enables MIG where it can)")
       ->group(workers);
   cmd->add_flag("--ephemeral", args->ephemeral, "With --create: remove the instances it created at the end")
+      ->group(workers);
+  cmd->add_flag("--reshape", args->reshape,
+                "Re-cut idle MIG devices for tasks (@profile=/@memory=) that fit none; never a busy one")
       ->group(workers);
   cmd->add_option("--share", args->share,
                   "Share whole GPUs instead of MIG devices: none (time-slicing) or mps")

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "nvml/snapshot.h"
+
 namespace migctl {
 
 Status CheckNoLeasedDeviceGoes(const std::vector<GpuOutcome>& plans, const LeaseTable& leases) {
@@ -24,6 +26,22 @@ Status CheckNoLeasedDeviceGoes(const std::vector<GpuOutcome>& plans, const Lease
     }
   }
   return Ok();
+}
+
+Result<std::vector<Lease>> LeaseIdleMigDevices(const std::vector<nvml::Device>& devices, LeaseTable& leases,
+                                               std::set<std::string>* leased) {
+  std::vector<Lease> held;
+  for (const nvml::Device& d : devices) {
+    MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot s, nvml::ObserveGpu(d));
+    for (const nvml::InstanceSnapshot& i : s.instances) {
+      if (!i.uuid || !i.processes.empty()) continue;
+      MIGCTL_ASSIGN_OR_RETURN(std::optional<Lease> lease, leases.TryAcquire(i.uuid->value()));
+      if (!lease) continue;
+      leased->insert(i.uuid->value());
+      held.push_back(std::move(*lease));
+    }
+  }
+  return held;
 }
 
 }  // namespace migctl

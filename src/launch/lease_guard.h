@@ -4,10 +4,13 @@
 // has a CUDA context, and the simulator, whose instances have no processes.
 #pragma once
 
+#include <set>
+#include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "launch/lease.h"
+#include "nvml/device.h"
 #include "reconcile/conductor.h"
 
 namespace migctl {
@@ -16,5 +19,12 @@ namespace migctl {
 /// reset) while a live task holds the lease of one of its MIG devices: which device, the task's pid, and
 /// what to do. Ok otherwise. Reads the lease records only: takes no lock.
 Status CheckNoLeasedDeviceGoes(const std::vector<GpuOutcome>& plans, const LeaseTable& leases);
+
+/// Before a change that may destroy idle slices (reshape): takes the lease of every MIG device of `devices`
+/// that has no processes and whose lease is free, so that no run starts a task on one meanwhile; `leased`
+/// gets their UUIDs. The leases are held as long as the returned vector lives. Errors: NVML's, and
+/// TryAcquire's (a lease directory that is not private).
+Result<std::vector<Lease>> LeaseIdleMigDevices(const std::vector<nvml::Device>& devices, LeaseTable& leases,
+                                               std::set<std::string>* leased);
 
 }  // namespace migctl

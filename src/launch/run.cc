@@ -5,6 +5,8 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -14,16 +16,45 @@
 #include "common/task_cgroup.h"
 #include "launch/early_stop.h"
 #include "launch/lease.h"
+#include "launch/lease_guard.h"
 #include "launch/result_log.h"
 #include "mps/client_limits.h"
 #include "mps/control_daemon.h"
 #include "mps/daemon_dirs.h"
 #include "mps/foreign_server.h"
 #include "nvml/snapshot.h"
+#include "reconcile/reshape.h"
 #include "reconcile/run_partitions.h"
 
 namespace migctl {
 namespace {
+
+/// One workload per distinct need among `waiting`, with its count, in first-seen order.
+std::vector<planner::Workload> DemandOf(const std::vector<TaskNeeds>& waiting) {
+  std::vector<std::pair<TaskNeeds, unsigned>> counts;
+  for (const TaskNeeds& n : waiting) {
+    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == n; });
+    if (it == counts.end()) {
+      counts.emplace_back(n, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  std::vector<planner::Workload> demand;
+  for (const auto& [needs, count] : counts) {
+    planner::Workload w;
+    w.count = count;
+    if (needs.profile) {
+      w.name = *needs.profile;
+      w.profile = needs.profile;
+    } else {
+      w.memory_mib = needs.memory_mib.value_or(1);  // a task that needs nothing: the smallest device
+      w.name = needs.memory_mib ? FormatMib(*needs.memory_mib) : "any device";
+    }
+    demand.push_back(std::move(w));
+  }
+  return demand;
+}
 
 Status CheckRequest(const RunRequest& r) {
   auto bad = [](std::string message) { return MakeError(ErrorCode::kInvalidInput, std::move(message)); };
@@ -36,6 +67,11 @@ Status CheckRequest(const RunRequest& r) {
   if (r.ephemeral && !r.create) return bad("--ephemeral removes what --create made; add --create");
   if (share != ShareMode::kMps && (!r.mps_threads.empty() || r.mps_memory_mib))
     return bad("--mps-threads and --mps-memory need --share mps");
+  if (r.reshape && (r.create || r.ephemeral || share != ShareMode::kMig || r.workers.profile ||
+                    r.workers.memory_mib || r.workers.workers))
+    return bad("--reshape runs on every MIG device of the selected GPUs and re-cuts them for the tasks' "
+               "@profile= or @memory= needs: leave out --create, --ephemeral, --share, --profile, --memory and "
+               "--workers");
   if (share != ShareMode::kMig && r.workers.profile)
     return bad("--profile selects MIG devices; --share uses whole GPUs (use --memory for a size)");
   if (!r.results.empty() && !r.resume.empty() && r.results != r.resume)
@@ -151,6 +187,63 @@ std::function<std::optional<pid_t>(const Worker&)> DeviceUser(const RunRequest& 
           return static_cast<pid_t>(m.processes.front().pid);
     }
     return std::nullopt;
+  };
+}
+
+/// run --reshape's hook for the supervisor: re-cuts the idle slices of the selected GPUs for the waiting
+/// tasks (leasing them meanwhile; a slice with a live task is busy), and returns every MIG device after.
+std::function<Result<std::optional<std::vector<Worker>>>(const std::vector<TaskNeeds>&)> Reshaper(
+    const RunRequest& r, LeaseTable& leases, RunOutcome& out, RunEvents& events) {
+  auto said = std::make_shared<std::set<std::string>>();  // each reason for leaving tasks waiting, once
+  return [&r, &leases, &out, &events, said](const std::vector<TaskNeeds>& waiting)
+             -> Result<std::optional<std::vector<Worker>>> {
+    const auto started = std::chrono::steady_clock::now();
+    ReshapeRequest request;
+    request.demand = DemandOf(waiting);
+    MIGCTL_ASSIGN_OR_RETURN(std::vector<Lease> held, LeaseIdleMigDevices(r.devices, leases, &request.leased));
+    ReshapeReport report;
+    ChangeRequest change;
+    change.devices = r.devices;
+    change.planner = ReshapePlanner(std::move(request), &report);
+    change.command = "run --reshape";
+    MIGCTL_ASSIGN_OR_RETURN(ChangeReport done, r.change_gpus(std::move(change), {}));
+    held.clear();
+    RunOutcome::Reshape record;
+    record.waiting = static_cast<unsigned>(waiting.size());
+    for (unsigned s : report.served) record.served += s;
+    for (const ReshapeGpu& g : report.gpus) {
+      record.destroyed += static_cast<unsigned>(g.destroyed.size());
+      record.created += static_cast<unsigned>(g.created.size());
+      if (g.destroyed.empty() && g.created.empty()) continue;
+      auto names = [](const std::vector<ReshapeInstance>& v) {
+        std::map<std::string, unsigned> n;
+        for (const ReshapeInstance& i : v) ++n[i.profile];
+        std::vector<std::string> parts;
+        for (const auto& [profile, count] : n) parts.push_back(fmt::format("{} x {}", count, profile));
+        return parts.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(parts, ", "));
+      };
+      record.changes.push_back(
+          fmt::format("GPU {}: {} -> {}", g.gpu.value(), names(g.destroyed), names(g.created)));
+    }
+    record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    for (const planner::Unserved& u : report.unserved) {
+      const bool never = u.reason.starts_with("too big") || u.reason.starts_with("none of");
+      const std::string line =
+          fmt::format("--reshape: {} task{} needing {} wait{}: {}", u.count, u.count == 1 ? "" : "s",
+                      report.demand[u.workload].name, u.count == 1 ? "s" : "",
+                      never ? u.reason : "no room beside the slices in use; again when a task ends");
+      if (said->insert(line).second) events.OnNote(line);
+    }
+    if (record.destroyed + record.created == 0) return std::optional<std::vector<Worker>>();
+    events.OnNote(fmt::format("reshaped for {} waiting task{} ({} served) in {:.2f} s: {}", record.waiting,
+                              record.waiting == 1 ? "" : "s", record.served, record.seconds,
+                              fmt::join(record.changes, "; ")));
+    out.reshapes.push_back(std::move(record));
+    (void)done;
+    MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::GpuSnapshot> gpus, Observe(r.devices));
+    std::vector<std::string> skipped;
+    Result<std::vector<Worker>> workers = SelectMigWorkers(gpus, WorkerRequest{}, &skipped);
+    return std::optional<std::vector<Worker>>(workers.ok() ? std::move(*workers) : std::vector<Worker>());
   };
 }
 
@@ -286,8 +379,15 @@ Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
     if (request.create) MIGCTL_RETURN_IF_ERROR(CreatePartitions(request, out, created));
     for (const std::string& line : out.partitions) events.OnNote(line);
     MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::GpuSnapshot> gpus, Observe(request.devices));
-    MIGCTL_ASSIGN_OR_RETURN(out.workers, ChooseWorkers(request, gpus, events));
-    if (!out.workers.empty()) MIGCTL_RETURN_IF_ERROR(CheckTasksFit(out.tasks, out.workers));
+    if (request.reshape) {  // whatever MIG devices there are, none included: the first reshape makes some
+      std::vector<std::string> skipped;
+      Result<std::vector<Worker>> all = SelectMigWorkers(gpus, request.workers, &skipped);
+      if (all.ok()) out.workers = std::move(*all);
+      for (const std::string& s : skipped) events.OnNote("skipping " + s);
+    } else {
+      MIGCTL_ASSIGN_OR_RETURN(out.workers, ChooseWorkers(request, gpus, events));
+    }
+    if (!out.workers.empty() && !request.reshape) MIGCTL_RETURN_IF_ERROR(CheckTasksFit(out.tasks, out.workers));
     Result<std::optional<mps::ControlDaemon>> mps = request.workers.share == ShareMode::kMps
                                                         ? StartMps(request, gpus, out.workers, events)
                                                         : std::optional<mps::ControlDaemon>();
@@ -312,13 +412,17 @@ Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
       }
     }
     // Each worker's task tree in a cgroup of its own where the host allows, else by the keeper alone.
-    TaskCgroups cgroups = TaskCgroups::Create(static_cast<unsigned>(out.workers.size()));
+    // With --reshape, room for the workers that reshapes add (at most 8 MIG devices a GPU at a time).
+    const size_t most = request.reshape ? std::max(out.workers.size() * 2, request.devices.size() * 16)
+                                        : out.workers.size();
+    TaskCgroups cgroups = TaskCgroups::Create(static_cast<unsigned>(most));
     out.tracking = cgroups.Describe();
     SupervisorOptions options = request.supervisor;
     options.keepers = true;
-    for (unsigned i = 0; i < out.workers.size(); ++i) options.cgroups.push_back(cgroups.Dir(i));
+    for (unsigned i = 0; i < most; ++i) options.cgroups.push_back(cgroups.Dir(i));
     options.device_user = DeviceUser(request);
     options.stopped_before = [&early_stop] { return early_stop.signal(); };
+    if (request.reshape) options.reshape = Reshaper(request, leases, out, events);
 
     Journaling journaling(events, log ? &*log : nullptr, request.node);
     events.OnBegin(out.workers, out.tasks);

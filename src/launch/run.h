@@ -41,6 +41,10 @@ struct RunRequest {
   WorkerRequest workers;
   bool create = false;     ///< Make the missing MIG devices of workers.profile first (needs workers.workers).
   bool ephemeral = false;  ///< Remove at the end what create made (not what another run uses).
+  /// Workers are every MIG device of the selected GPUs (none is fine), and when queued tasks fit none, idle
+  /// slices are re-cut for them (reconcile/reshape.h; a slice with a live task is never touched). Needs
+  /// change_gpus; excludes create, ephemeral, workers.profile/memory/workers and sharing.
+  bool reshape = false;
   std::vector<bool> reset_supported;  ///< Per device, for create (MIG mode changes that need a reset).
   std::string mps_threads;            ///< --share mps: `auto` or a percentage, per worker.
   std::optional<unsigned long long> mps_memory_mib;
@@ -49,7 +53,7 @@ struct RunRequest {
   std::string mps_root;   ///< Where the run's private MPS directories go (mps::DefaultRoot()).
   bool dry_run = false;   ///< Decide workers and tasks (and partitions: what would be made); start nothing.
   SupervisorOptions supervisor;
-  GpuChanger change_gpus;  ///< Required for create.
+  GpuChanger change_gpus;  ///< Required for create and reshape.
   std::string node;  ///< Recorded in every result (TaskResult::node): a Slurm element's SLURMD_NODENAME.
 };
 
@@ -77,6 +81,16 @@ struct RunOutcome {
   /// run fails with it.
   std::vector<std::string> cleanup_errors;
   std::string tracking;  ///< How task trees were tracked (DescribeTreeTracking).
+  /// --reshape: every re-cut, in order.
+  struct Reshape {
+    unsigned waiting = 0;    ///< Tasks that fit no device when it was asked for.
+    unsigned served = 0;     ///< Of those, how many the new layout has a device for.
+    unsigned destroyed = 0;  ///< GPU instances.
+    unsigned created = 0;
+    double seconds = 0;      ///< The whole change: lock, driver calls, checks.
+    std::vector<std::string> changes;  ///< `GPU 0: 4 x 1g.10gb -> 3g.40gb`.
+  };
+  std::vector<Reshape> reshapes;
   /// Every task ran and succeeded, nothing failed after.
   bool ok() const {
     return summary.failed == 0 && summary.not_run == 0 && !journal_error && cleanup_errors.empty();

@@ -145,7 +145,10 @@ class Pool {
   Pool(const std::vector<Worker>& workers, const std::vector<Task>& tasks, LeaseTable& leases,
        const SupervisorOptions& options, RunObserver& observer, ProcessHost& host)
       : leases_(leases), options_(options), observer_(observer), host_(host) {
-    for (const Worker& w : workers) slots_.push_back(Slot{&w});
+    for (const Worker& w : workers) {
+      slots_.push_back(Slot{&w});
+      next_index_ = std::max(next_index_, w.index + 1);
+    }
     for (const Task& t : tasks) queue_.push_back({&t, 1});
   }
 
@@ -181,6 +184,10 @@ class Pool {
       }
       const steady_clock::time_point now = host_.Now();
       if (summary_.stopped.empty()) MIGCTL_RETURN_IF_ERROR(Dispatch(now));
+      if (summary_.stopped.empty() && options_.reshape) {
+        MIGCTL_ASSIGN_OR_RETURN(const bool changed, Reshape());
+        if (changed) continue;  // dispatch onto the new devices at once
+      }
       if (!AnyRunning() && (queue_.empty() || !summary_.stopped.empty())) return Ok();
 
       std::vector<pollfd> fds = {{scope.read_fd(), POLLIN, 0}};
@@ -196,6 +203,57 @@ class Pool {
         if (fds[i].revents != 0) ReadOutput(*owners[i]->running, *owners[i]->worker);
       ReapAndEnforce(host_.Now());
     }
+  }
+
+  /// The queued tasks that no worker's device can hold.
+  std::vector<TaskNeeds> FitNowhere() const {
+    std::vector<TaskNeeds> out;
+    for (const Queued& q : queue_)
+      if (std::none_of(slots_.begin(), slots_.end(),
+                       [&](const Slot& s) { return s.worker->CanHold(q.task->needs); }))
+        out.push_back(q.task->needs);
+    return out;
+  }
+
+  /// run --reshape: when queued tasks fit no device and a worker is idle, asks for new workers and rebuilds
+  /// the slots (a running slot keeps its state; idle slots whose device went are dropped; new devices get
+  /// new slots). True when the workers changed. When nothing runs and nothing could change, stops the run.
+  Result<bool> Reshape() {
+    if (reshape_blocked_) {
+      if (!AnyRunning() && !FitNowhere().empty())
+        Stop(fmt::format("{} task{} fit no device, and reshaping the idle slices cannot make one that does",
+                         FitNowhere().size(), FitNowhere().size() == 1 ? "" : "s"));
+      return false;
+    }
+    const std::vector<TaskNeeds> waiting = FitNowhere();
+    const bool idle = slots_.empty() || std::any_of(slots_.begin(), slots_.end(),
+                                                    [](const Slot& s) { return !s.running.has_value(); });
+    if (waiting.empty() || !idle) return false;
+    MIGCTL_ASSIGN_OR_RETURN(std::optional<std::vector<Worker>> workers, options_.reshape(waiting));
+    reshape_blocked_ = true;  // until a task ends, or the new devices are tried
+    if (!workers) return false;
+    std::vector<Slot> slots;
+    for (Worker& w : *workers) {
+      auto old = std::find_if(slots_.begin(), slots_.end(),
+                              [&](const Slot& s) { return s.worker->lease_key == w.lease_key; });
+      w.index = old != slots_.end() ? old->worker->index : next_index_++;
+      owned_.push_back(std::move(w));
+      Slot slot{&owned_.back()};
+      if (old != slots_.end()) {
+        slot.running = std::move(old->running);
+        slot.next_try = old->next_try;
+        old->running.reset();
+      }
+      slots.push_back(std::move(slot));
+    }
+    for (const Slot& s : slots_)
+      if (s.running)
+        return MakeError(ErrorCode::kInternal,
+                         fmt::format("a reshape lost {}, on which task {} runs; please report this",
+                                     s.worker->device, s.running->task->id));
+    slots_ = std::move(slots);
+    reshape_blocked_ = false;
+    return true;
   }
 
   /// Starts a task on every free worker that has one it can hold and can take its lease.
@@ -416,6 +474,7 @@ class Pool {
 
   /// Reports an attempt's result and decides what follows: a retry, the next task, or a stop.
   void Finish(const Task* task, TaskResult result, bool retryable) {
+    reshape_blocked_ = false;  // a slice may be free for a reshape now
     const bool ok = result.status == TaskStatus::kOk;
     const bool retry = !ok && retryable && summary_.stopped.empty() && result.attempt <= options_.retries;
     result.final = !retry;
@@ -477,6 +536,9 @@ class Pool {
   RunObserver& observer_;
   ProcessHost& host_;
   std::vector<Slot> slots_;
+  std::deque<Worker> owned_;  ///< Workers a reshape made (a deque: slots point into it).
+  unsigned next_index_ = 0;   ///< The index a new worker gets.
+  bool reshape_blocked_ = false;
   std::deque<Queued> queue_;
   RunSummary summary_;
 };

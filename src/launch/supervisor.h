@@ -52,6 +52,13 @@ struct SupervisorOptions {
   /// A stop signal that arrived before the supervisor started (launch/early_stop.h), asked once its own handlers
   /// are installed; non-zero: stop at once, as for that signal now, running no task. Empty: none.
   std::function<int()> stopped_before;
+  /// `run --reshape`: asked when queued tasks fit no worker's device and a worker is idle (or there is none),
+  /// with those tasks' needs (one entry per task). Returns the workers to run on from now on, or nullopt when
+  /// nothing could change. Every worker that runs a task must still be in the new list with the same device
+  /// (a reshape never touches a slice in use); the supervisor keeps its slot and gives new devices new
+  /// indexes. It is not asked again until a task ends. When nothing runs and it cannot help, the waiting
+  /// tasks are left not run and the run stops saying why. Empty: never (then every task must fit some worker).
+  std::function<Result<std::optional<std::vector<Worker>>>(const std::vector<TaskNeeds>& waiting)> reshape;
 };
 
 /// What the pool reports while it runs. Called on the pool's thread, between its steps.
@@ -85,7 +92,8 @@ struct RunSummary {
 
 /// Runs `tasks` on `workers` until every task has a final result or the run stops. Children are started,
 /// and the clock read and waited on, through `host` (the signals above still wake it for real).
-/// Preconditions: every task fits some worker (CheckTasksFit), worker lease keys are distinct. Errors (kIo)
+/// Preconditions: every task fits some worker (CheckTasksFit) unless options.reshape is set, worker lease
+/// keys are distinct. Errors (kIo)
 /// only when the pool itself cannot go on (lease directory unusable, poll failure); then every child is
 /// stopped and reaped first. A task that cannot start (program not found) is a result with status
 /// not-started, not an error.
