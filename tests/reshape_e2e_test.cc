@@ -53,6 +53,27 @@ TEST_F(ReshapeE2e, ServesTheDemandAroundARunningTaskWithoutTouchingIt) {
   EXPECT_EQ(result["output"]["found"], true) << task;
 }
 
+TEST_F(ReshapeE2e, AnInstanceWithProcessesIsBusyToo) {
+  MachineWith("h100-80gb:1", {"4g.40gb", "3g.40gb"});
+  Json four;
+  for (const Json& inst : Instances(0))
+    if (inst["profile"] == "4g.40gb") four = inst;
+  MustJson({"sim", "attach", "-i", "0", "--gi", std::to_string(four["gi"].get<int>()), "--ci", "0", "--name",
+            "python"});
+  // Seven 1g.10gb would need the 4g.40gb's slots too: only the 3g.40gb's half is re-cut.
+  Outcome o = Migctl({"reshape", "--demand", "1g.10gb:7"});
+  EXPECT_EQ(o.exit_code, kExitFailed) << o;
+  const Json doc = o.OutJson();
+  EXPECT_EQ(doc["served"], 3) << o;
+  bool kept = false;
+  for (const Json& k : doc["gpus"][0]["kept"])
+    kept |= k["uuids"][0] == four["uuid"] && k["busy"].get<std::string>().starts_with("processes");
+  EXPECT_TRUE(kept) << o;
+  bool still = false;
+  for (const Json& inst : Instances(0)) still |= inst["uuid"] == four["uuid"];
+  EXPECT_TRUE(still);
+}
+
 TEST_F(ReshapeE2e, ADryRunChangesNothingAndSaysWhatWouldChange) {
   MachineWith("h100-80gb:1", {"3g.40gb", "3g.40gb"});
   const Json before = Instances(0);
