@@ -23,7 +23,11 @@ class ReshapeE2e : public RunE2e {
       if (inst["uuid"] == uuid) return inst;
     return Json();
   }
-  fs::path log_ = dir_ / "tasks.log";
+  void SetUp() override {
+    RunE2e::SetUp();
+    log_ = dir_ / "tasks.log";  // dir_ exists from E2e::SetUp on
+  }
+  fs::path log_;
 };
 
 TEST_F(ReshapeE2e, ServesTheDemandAroundARunningTaskWithoutTouchingIt) {

@@ -29,10 +29,17 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
   }
 }
 
-bool ParseUnsigned(std::string_view text, unsigned* out) {
+template <typename T>
+bool ParseUnsigned(std::string_view text, T* out) {
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, *out);
   return ec == std::errc() && ptr == end;
+}
+
+std::optional<unsigned long long> OptionalTime(const std::vector<std::string_view>& fields, size_t column) {
+  unsigned long long value = 0;
+  if (column >= fields.size() || !ParseUnsigned(fields[column], &value)) return std::nullopt;
+  return value;
 }
 
 }  // namespace
@@ -47,6 +54,7 @@ Result<std::vector<SharingPod>> LoadSharingPods(const std::string& path) {
     return std::find(header.begin(), header.end(), name) - header.begin();
   };
   const size_t name_col = column("name"), num_gpu_col = column("num_gpu"), milli_col = column("gpu_milli");
+  const size_t created_col = column("creation_time"), deleted_col = column("deletion_time");
   if (std::max({name_col, num_gpu_col, milli_col}) >= header.size())
     return MakeError(
         ErrorCode::kCorrupt,
@@ -63,7 +71,9 @@ Result<std::vector<SharingPod>> LoadSharingPods(const std::string& path) {
       return MakeError(ErrorCode::kCorrupt,
                        fmt::format("{}:{}: expected {} fields with numeric num_gpu and gpu_milli", path,
                                    line_no, header.size()));
-    if (num_gpu == 1 && milli > 0 && milli < 1000) pods.push_back({std::string(fields[name_col]), milli});
+    if (num_gpu == 1 && milli > 0 && milli < 1000)
+      pods.push_back({std::string(fields[name_col]), milli, OptionalTime(fields, created_col),
+                      OptionalTime(fields, deleted_col)});
   }
   return pods;
 }

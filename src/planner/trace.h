@@ -3,6 +3,7 @@
 // Pure apart from LoadSharingPods, which reads one file.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,15 @@ namespace migctl::planner {
 struct SharingPod {
   std::string name;        ///< `openb-pod-0001`.
   unsigned gpu_milli = 0;  ///< Thousandths of one GPU, 1 to 999.
+  /// Seconds from the trace's start (`creation_time`, `deletion_time`), when the list has them; a pod the
+  /// trace never deleted has no `deleted`.
+  std::optional<unsigned long long> created;
+  std::optional<unsigned long long> deleted;
 };
 
 /// Reads an openb pod list (`openb_pod_list_*.csv`) and returns its GPU-sharing pods (num_gpu == 1 and
-/// 0 < gpu_milli < 1000), in file order. Errors: kNotFound or kIo when the file cannot be read; kCorrupt
+/// 0 < gpu_milli < 1000), in file order, with their creation and deletion times where the list has them (an
+/// empty or non-numeric time is left out). Errors: kNotFound or kIo when the file cannot be read; kCorrupt
 /// when the header lacks `name`, `num_gpu` or `gpu_milli` or a row's numbers do not parse (naming the line).
 Result<std::vector<SharingPod>> LoadSharingPods(const std::string& path);
 

@@ -40,6 +40,19 @@ TEST(LoadSharingPods, KeepsOnlyOneGpuFractions) {
   EXPECT_EQ((*pods)[1].name, "p4");
 }
 
+TEST(LoadSharingPods, ReadsCreationAndDeletionTimes) {
+  const std::string path = WriteTemp(std::string(kHeader) +
+                                     "p1,6000,12288,1,460,,LS,Running,427061,12902960,427061\n"
+                                     "p2,6000,12288,1,300,,LS,Running,15,,15\n");
+  auto pods = LoadSharingPods(path);
+  ASSERT_TRUE(pods.ok()) << pods.error().message;
+  ASSERT_EQ(pods->size(), 2u);
+  EXPECT_EQ((*pods)[0].created, 427061u);
+  EXPECT_EQ((*pods)[0].deleted, 12902960u);
+  EXPECT_EQ((*pods)[1].created, 15u);
+  EXPECT_FALSE((*pods)[1].deleted.has_value());  // never deleted in the trace
+}
+
 TEST(LoadSharingPods, NamesTheBadLine) {
   const std::string path =
       WriteTemp(std::string(kHeader) + "p0,1,1,1,460,,LS,Running,0,1,0\np1,1,1,1,x,,LS\n");

@@ -1,0 +1,359 @@
+// Pods arriving and leaving by the Alibaba trace's own times on a MIG fleet (issue 14): migctl's re-cut around
+// busy instances (the planner's keep-current program with the used instances fixed, as `migctl reshape` runs
+// it) against a static layout on every GPU (mig-parted's all-balanced) and NVIDIA DRA's DynamicMIG first-fit
+// (an instance made per pod at the first free device in name order, destroyed when the pod leaves).
+//
+// Demand: every GPU-sharing pod of the trace (3,078), each a need by one mapping (planner/trace.h), arriving
+// at its creation time; a placed pod leaves at its deletion time, a pod nothing can hold waits in a FIFO queue
+// (and is placed later, or never). Fleets are sized against the trace's peak: the most GPU thousandths its
+// pods would hold at once were each placed on arrival (12.49 GPUs' worth): 8, 10 and 13 GPUs put the peak at
+// about 156%, 125% and 96% of the fleet. Every policy sees the same events; after each, it places what it can, oldest
+// first, on an instance of the pod's profile (SmallestProfileFor). migctl first gives a waiting pod an idle
+// instance of its profile; if pods still wait, it re-cuts: PlanFleet keep-current with every used instance
+// busy and the waiting pods as demand, and makes the difference (kept idle instances stay).
+//
+// Reported per policy: pods placed on arrival (no wait), pods never placed, mean wait of the
+// placed ones (trace seconds), allocation (time-weighted share of the fleet's GPU thousandths that placed pods
+// hold, from the first arrival to the last event), GPU instances destroyed + created, and running pods
+// disturbed (an instance with a pod destroyed: must be 0 for every policy; the bench stops if not).
+//
+//   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIGCTL_BUILD_BENCH=ON
+//   ninja -C build-bench reshape_replay && build-bench/bench/reshape_replay [--gpus 8,10,13] [pods.csv]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "catalog/catalog.h"
+#include "layout/feasibility.h"
+#include "layout/placement_solver.h"
+#include "planner/baselines.h"
+#include "planner/plan.h"
+#include "planner/trace.h"
+
+using namespace migctl;
+using namespace migctl::planner;
+
+namespace {
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "reshape_replay: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <typename T>
+T Check(Result<T> result, const std::string& what) {
+  if (!result.ok()) Die(what + ": " + result.error().message);
+  return std::move(result).value();
+}
+
+struct Slice {
+  PlacedInstance placed;
+  int pod = -1;  ///< The pod it holds; -1: idle.
+};
+
+struct Fleet {
+  const GpuModel* model = nullptr;
+  std::vector<std::vector<Slice>> gpus;
+  unsigned long long changes = 0;    ///< GPU instances destroyed + created.
+  unsigned long long disturbed = 0;  ///< Destroyed while a pod ran on it.
+  double solve_ms = 0;
+  unsigned reshapes = 0;
+};
+
+Layout LayoutOf(const std::vector<Slice>& gpu) {
+  Layout l;
+  for (const Slice& s : gpu) l.push_back(s.placed);
+  return l;
+}
+
+enum class Policy { kStatic, kDra, kMigctl };
+const char* const kPolicyNames[] = {"static all-balanced", "DRA first-fit", "migctl reshape"};
+
+/// Gives the waiting pods (FIFO) idle slices of their profile; returns those that still wait.
+std::deque<int> TakeIdle(Fleet& fleet, std::deque<int> waiting, const std::vector<ProfileId>& profile_of) {
+  std::deque<int> left;
+  for (int pod : waiting) {
+    bool placed = false;
+    for (auto& gpu : fleet.gpus) {
+      for (Slice& s : gpu)
+        if (s.pod < 0 && s.placed.profile == profile_of[pod]) {
+          s.pod = pod;
+          placed = true;
+          break;
+        }
+      if (placed) break;
+    }
+    if (!placed) left.push_back(pod);
+  }
+  return left;
+}
+
+/// DRA: each waiting pod, oldest first, gets a new instance at the first free device of its profile, GPUs in
+/// order, devices sorted by the driver's names.
+std::deque<int> DraPlace(Fleet& fleet, std::deque<int> waiting, const std::vector<ProfileId>& profile_of) {
+  std::deque<int> left;
+  for (int pod : waiting) {
+    const GiProfile* p = fleet.model->FindProfile(profile_of[pod]);
+    std::vector<std::pair<std::string, unsigned>> devices;
+    for (unsigned start : p->starts) devices.emplace_back(DraDeviceName(0, *p, start), start);
+    std::sort(devices.begin(), devices.end());
+    bool placed = false;
+    for (auto& gpu : fleet.gpus) {
+      const Layout layout = LayoutOf(gpu);
+      for (const auto& [name, start] : devices)
+        if (CheckAddition(*fleet.model, layout, {p->id, start}) == Conflict::kNone) {
+          gpu.push_back({{p->id, start}, pod});
+          ++fleet.changes;
+          placed = true;
+          break;
+        }
+      if (placed) break;
+    }
+    if (!placed) left.push_back(pod);
+  }
+  return left;
+}
+
+/// migctl: re-cuts the fleet around its used slices for the waiting pods, then places them.
+std::deque<int> Reshape(Fleet& fleet, std::deque<int> waiting, const std::vector<Workload>& need_of,
+                        const std::vector<ProfileId>& profile_of) {
+  std::vector<FleetGroup> groups;
+  for (const auto& gpu : fleet.gpus) {
+    FleetGroup g;
+    g.model = fleet.model;
+    g.count = 1;
+    g.current = {LayoutOf(gpu)};
+    g.busy = {{}};
+    for (const Slice& s : gpu)
+      if (s.pod >= 0) g.busy[0].push_back(s.placed);
+    groups.push_back(std::move(g));
+  }
+  // The waiting pods' needs by profile; the oldest pod's first, at a higher priority: the head of the queue
+  // is served whenever a re-cut can, and the others as many as fit (FIFO with backfilling, as a scheduler).
+  std::map<ProfileId, unsigned> counts;
+  for (size_t k = 1; k < waiting.size(); ++k) ++counts[profile_of[waiting[k]]];
+  std::vector<Workload> demand;
+  auto add = [&](ProfileId profile, unsigned count, unsigned priority) {
+    Workload w;
+    w.name = fleet.model->FindProfile(profile)->name;
+    w.profile = w.name;
+    w.count = count;
+    w.priority = priority;
+    demand.push_back(std::move(w));
+  };
+  add(profile_of[waiting.front()], 1, 1);
+  for (const auto& [profile, count] : counts) add(profile, count, 0);
+  (void)need_of;
+  const auto t0 = std::chrono::steady_clock::now();
+  const FleetPlan plan =
+      Check(PlanFleet(groups, demand, {.objective = Objective::kKeepCurrent, .time_limit_s = 10}), "PlanFleet");
+  fleet.solve_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ++fleet.reshapes;
+  for (size_t k = 0; k < fleet.gpus.size(); ++k) {
+    std::vector<Slice>& gpu = fleet.gpus[k];
+    const Layout& want = plan.gpus[k].layout;
+    std::vector<Slice> next;
+    for (const Slice& s : gpu) {
+      if (std::find(want.begin(), want.end(), s.placed) != want.end()) {
+        next.push_back(s);
+      } else {
+        ++fleet.changes;
+        if (s.pod >= 0) ++fleet.disturbed;
+      }
+    }
+    for (const PlacedInstance& p : want)
+      if (std::none_of(gpu.begin(), gpu.end(), [&](const Slice& s) { return s.placed == p; })) {
+        next.push_back({p, -1});
+        ++fleet.changes;
+      }
+    gpu = std::move(next);
+  }
+  return TakeIdle(fleet, std::move(waiting), profile_of);
+}
+
+struct Outcome {
+  double on_arrival = 0;   ///< Share of pods placed with no wait.
+  double never = 0;        ///< Pods never placed.
+  double mean_wait = 0;    ///< Of the placed pods, trace seconds.
+  double allocation = 0;   ///< Time-weighted share of the fleet's thousandths held.
+  double changes = 0;
+  double disturbed = 0;
+  double solve_ms = 0;
+  double reshapes = 0;
+};
+
+Outcome Replay(Policy policy, const GpuModel& model, unsigned n_gpus, const std::vector<SharingPod>& pods,
+               NeedMapping mapping) {
+  const size_t n = pods.size();
+  std::vector<Workload> need_of;
+  std::vector<ProfileId> profile_of;
+  for (const SharingPod& p : pods) {
+    need_of.push_back(NeedOf(p, mapping));
+    std::optional<ProfileId> id = SmallestProfileFor(model, need_of.back());
+    if (!id) Die("a pod fits no profile of " + model.key);
+    profile_of.push_back(*id);
+  }
+  Fleet fleet;
+  fleet.model = &model;
+  fleet.gpus.resize(n_gpus);
+  if (policy == Policy::kStatic) {
+    std::vector<ProfileId> balanced;
+    for (const char* name : {"1g.10gb", "1g.10gb", "2g.20gb", "3g.40gb"}) balanced.push_back(model.FindProfile(name)->id);
+    const Layout layout = Check(SolvePlacements(model, {}, balanced), "all-balanced");
+    for (auto& gpu : fleet.gpus)
+      for (const PlacedInstance& p : layout) gpu.push_back({p, -1});
+  }
+
+  // Events: (time, kind, pod), departures before arrivals at the same second.
+  struct Event {
+    unsigned long long t;
+    int kind;  // 0 departure, 1 arrival
+    int pod;
+    bool operator<(const Event& o) const { return std::tie(t, kind, pod) < std::tie(o.t, o.kind, o.pod); }
+  };
+  std::vector<Event> events;
+  for (size_t i = 0; i < n; ++i) events.push_back({pods[i].created.value_or(0), 1, static_cast<int>(i)});
+  std::sort(events.begin(), events.end());
+  std::deque<int> waiting;
+  std::vector<std::optional<unsigned long long>> placed_at(n);
+  std::vector<bool> left(n, false);
+  unsigned long long held_milli = 0;
+  double weighted = 0;
+  const unsigned long long t_first = events.front().t;
+  unsigned long long t_prev = t_first, t_last = t_first;
+  std::multimap<unsigned long long, int> departures;
+  size_t next_arrival = 0;
+  bool recut_pending = false;
+  while (next_arrival < events.size() || !departures.empty()) {
+    Event e;
+    if (!departures.empty() &&
+        (next_arrival == events.size() || departures.begin()->first <= events[next_arrival].t)) {
+      e = {departures.begin()->first, 0, departures.begin()->second};
+      departures.erase(departures.begin());
+    } else {
+      e = events[next_arrival++];
+    }
+    weighted += static_cast<double>(held_milli) * static_cast<double>(e.t - t_prev);
+    t_prev = t_last = e.t;
+    if (e.kind == 0) {
+      for (auto& gpu : fleet.gpus)
+        for (size_t s = 0; s < gpu.size(); ++s)
+          if (gpu[s].pod == e.pod) {
+            if (policy == Policy::kDra) {
+              gpu.erase(gpu.begin() + static_cast<long>(s));
+              ++fleet.changes;
+            } else {
+              gpu[s].pod = -1;
+            }
+            break;
+          }
+      held_milli -= pods[e.pod].gpu_milli;
+      left[e.pod] = true;
+      recut_pending = true;
+    } else {
+      waiting.push_back(e.pod);
+      recut_pending = true;
+    }
+    if (waiting.empty()) continue;
+    std::deque<int> before = waiting;
+    if (policy == Policy::kDra) {
+      waiting = DraPlace(fleet, waiting, profile_of);
+    } else {
+      waiting = TakeIdle(fleet, waiting, profile_of);
+      if (policy == Policy::kMigctl && !waiting.empty() && recut_pending) {
+        waiting = Reshape(fleet, waiting, need_of, profile_of);
+        recut_pending = false;
+      }
+    }
+    for (int pod : before)
+      if (std::find(waiting.begin(), waiting.end(), pod) == waiting.end()) {
+        placed_at[pod] = e.t;
+        held_milli += pods[pod].gpu_milli;
+        if (pods[pod].deleted && *pods[pod].deleted > e.t) departures.emplace(*pods[pod].deleted, pod);
+        else if (pods[pod].deleted) departures.emplace(e.t, pod);
+      }
+  }
+  Outcome o;
+  double waits = 0;
+  unsigned placed = 0, immediate = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!placed_at[i]) continue;
+    ++placed;
+    const unsigned long long created = pods[i].created.value_or(0);
+    waits += static_cast<double>(*placed_at[i] - created);
+    immediate += *placed_at[i] == created;
+  }
+  o.on_arrival = static_cast<double>(immediate) / static_cast<double>(n);
+  o.never = static_cast<double>(n - placed);
+  o.mean_wait = placed ? waits / placed : 0;
+  o.allocation = t_last > t_first ? weighted / (static_cast<double>(t_last - t_first) * 1000.0 * n_gpus) : 0;
+  o.changes = static_cast<double>(fleet.changes);
+  o.disturbed = static_cast<double>(fleet.disturbed);
+  o.solve_ms = fleet.solve_ms;
+  o.reshapes = fleet.reshapes;
+  if (fleet.disturbed > 0) Die(fmt::format("{} disturbed {} running pods", kPolicyNames[int(policy)], fleet.disturbed));
+  return o;
+}
+
+}  // namespace
+
+/// The most GPU thousandths the trace's pods hold at once, were every pod placed on arrival.
+unsigned long long PeakMilli(const std::vector<SharingPod>& pods) {
+  std::vector<std::pair<unsigned long long, long long>> steps;
+  for (const SharingPod& p : pods) {
+    steps.emplace_back(p.created.value_or(0), static_cast<long long>(p.gpu_milli));
+    if (p.deleted) steps.emplace_back(*p.deleted, -static_cast<long long>(p.gpu_milli));
+  }
+  std::sort(steps.begin(), steps.end());  // a departure (negative) before an arrival at the same second
+  long long live = 0, peak = 0;
+  for (const auto& [t, m] : steps) peak = std::max(peak, live += m);
+  return static_cast<unsigned long long>(peak);
+}
+
+int main(int argc, char** argv) {
+  std::vector<unsigned> fleets = {8, 10, 13};
+  std::string path = std::string(MIGCTL_SOURCE_DIR) + "/bench/data/alibaba-openb/openb_pod_list_default.csv";
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--gpus") && i + 1 < argc) {
+      fleets.clear();
+      for (const char* p = argv[++i]; *p;) {
+        fleets.push_back(static_cast<unsigned>(std::strtoul(p, const_cast<char**>(&p), 10)));
+        if (*p == ',') ++p;
+      }
+    } else {
+      path = argv[i];
+    }
+  }
+  const std::vector<SharingPod> pods = Check(LoadSharingPods(path), path);
+  const unsigned long long peak = PeakMilli(pods);
+  std::printf("%zu GPU-sharing pods of %s, replayed by their creation and deletion times; at the trace's peak\n"
+              "they hold %.2f GPUs' worth (gpu_milli) at once\n",
+              pods.size(), path.c_str(), peak / 1000.0);
+  for (const char* key : {"a100-80gb", "h100-80gb"}) {
+    const GpuModel& model = *Check(FindModel(key), key);
+    for (NeedMapping mapping : {NeedMapping::kCompute, NeedMapping::kMemory}) {
+      for (unsigned n_gpus : fleets) {
+        std::printf("\n%s x%u (peak demand %.0f%% of it), %s mapping\n", key, n_gpus,
+                    100.0 * peak / (1000.0 * n_gpus), NeedMappingName(mapping));
+        std::printf("%-20s %10s %7s %12s %10s %9s %9s %10s %8s\n", "policy", "on arrival", "never",
+                    "mean wait s", "allocation", "changes", "disturbed", "solve ms", "re-cuts");
+        for (Policy policy : {Policy::kStatic, Policy::kDra, Policy::kMigctl}) {
+          const Outcome o = Replay(policy, model, n_gpus, pods, mapping);
+          std::printf("%-20s %9.1f%% %7.0f %12.0f %9.1f%% %9.0f %9.0f %10.1f %8.0f\n", kPolicyNames[int(policy)],
+                      100 * o.on_arrival, o.never, o.mean_wait, 100 * o.allocation, o.changes, o.disturbed,
+                      o.solve_ms, o.reshapes);
+        }
+      }
+    }
+  }
+  return 0;
+}
