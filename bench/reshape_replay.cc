@@ -19,6 +19,7 @@
 //
 //   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIGCTL_BUILD_BENCH=ON
 //   ninja -C build-bench reshape_replay && build-bench/bench/reshape_replay [--gpus 8,10,13] [pods.csv]
+//   build-bench/bench/reshape_replay --cost     (one re-cut's decision time on 8, 128 and 1,024 GPUs)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +28,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,7 @@
 #include "layout/feasibility.h"
 #include "layout/placement_solver.h"
 #include "planner/baselines.h"
+#include "planner/layout_catalog.h"
 #include "planner/plan.h"
 #include "planner/trace.h"
 
@@ -267,12 +270,12 @@ Outcome Replay(Policy policy, const GpuModel& model, unsigned n_gpus, const std:
     std::deque<int> before = waiting;
     if (policy == Policy::kDra) {
       waiting = DraPlace(fleet, waiting, profile_of);
+    } else if (policy == Policy::kMigctl && recut_pending) {
+      // The re-cut sees the whole queue before anyone takes an idle slice, so the oldest pod comes first.
+      waiting = Reshape(fleet, waiting, need_of, profile_of);
+      recut_pending = false;
     } else {
       waiting = TakeIdle(fleet, waiting, profile_of);
-      if (policy == Policy::kMigctl && !waiting.empty() && recut_pending) {
-        waiting = Reshape(fleet, waiting, need_of, profile_of);
-        recut_pending = false;
-      }
     }
     for (int pod : before)
       if (std::find(waiting.begin(), waiting.end(), pod) == waiting.end()) {
@@ -319,6 +322,55 @@ unsigned long long PeakMilli(const std::vector<SharingPod>& pods) {
   return static_cast<unsigned long long>(peak);
 }
 
+/// Decision time of one re-cut on N GPUs (a100-80gb) that each run a random maximal layout with about 10% of
+/// their instances busy, for a demand of N/2 8 GiB and N/8 30 GiB units: the median of `runs` PlanFleet calls.
+void CostTable(unsigned runs) {
+  const GpuModel& model = *Check(FindModel("a100-80gb"), "a100-80gb");
+  const std::vector<CandidateLayout> layouts = FreshLayouts(model);
+  std::printf("\nOne re-cut's decision (PlanFleet keep-current, busy fixed), a100-80gb GPUs each with a random\n"
+              "maximal layout, 10%% of instances busy; demand N/2 x 8 GiB and N/8 x 30 GiB; median of %u\n", runs);
+  std::printf("%6s %10s %10s %12s %8s\n", "GPUs", "busy", "served", "decision ms", "optimal");
+  for (unsigned n : {8u, 128u, 1024u}) {
+    std::mt19937 rng(n);
+    std::vector<FleetGroup> fleet;
+    unsigned busy = 0;
+    for (unsigned g = 0; g < n; ++g) {
+      FleetGroup group;
+      group.model = &model;
+      group.count = 1;
+      group.gpu_indexes = {g};
+      group.current = {layouts[rng() % layouts.size()].placements};
+      group.busy = {{}};
+      for (const PlacedInstance& i : group.current[0])
+        if (rng() % 10 == 0) {
+          group.busy[0].push_back(i);
+          ++busy;
+        }
+      fleet.push_back(std::move(group));
+    }
+    Workload small, large;
+    small.name = "8GiB";
+    small.memory_mib = 8 * 1024;
+    small.count = n / 2;
+    large.name = "30GiB";
+    large.memory_mib = 30 * 1024;
+    large.count = n / 8;
+    std::vector<double> ms;
+    FleetPlan plan;
+    for (unsigned r = 0; r < runs; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      plan = Check(PlanFleet(fleet, {small, large}, {.objective = Objective::kKeepCurrent, .time_limit_s = 60}),
+                   "PlanFleet");
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    unsigned served = small.count + large.count;
+    for (const Unserved& u : plan.unserved) served -= u.count;
+    std::printf("%6u %10u %6u/%-4u %12.1f %8s\n", n, busy, served, small.count + large.count, ms[ms.size() / 2],
+                plan.optimal ? "yes" : "no");
+  }
+}
+
 int main(int argc, char** argv) {
   std::vector<unsigned> fleets = {8, 10, 13};
   std::string path = std::string(MIGCTL_SOURCE_DIR) + "/bench/data/alibaba-openb/openb_pod_list_default.csv";
@@ -329,6 +381,9 @@ int main(int argc, char** argv) {
         fleets.push_back(static_cast<unsigned>(std::strtoul(p, const_cast<char**>(&p), 10)));
         if (*p == ',') ++p;
       }
+    } else if (!std::strcmp(argv[i], "--cost")) {
+      CostTable(5);
+      return 0;
     } else {
       path = argv[i];
     }
