@@ -170,13 +170,14 @@ fit it.
 
 Each selected GPU (default: every GPU with MIG on) gets the layout that serves the most demand, higher
 priorities first; among those, the one that keeps the most instances (destroys and creates the fewest);
-then the one that leaves the most GPUs untouched by new work. The choice is an integer program over the
+then the one that uses the fewest GPUs (the others stay empty: whole cards for jobs that need one). The choice is an integer program over the
 placed layouts that hold every busy instance where it is (so every plan can be created), solved to a proven
 optimum. The change goes through the one conductor: host lock, journal, and each GPU all or nothing, rolled
 back to what reshape found if a step fails.
 
 Exit status: 0 when the whole demand is served; 1 when some is not (what can be served is, and the rest is
-listed with the reason); 2 for bad input, a busy host lock or a GPU with MIG off, and then nothing changes.
+listed with the reason), when a change failed (that GPU is put back as found) or the host lock stayed busy;
+2 for bad input or a GPU with MIG off, and then nothing changes.
 
 Examples:
   migctl reshape --need "30GiB x2, 8GiB x5" --dry-run --explain

@@ -232,6 +232,13 @@ class Pool {
     MIGCTL_ASSIGN_OR_RETURN(std::optional<std::vector<Worker>> workers, options_.reshape(waiting));
     reshape_blocked_ = true;  // until a task ends, or the new devices are tried
     if (!workers) return false;
+    for (const Slot& s : slots_)  // checked before anything moves: on error every running task stays put
+      if (s.running && std::none_of(workers->begin(), workers->end(), [&](const Worker& w) {
+            return w.lease_key == s.worker->lease_key;
+          }))
+        return MakeError(ErrorCode::kInternal,
+                         fmt::format("a reshape lost {}, on which task {} runs; please report this",
+                                     s.worker->device, s.running->task->id));
     std::vector<Slot> slots;
     for (Worker& w : *workers) {
       auto old = std::find_if(slots_.begin(), slots_.end(),
@@ -246,11 +253,6 @@ class Pool {
       }
       slots.push_back(std::move(slot));
     }
-    for (const Slot& s : slots_)
-      if (s.running)
-        return MakeError(ErrorCode::kInternal,
-                         fmt::format("a reshape lost {}, on which task {} runs; please report this",
-                                     s.worker->device, s.running->task->id));
     slots_ = std::move(slots);
     reshape_blocked_ = false;
     return true;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -158,6 +159,79 @@ TEST_F(SupervisorTest, RoutesTasksOnlyToDevicesThatHoldThem) {
   EXPECT_EQ(results[5].device, "MIG-small");
   EXPECT_EQ(StartsOf(5), std::vector<milliseconds>{0ms});
   EXPECT_EQ(host_.Now(), host_.epoch() + 200ms);
+}
+
+// ---- run --reshape: the reshape hook ----
+
+TEST_F(SupervisorTest, AReshapeIsAskedForOnlyWhenAWorkerIsIdleAndItsNewDevicesRunTheTask) {
+  host_.Script("train", FakeProgram{.runs_for = 100ms});
+  std::vector<std::vector<TaskNeeds>> asked;
+  options_.reshape = [&](const std::vector<TaskNeeds>& waiting) -> Result<std::optional<std::vector<Worker>>> {
+    asked.push_back(waiting);
+    return std::optional<std::vector<Worker>>({MakeWorker(7, "MIG-a", 10000), MakeWorker(7, "MIG-big", 40000)});
+  };
+  std::vector<Task> tasks = {Fake(1, "train"), Fake(2, "train")};
+  tasks[1].needs.memory_mib = 40000;  // fits no device until the reshape
+  Result<RunSummary> summary = RunFake({MakeWorker(0, "MIG-a", 10000)}, tasks);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->succeeded, 2u);
+  ASSERT_EQ(asked.size(), 1u);  // not while task 1 held the only worker
+  EXPECT_EQ(asked[0], std::vector<TaskNeeds>{tasks[1].needs});
+  std::map<unsigned, TaskResult> results = FinalsByTask();
+  EXPECT_EQ(results[2].device, "MIG-big");
+  EXPECT_EQ(results[2].worker, 1u);  // a new device gets the next index
+  EXPECT_EQ(StartsOf(2), std::vector<milliseconds>{100ms});
+}
+
+TEST_F(SupervisorTest, ARunningTaskKeepsItsSlotThroughAReshape) {
+  host_.Script("long", FakeProgram{.runs_for = 300ms});
+  host_.Script("big", FakeProgram{.runs_for = 50ms});
+  options_.reshape = [&](const std::vector<TaskNeeds>&) -> Result<std::optional<std::vector<Worker>>> {
+    // MIG-b (idle) is re-cut into MIG-c; MIG-a, which runs task 1, stays.
+    return std::optional<std::vector<Worker>>({MakeWorker(0, "MIG-a", 10000), MakeWorker(0, "MIG-c", 40000)});
+  };
+  std::vector<Task> tasks = {Fake(1, "long"), Fake(2, "big")};
+  tasks[1].needs.memory_mib = 40000;
+  Result<RunSummary> summary = RunFake({MakeWorker(0, "MIG-a", 10000), MakeWorker(1, "MIG-b", 10000)}, tasks);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->succeeded, 2u);
+  std::map<unsigned, TaskResult> results = FinalsByTask();
+  EXPECT_EQ(results[1].device, "MIG-a");
+  EXPECT_EQ(results[1].worker, 0u);
+  EXPECT_EQ(results[2].device, "MIG-c");
+  EXPECT_EQ(results[2].worker, 2u);
+  EXPECT_EQ(StartsOf(2), std::vector<milliseconds>{0ms});  // at once: MIG-b was idle
+  EXPECT_EQ(StartsOf(1), std::vector<milliseconds>{0ms});
+}
+
+TEST_F(SupervisorTest, AReshapeThatLosesARunningDeviceIsAnError) {
+  host_.Script("long", FakeProgram{.runs_for = 300ms});
+  options_.reshape = [&](const std::vector<TaskNeeds>&) -> Result<std::optional<std::vector<Worker>>> {
+    return std::optional<std::vector<Worker>>({MakeWorker(0, "MIG-c", 40000)});
+  };
+  std::vector<Task> tasks = {Fake(1, "long"), Fake(2, "long")};
+  tasks[1].needs.memory_mib = 40000;
+  Result<RunSummary> summary = RunFake({MakeWorker(0, "MIG-a", 10000), MakeWorker(1, "MIG-b", 10000)}, tasks);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.error().code, ErrorCode::kInternal);
+  EXPECT_NE(summary.error().message.find("MIG-a"), std::string::npos) << summary.error().message;
+}
+
+TEST_F(SupervisorTest, WhenNoReshapeCanHelpAndNothingRunsTheWaitingTasksAreNotRun) {
+  host_.Script("train", FakeProgram{.runs_for = 20ms});
+  int asked = 0;
+  options_.reshape = [&](const std::vector<TaskNeeds>&) -> Result<std::optional<std::vector<Worker>>> {
+    ++asked;
+    return std::optional<std::vector<Worker>>();
+  };
+  std::vector<Task> tasks = {Fake(1, "train"), Fake(2, "train")};
+  tasks[1].needs.memory_mib = 100000;
+  Result<RunSummary> summary = RunFake({MakeWorker(0, "MIG-a", 10000)}, tasks);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->succeeded, 1u);
+  EXPECT_EQ(summary->not_run, 1u);
+  EXPECT_NE(summary->stopped.find("1 task fit no device"), std::string::npos) << summary->stopped;
+  EXPECT_EQ(asked, 1);  // once after task 1 ended: nothing has changed since
 }
 
 TEST_F(SupervisorTest, RetriesAFailedTaskAtOnce) {
