@@ -1,20 +1,21 @@
-// Pods arriving and leaving by the Alibaba trace's own times on a MIG fleet (issue 14): migctl's re-cut around
-// busy instances (the planner's keep-current program with the used instances fixed, as `migctl reshape` runs
-// it) against a static layout on every GPU (mig-parted's all-balanced) and NVIDIA DRA's DynamicMIG first-fit
-// (an instance made per pod at the first free device in name order, destroyed when the pod leaves).
+// Pods arriving and leaving by the Alibaba trace's own times on a MIG fleet (issue 14): migctl's re-cut
+// around busy instances (the planner's keep-current program with the used instances fixed, as `migctl
+// reshape` runs it) against a static layout on every GPU (mig-parted's all-balanced) and NVIDIA DRA's
+// DynamicMIG first-fit (an instance made per pod at the first free device in name order, destroyed when the
+// pod leaves).
 //
 // Demand: every GPU-sharing pod of the trace (3,078), each a need by one mapping (planner/trace.h), arriving
-// at its creation time; a placed pod leaves at its deletion time, a pod nothing can hold waits in a FIFO queue
-// (and is placed later, or never). Fleets are sized against the trace's peak: the most GPU thousandths its
-// pods would hold at once were each placed on arrival (12.49 GPUs' worth): 8, 10 and 13 GPUs put the peak at
-// about 156%, 125% and 96% of the fleet. Every policy sees the same events; after each, it places what it can, oldest
-// first, on an instance of the pod's profile (SmallestProfileFor). migctl first gives a waiting pod an idle
-// instance of its profile; if pods still wait, it re-cuts: PlanFleet keep-current with every used instance
-// busy and the waiting pods as demand, and makes the difference (kept idle instances stay).
+// at its creation time; a placed pod leaves at its deletion time, a pod nothing can hold waits in a FIFO
+// queue (and is placed later, or never). Fleets are sized against the trace's peak: the most GPU thousandths
+// its pods would hold at once were each placed on arrival (12.49 GPUs' worth): 8, 10 and 13 GPUs put the peak
+// at about 156%, 125% and 96% of the fleet. Every policy sees the same events; after each, it places what it
+// can, oldest first, on an instance of the pod's profile (SmallestProfileFor). migctl first gives a waiting
+// pod an idle instance of its profile; if pods still wait, it re-cuts: PlanFleet keep-current with every used
+// instance busy and the waiting pods as demand, and makes the difference (kept idle instances stay).
 //
 // Reported per policy: pods placed on arrival (no wait), pods never placed, mean wait of the
-// placed ones (trace seconds), allocation (time-weighted share of the fleet's GPU thousandths that placed pods
-// hold, from the first arrival to the last event), GPU instances destroyed + created, and running pods
+// placed ones (trace seconds), allocation (time-weighted share of the fleet's GPU thousandths that placed
+// pods hold, from the first arrival to the last event), GPU instances destroyed + created, and running pods
 // disturbed (an instance with a pod destroyed: must be 0 for every policy; the bench stops if not).
 //
 //   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIGCTL_BUILD_BENCH=ON
@@ -157,8 +158,8 @@ std::deque<int> Reshape(Fleet& fleet, std::deque<int> waiting, const std::vector
   for (const auto& [profile, count] : counts) add(profile, count, 0);
   (void)need_of;
   const auto t0 = std::chrono::steady_clock::now();
-  const FleetPlan plan =
-      Check(PlanFleet(groups, demand, {.objective = Objective::kKeepCurrent, .time_limit_s = 10}), "PlanFleet");
+  const FleetPlan plan = Check(
+      PlanFleet(groups, demand, {.objective = Objective::kKeepCurrent, .time_limit_s = 10}), "PlanFleet");
   fleet.solve_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   ++fleet.reshapes;
   for (size_t k = 0; k < fleet.gpus.size(); ++k) {
@@ -184,10 +185,10 @@ std::deque<int> Reshape(Fleet& fleet, std::deque<int> waiting, const std::vector
 }
 
 struct Outcome {
-  double on_arrival = 0;   ///< Share of pods placed with no wait.
-  double never = 0;        ///< Pods never placed.
-  double mean_wait = 0;    ///< Of the placed pods, trace seconds.
-  double allocation = 0;   ///< Time-weighted share of the fleet's thousandths held.
+  double on_arrival = 0;  ///< Share of pods placed with no wait.
+  double never = 0;       ///< Pods never placed.
+  double mean_wait = 0;   ///< Of the placed pods, trace seconds.
+  double allocation = 0;  ///< Time-weighted share of the fleet's thousandths held.
   double changes = 0;
   double disturbed = 0;
   double solve_ms = 0;
@@ -210,7 +211,8 @@ Outcome Replay(Policy policy, const GpuModel& model, unsigned n_gpus, const std:
   fleet.gpus.resize(n_gpus);
   if (policy == Policy::kStatic) {
     std::vector<ProfileId> balanced;
-    for (const char* name : {"1g.10gb", "1g.10gb", "2g.20gb", "3g.40gb"}) balanced.push_back(model.FindProfile(name)->id);
+    for (const char* name : {"1g.10gb", "1g.10gb", "2g.20gb", "3g.40gb"})
+      balanced.push_back(model.FindProfile(name)->id);
     const Layout layout = Check(SolvePlacements(model, {}, balanced), "all-balanced");
     for (auto& gpu : fleet.gpus)
       for (const PlacedInstance& p : layout) gpu.push_back({p, -1});
@@ -281,8 +283,10 @@ Outcome Replay(Policy policy, const GpuModel& model, unsigned n_gpus, const std:
       if (std::find(waiting.begin(), waiting.end(), pod) == waiting.end()) {
         placed_at[pod] = e.t;
         held_milli += pods[pod].gpu_milli;
-        if (pods[pod].deleted && *pods[pod].deleted > e.t) departures.emplace(*pods[pod].deleted, pod);
-        else if (pods[pod].deleted) departures.emplace(e.t, pod);
+        if (pods[pod].deleted && *pods[pod].deleted > e.t)
+          departures.emplace(*pods[pod].deleted, pod);
+        else if (pods[pod].deleted)
+          departures.emplace(e.t, pod);
       }
   }
   Outcome o;
@@ -303,7 +307,8 @@ Outcome Replay(Policy policy, const GpuModel& model, unsigned n_gpus, const std:
   o.disturbed = static_cast<double>(fleet.disturbed);
   o.solve_ms = fleet.solve_ms;
   o.reshapes = fleet.reshapes;
-  if (fleet.disturbed > 0) Die(fmt::format("{} disturbed {} running pods", kPolicyNames[int(policy)], fleet.disturbed));
+  if (fleet.disturbed > 0)
+    Die(fmt::format("{} disturbed {} running pods", kPolicyNames[int(policy)], fleet.disturbed));
   return o;
 }
 
@@ -323,12 +328,15 @@ unsigned long long PeakMilli(const std::vector<SharingPod>& pods) {
 }
 
 /// Decision time of one re-cut on N GPUs (a100-80gb) that each run a random maximal layout with about 10% of
-/// their instances busy, for a demand of N/2 8 GiB and N/8 30 GiB units: the median of `runs` PlanFleet calls.
+/// their instances busy, for a demand of N/2 8 GiB and N/8 30 GiB units: the median of `runs` PlanFleet
+/// calls.
 void CostTable(unsigned runs) {
   const GpuModel& model = *Check(FindModel("a100-80gb"), "a100-80gb");
   const std::vector<CandidateLayout> layouts = FreshLayouts(model);
-  std::printf("\nOne re-cut's decision (PlanFleet keep-current, busy fixed), a100-80gb GPUs each with a random\n"
-              "maximal layout, 10%% of instances busy; demand N/2 x 8 GiB and N/8 x 30 GiB; median of %u\n", runs);
+  std::printf(
+      "\nOne re-cut's decision (PlanFleet keep-current, busy fixed), a100-80gb GPUs each with a random\n"
+      "maximal layout, 10%% of instances busy; demand N/2 x 8 GiB and N/8 x 30 GiB; median of %u\n",
+      runs);
   std::printf("%6s %10s %10s %12s %8s\n", "GPUs", "busy", "served", "decision ms", "optimal");
   for (unsigned n : {8u, 128u, 1024u}) {
     std::mt19937 rng(n);
@@ -359,15 +367,16 @@ void CostTable(unsigned runs) {
     FleetPlan plan;
     for (unsigned r = 0; r < runs; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
-      plan = Check(PlanFleet(fleet, {small, large}, {.objective = Objective::kKeepCurrent, .time_limit_s = 60}),
-                   "PlanFleet");
+      plan =
+          Check(PlanFleet(fleet, {small, large}, {.objective = Objective::kKeepCurrent, .time_limit_s = 60}),
+                "PlanFleet");
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());
     unsigned served = small.count + large.count;
     for (const Unserved& u : plan.unserved) served -= u.count;
-    std::printf("%6u %10u %6u/%-4u %12.1f %8s\n", n, busy, served, small.count + large.count, ms[ms.size() / 2],
-                plan.optimal ? "yes" : "no");
+    std::printf("%6u %10u %6u/%-4u %12.1f %8s\n", n, busy, served, small.count + large.count,
+                ms[ms.size() / 2], plan.optimal ? "yes" : "no");
   }
 }
 
@@ -390,9 +399,10 @@ int main(int argc, char** argv) {
   }
   const std::vector<SharingPod> pods = Check(LoadSharingPods(path), path);
   const unsigned long long peak = PeakMilli(pods);
-  std::printf("%zu GPU-sharing pods of %s, replayed by their creation and deletion times; at the trace's peak\n"
-              "they hold %.2f GPUs' worth (gpu_milli) at once\n",
-              pods.size(), path.c_str(), peak / 1000.0);
+  std::printf(
+      "%zu GPU-sharing pods of %s, replayed by their creation and deletion times; at the trace's peak\n"
+      "they hold %.2f GPUs' worth (gpu_milli) at once\n",
+      pods.size(), path.c_str(), peak / 1000.0);
   for (const char* key : {"a100-80gb", "h100-80gb"}) {
     const GpuModel& model = *Check(FindModel(key), key);
     for (NeedMapping mapping : {NeedMapping::kCompute, NeedMapping::kMemory}) {
@@ -403,9 +413,9 @@ int main(int argc, char** argv) {
                     "mean wait s", "allocation", "changes", "disturbed", "solve ms", "re-cuts");
         for (Policy policy : {Policy::kStatic, Policy::kDra, Policy::kMigctl}) {
           const Outcome o = Replay(policy, model, n_gpus, pods, mapping);
-          std::printf("%-20s %9.1f%% %7.0f %12.0f %9.1f%% %9.0f %9.0f %10.1f %8.0f\n", kPolicyNames[int(policy)],
-                      100 * o.on_arrival, o.never, o.mean_wait, 100 * o.allocation, o.changes, o.disturbed,
-                      o.solve_ms, o.reshapes);
+          std::printf("%-20s %9.1f%% %7.0f %12.0f %9.1f%% %9.0f %9.0f %10.1f %8.0f\n",
+                      kPolicyNames[int(policy)], 100 * o.on_arrival, o.never, o.mean_wait, 100 * o.allocation,
+                      o.changes, o.disturbed, o.solve_ms, o.reshapes);
         }
       }
     }

@@ -1,5 +1,6 @@
-// End-to-end tests of `migctl reshape` on the simulator: a demand is served around a running task, which keeps
-// its MIG device (same UUID) and is never signalled; dry runs, faults and bad input change nothing else.
+// End-to-end tests of `migctl reshape` on the simulator: a demand is served around a running task, which
+// keeps its MIG device (same UUID) and is never signalled; dry runs, faults and bad input change nothing
+// else.
 #include <fstream>
 #include <thread>
 
@@ -200,7 +201,8 @@ TEST_F(ReshapeE2e, RunReshapeLeavesATaskNoProfileCanHoldNotRunAndSaysWhy) {
 TEST_F(ReshapeE2e, RunReshapeRefusesOptionsThatChooseDevices) {
   MachineWith("h100-80gb:1", {"3g.40gb"});
   const Json before = Instances(0);
-  for (const Args& extra : std::vector<Args>{{"--profile", "3g.40gb"}, {"--workers", "1"}, {"--share", "none"}}) {
+  for (const Args& extra :
+       std::vector<Args>{{"--profile", "3g.40gb"}, {"--workers", "1"}, {"--share", "none"}}) {
     Args args = {"run", "-i", "0", "--reshape"};
     args.insert(args.end(), extra.begin(), extra.end());
     args.insert(args.end(), {"--", "true"});

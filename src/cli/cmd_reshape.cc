@@ -33,8 +33,9 @@ Result<std::vector<nvml::Device>> ReshapeDevices(Context& ctx, const std::string
     if (s.mig && s.mig->current) on.push_back(d);
   }
   if (on.empty())
-    return MakeError(ErrorCode::kInvalidInput,
-                     "no GPU has MIG on: reshape re-cuts MIG GPUs; enable MIG first (`migctl mode enable -i N`)");
+    return MakeError(
+        ErrorCode::kInvalidInput,
+        "no GPU has MIG on: reshape re-cuts MIG GPUs; enable MIG first (`migctl mode enable -i N`)");
   return on;
 }
 
@@ -58,7 +59,8 @@ std::vector<SlotSpan> Spans(const GpuModel& model, const std::vector<const Resha
   std::vector<SlotSpan> spans;
   for (const ReshapeInstance* i : instances) {
     const GiProfile* p = model.FindProfile(i->profile);
-    spans.push_back({i->start, p != nullptr ? p->placement_size : 1, i->busy.empty() ? i->profile : "*" + i->profile});
+    spans.push_back(
+        {i->start, p != nullptr ? p->placement_size : 1, i->busy.empty() ? i->profile : "*" + i->profile});
   }
   return spans;
 }
@@ -96,9 +98,9 @@ Result<int> RunReshape(Context& ctx, const ReshapeArgs& args) {
     };
     destroyed += g.destroyed.size();
     created += g.created.size();
-    if (g.destroyed.empty() && g.created.empty())
-      text += fmt::format("GPU {}: unchanged\n", g.gpu.value());
-    if (!g.destroyed.empty()) text += fmt::format("GPU {}: {} {}\n", g.gpu.value(), destroy, list(g.destroyed));
+    if (g.destroyed.empty() && g.created.empty()) text += fmt::format("GPU {}: unchanged\n", g.gpu.value());
+    if (!g.destroyed.empty())
+      text += fmt::format("GPU {}: {} {}\n", g.gpu.value(), destroy, list(g.destroyed));
     if (!g.created.empty()) text += fmt::format("GPU {}: {} {}\n", g.gpu.value(), create, list(g.created));
     if (!g.kept.empty() && (args.explain || !g.destroyed.empty() || !g.created.empty()))
       text += fmt::format("GPU {}: {} {}\n", g.gpu.value(), keep, list(g.kept));
@@ -126,32 +128,34 @@ Result<int> RunReshape(Context& ctx, const ReshapeArgs& args) {
   for (size_t w = 0; w < demand.size(); ++w) {
     wanted += demand[w].count;
     served += report.served[w];
-    demand_json.push_back({{"workload", demand[w].name}, {"count", demand[w].count}, {"served", report.served[w]}});
+    demand_json.push_back(
+        {{"workload", demand[w].name}, {"count", demand[w].count}, {"served", report.served[w]}});
   }
   Json unserved = Json::array();
   for (const planner::Unserved& u : report.unserved) {
-    const std::string reason = u.reason.starts_with("fleet too small")
-                                   ? "no room left for it on the selected GPUs (instances in use stay where they are)"
-                                   : u.reason;
+    const std::string reason =
+        u.reason.starts_with("fleet too small")
+            ? "no room left for it on the selected GPUs (instances in use stay where they are)"
+            : u.reason;
     text += fmt::format("NOT SERVED: {} x{}: {}\n", demand[u.workload].name, u.count, reason);
     unserved.push_back({{"workload", demand[u.workload].name}, {"count", u.count}, {"reason", reason}});
   }
-  text += fmt::format("{} of {} served; {} {} and {} {} GPU instance{}{}\n", served, wanted,
-                      args.dry_run ? "would destroy" : "destroyed", destroyed, args.dry_run ? "create" : "created",
-                      created, created == 1 ? "" : "s",
-                      args.explain ? fmt::format(". {} ({})", report.optimal ? "Optimal" : "Best found", report.method)
-                                   : "");
+  text += fmt::format(
+      "{} of {} served; {} {} and {} {} GPU instance{}{}\n", served, wanted,
+      args.dry_run ? "would destroy" : "destroyed", destroyed, args.dry_run ? "create" : "created", created,
+      created == 1 ? "" : "s",
+      args.explain ? fmt::format(". {} ({})", report.optimal ? "Optimal" : "Best found", report.method) : "");
   const int rc = ctx.Finish({{"dry_run", args.dry_run},
-                     {"served", served},
-                     {"wanted", wanted},
-                     {"demand", demand_json},
-                     {"destroyed", destroyed},
-                     {"created", created},
-                     {"gpus", gpus},
-                     {"unserved", unserved},
-                     {"optimal", report.optimal},
-                     {"method", report.method}},
-                    text);
+                             {"served", served},
+                             {"wanted", wanted},
+                             {"demand", demand_json},
+                             {"destroyed", destroyed},
+                             {"created", created},
+                             {"gpus", gpus},
+                             {"unserved", unserved},
+                             {"optimal", report.optimal},
+                             {"method", report.method}},
+                            text);
   return report.unserved.empty() ? rc : kExitFailed;
 }
 
@@ -188,7 +192,8 @@ Examples:
   cmd->add_option("--demand", args->demand, "Profile needs: \"3g.40gb:1, 1g.10gb:3\"");
   cmd->add_option("--need-file", args->need_file, "YAML file of named workloads (as for 'migctl plan')");
   cmd->add_flag("--dry-run", args->dry_run, "Print what would change and change nothing");
-  cmd->add_flag("--explain", args->explain, "Show each GPU's slots before and after, and the solver's figures");
+  cmd->add_flag("--explain", args->explain,
+                "Show each GPU's slots before and after, and the solver's figures");
   cmd->add_option("--time-limit", args->time_limit_s, "Seconds the solver may take (default 10)")
       ->check(Seconds(0, 86400));
   cmd->add_option("--lock-timeout", args->lock_timeout,

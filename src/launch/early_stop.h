@@ -1,7 +1,7 @@
 // SIGINT, SIGTERM and SIGHUP while a run prepares (creates its partitions, starts its MPS daemon), before its
-// supervisor takes these signals over: recorded instead of ending migctl, so that the run still stops in order
-// and removes what it made (--ephemeral). The supervisor asks for the recorded signal once its own handlers are
-// installed (SupervisorOptions::stopped_before) and then stops at once, running no task.
+// supervisor takes these signals over: recorded instead of ending migctl, so that the run still stops in
+// order and removes what it made (--ephemeral). The supervisor asks for the recorded signal once its own
+// handlers are installed (SupervisorOptions::stopped_before) and then stops at once, running no task.
 #pragma once
 
 namespace migctl {

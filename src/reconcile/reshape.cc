@@ -34,8 +34,9 @@ std::vector<CurrentInstance> InstancesOf(const ObservedGpu& gpu, const std::set<
   }
   std::vector<CurrentInstance> out;
   for (auto& [gi, c] : by_gi) out.push_back(std::move(c));
-  std::sort(out.begin(), out.end(),
-            [](const CurrentInstance& a, const CurrentInstance& b) { return a.placed.start < b.placed.start; });
+  std::sort(out.begin(), out.end(), [](const CurrentInstance& a, const CurrentInstance& b) {
+    return a.placed.start < b.placed.start;
+  });
   return out;
 }
 
@@ -47,9 +48,9 @@ std::string NameOf(const GpuModel& model, ProfileId id) {
 }  // namespace
 
 HostPlanner ReshapePlanner(ReshapeRequest request, ReshapeReport* report) {
-  return [request = std::move(request), report](const std::vector<ObservedGpu>& gpus,
-                                                bool /*judge_busy: busy instances always stay*/)
-             -> Result<std::vector<GpuPlan>> {
+  return [request = std::move(request), report](
+             const std::vector<ObservedGpu>& gpus,
+             bool /*judge_busy: busy instances always stay*/) -> Result<std::vector<GpuPlan>> {
     // One group per GPU, GPUs of one model sharing one model (so identical GPUs are one class).
     std::map<std::string, const GpuModel*> models;
     std::vector<planner::FleetGroup> fleet;
@@ -57,10 +58,11 @@ HostPlanner ReshapePlanner(ReshapeRequest request, ReshapeReport* report) {
     for (const ObservedGpu& gpu : gpus) {
       const nvml::GpuSnapshot& s = gpu.snapshot;
       if (!s.mig || !s.mig->current)
-        return MakeError(ErrorCode::kInvalidInput,
-                         fmt::format("GPU {} has MIG off: reshape re-cuts MIG GPUs; enable MIG first (`migctl mode "
-                                     "enable -i {}`) or leave it out of -i",
-                                     s.index.value(), s.index.value()));
+        return MakeError(
+            ErrorCode::kInvalidInput,
+            fmt::format("GPU {} has MIG off: reshape re-cuts MIG GPUs; enable MIG first (`migctl mode "
+                        "enable -i {}`) or leave it out of -i",
+                        s.index.value(), s.index.value()));
       const GpuModel* model = models.emplace(gpu.geometry.key, &gpu.geometry).first->second;
       current.push_back(InstancesOf(gpu, request.leased));
       planner::FleetGroup group;
@@ -113,7 +115,8 @@ HostPlanner ReshapePlanner(ReshapeRequest request, ReshapeReport* report) {
         if (std::any_of(current[k].begin(), current[k].end(),
                         [&](const CurrentInstance& c) { return c.placed == p; }))
           continue;
-        g.created.push_back({GiId(0), NameOf(gpu.geometry, p.profile), p.start, {}, "", planned.served_by[j]});
+        g.created.push_back(
+            {GiId(0), NameOf(gpu.geometry, p.profile), p.start, {}, "", planned.served_by[j]});
         GiTarget t{p.profile, p.start, {}};
         const GiProfile* profile = gpu.geometry.FindProfile(p.profile);
         if (const CiProfile* ci = profile != nullptr ? profile->DefaultCiProfile() : nullptr; ci != nullptr)

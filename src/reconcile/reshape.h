@@ -2,7 +2,8 @@
 // destroyed or moved. The decision is the fleet planner's (planner/plan.h, keep-current with the busy
 // instances fixed in place): serve the most demand by priority, then keep the most instances (so destroy and
 // create the fewest), then use the fewest GPUs (the others stay whole). This is a planner for the conductor
-// (reconcile/conductor.h), which alone changes GPUs; it decides from the GPUs as observed under the host lock.
+// (reconcile/conductor.h), which alone changes GPUs; it decides from the GPUs as observed under the host
+// lock.
 #pragma once
 
 #include <set>
@@ -43,11 +44,11 @@ struct ReshapeGpu {
 
 struct ReshapeReport {
   std::vector<planner::Workload> demand;
-  std::vector<ReshapeGpu> gpus;                ///< One per selected GPU, in order.
-  std::vector<planner::Unserved> unserved;     ///< Demand left out, with the planner's reason.
-  std::vector<unsigned> served;                ///< Units served per workload (parallel to `demand`).
+  std::vector<ReshapeGpu> gpus;             ///< One per selected GPU, in order.
+  std::vector<planner::Unserved> unserved;  ///< Demand left out, with the planner's reason.
+  std::vector<unsigned> served;             ///< Units served per workload (parallel to `demand`).
   bool optimal = false;
-  std::string method;                          ///< The planner's.
+  std::string method;  ///< The planner's.
 };
 
 /// A planner that reshapes every GPU it is given and fills `*report` (which must outlive it) each time it
