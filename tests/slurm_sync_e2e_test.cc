@@ -347,4 +347,59 @@ mig-configs:
   EXPECT_EQ(StepUuids("n3", "1g.10gb:4"), Uuids(after, "1g.10gb"));
 }
 
+std::string Trim(const std::string& text) {
+  const size_t begin = text.find_first_not_of(" \n");
+  return begin == std::string::npos ? "" : text.substr(begin, text.find_last_not_of(" \n") - begin + 1);
+}
+
+TEST_F(SlurmSync, SlurmReshapeRecutsANodeForAPendingTypeWhileJobsElsewhereGoOn) {
+  // n1 has only 1g.10gb; the 3g.40gb of n2 and n3 are taken by long jobs: a job that wants a 3g.40gb waits.
+  Relayout("n1", Args(7, "1g.10gb"));
+  ASSERT_EQ(Sync("n1", Restarts("n1")).exit_code, 0);
+  auto state = [](const std::string& job) {
+    return Trim(Slurm("squeue", {"-h", "-j", job, "-o", "%T"}).out);
+  };
+  std::vector<std::string> long_jobs;
+  for (const char* node : {"n2", "n3"}) {
+    Outcome o = Slurm("sbatch", {"--parsable", "-w", node, "--gres=gpu:3g.40gb:1", "-o", "/dev/null", "--wrap",
+                                 "sleep 60"});
+    ASSERT_EQ(o.exit_code, 0) << o;
+    long_jobs.push_back(Trim(o.out));
+  }
+  for (const std::string& job : long_jobs)
+    ASSERT_TRUE(WaitFor([&] { return state(job) == "RUNNING"; }, 20)) << state(job);
+  const fs::path out = dir_ / "wants-3g.out";
+  Outcome submitted =
+      Slurm("sbatch", {"--parsable", "--gres=gpu:3g.40gb:1", "-o", out.string(), "--wrap",
+                       std::string(MIGCTL_BINARY) + " exec -- sh -c 'echo $SLURMD_NODENAME $CUDA_VISIBLE_DEVICES'"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted;
+  const std::string waiting = Trim(submitted.out);
+  ASSERT_TRUE(WaitFor([&] { return state(waiting) == "PENDING"; }, 10)) << state(waiting);
+
+  Args reshape = {"slurm", "reshape", "--node", "n1", "--root", RootOf("n1"), "--slurm-conf", SlurmConf()};
+  Args dry = reshape;
+  dry.push_back("--dry-run");
+  Outcome o = OnNode("n1", dry);
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(o.OutJson()["pending"]["3g.40gb"], 1) << o;
+  EXPECT_EQ(o.OutJson()["reshape"]["created"], 1) << o;
+  EXPECT_EQ(NodeField("n1", "Gres"), "gpu:1g.10gb:7") << "a dry run changes nothing";
+
+  for (const std::string& a : Restarts("n1")) reshape.push_back(a);
+  reshape.insert(reshape.end(), {"--wait-timeout", "60"});
+  o = OnNode("n1", reshape);
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(NodeField("n1", "Gres"), "gpu:1g.10gb:4,gpu:3g.40gb:1") << o;  // 3 of the 1g.10gb made room
+  // The waiting job runs on n1's new 3g.40gb; the long jobs on n2 and n3 were never touched.
+  ASSERT_TRUE(WaitFor([&] { return state(waiting).empty(); }, 60)) << state(waiting);
+  const std::string line = ReadFile(out);
+  EXPECT_EQ(line.substr(0, 3), "n1 ") << line;
+  EXPECT_TRUE(Uuids(Gres("n1"), "3g.40gb").contains(Trim(line.substr(3)))) << line;
+  for (const std::string& job : long_jobs) {
+    EXPECT_EQ(state(job), "RUNNING") << job;
+    Slurm("scancel", {job});
+  }
+}
+
 }  // namespace
+

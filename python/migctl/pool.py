@@ -544,6 +544,9 @@ class Pool:
                 self._settle(item, reply)
                 item = None
         except (EOFError, OSError):
+            if info is not None:  # gone before its task fails: whoever waits on the failure sees it gone
+                with self._lock:
+                    self._workers.pop((info.node, info.pid), None)
             if item is not None:
                 self._worker_lost(item, info)
         finally:

@@ -57,6 +57,7 @@ def test_each_task_sees_its_workers_mig_device(machine: str) -> None:
 def test_workers_are_persistent_and_initialized_once(machine: str) -> None:
     with migctl.Pool(profile="3g.40gb", workers=2, sim=machine,
                      initializer=pool_tasks.init, initargs=("ready",)) as pool:
+        pool.wait_ready(timeout=30)  # both connected: a late one would leave the first all ten tasks
         results = pool.map(pool_tasks.whoami, [dict(value=i, sleep=0.05) for i in range(10)])
         workers = pool.workers
     pids = {r["pid"] for r in results}
@@ -94,11 +95,13 @@ def test_a_lambda_without_cloudpickle_fails_clearly(machine: str, monkeypatch: p
 @pytest.mark.parametrize("how", ["exit", "kill"])
 def test_a_dead_workers_task_fails_and_the_worker_is_replaced(machine: str, tmp_path: Path, how: str) -> None:
     with migctl.Pool(profile="3g.40gb", workers=2, sim=machine) as pool:
+        pool.wait_ready(timeout=30)
         before = {r["pid"] for r in pool.map(pool_tasks.whoami, [dict(sleep=0.3)] * 2)}
         flag = str(tmp_path / "died")
         with pytest.raises(migctl.WorkerLost, match="died while running the task"):
             pool.submit(pool_tasks.die_once, flag, how).result(timeout=30)
         dead_pid = int(Path(flag).read_text())
+        pool.wait_ready(timeout=30)  # the replacement has connected
         results = pool.map(pool_tasks.whoami, [dict(sleep=0.5)] * 2)
         assert len({r["pid"] for r in results}) == 2  # two workers again
         assert dead_pid not in {r["pid"] for r in results}
@@ -230,6 +233,7 @@ def test_ctrl_c_stops_every_workers_tree(machine: str) -> None:
 def test_shared_whole_gpu_workers(bare_machine: str) -> None:
     (gpu,) = migctl.status(sim=bare_machine)
     with migctl.Pool(share="none", workers=2, sim=bare_machine) as pool:
+        pool.wait_ready(timeout=30)
         results = pool.map(pool_tasks.whoami, [dict(sleep=0.3)] * 2)
         assert {w.profile for w in pool.wait_ready(timeout=30)} == {"gpu"}
     assert {r["device"] for r in results} == {gpu.uuid} and len({r["pid"] for r in results}) == 2

@@ -102,7 +102,8 @@ def test_workers_run_on_the_slices_slurm_allocates_on_every_node(cluster: Path, 
     assert [r["value"] for r in results] == list(range(12))
     assert {r["cuda"] for r in results} <= set(where)
     assert all(r["cuda"] == r["device"] for r in results)
-    assert len({r["pid"] for r in results}) == 4  # persistent: 12 tasks, 4 processes
+    # Persistent: the 12 tasks ran in the 4 workers' processes (how many of them got one depends on timing).
+    assert {r["pid"] for r in results} <= {w.pid for w in ready}
     assert pool.returncode == 0 and pool.summary is not None and pool.summary["succeeded"] == 4
     assert pool.summary["job"] and pool.summary["job"] not in queued_jobs()
     assert list(tmp_path.iterdir()) == []  # the pool's spool is gone after a clean close

@@ -120,6 +120,7 @@ no GPU at all, never a wrong one. Outside a job with GPUs it prints nothing.)");
   prolog->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunTaskProlog(ctx, *args); }; });
 
   AddSlurmSyncCommand(*slurm, ctx);
+  AddSlurmReshapeCommand(*slurm, ctx);
 }
 
 }  // namespace migctl

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/diagnostics.h"
 #include "cli/slurm_node.h"
+#include "cli/slurm_sync_run.h"
 #include "common/private_dir.h"
 #include "common/process_host.h"
 #include "reconcile/host_lock.h"
@@ -18,19 +19,6 @@
 namespace migctl {
 namespace {
 
-struct SyncArgs {
-  NodeGresOptions node;
-  std::string name;
-  std::string slurm_conf;
-  std::string map;
-  bool wait = false;
-  double wait_timeout_s = 0;
-  double register_timeout_s = 60;
-  std::string restart_ctld;
-  std::string restart_slurmd = "systemctl restart slurmd";
-  bool dry_run = false;
-  double lock_timeout_s = 300;
-};
 
 class StderrNotes final : public slurm::SyncNotes {
  public:
@@ -41,10 +29,6 @@ std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
-std::string DefaultSlurmConf() {
-  const char* conf = std::getenv("SLURM_CONF");
-  return conf != nullptr && *conf != '\0' ? conf : "/etc/slurm/slurm.conf";
-}
 
 std::string Headline(const slurm::SyncPlan& plan) {
   const slurm::FileEdits& e = plan.edits;
@@ -70,7 +54,9 @@ std::string Headline(const slurm::SyncPlan& plan) {
   return "";
 }
 
-std::string Text(const slurm::SyncReport& report) {
+}  // namespace
+
+std::string SyncText(const slurm::SyncReport& report) {
   const slurm::SyncPlan& plan = report.plan;
   std::string out = Headline(plan) + "\n";
   if (plan.drained_by_others)
@@ -97,7 +83,7 @@ std::string Text(const slurm::SyncReport& report) {
   return out;
 }
 
-Json ReportJson(const slurm::SyncReport& report, const std::string& slurm_conf) {
+Json SyncJson(const slurm::SyncReport& report, const std::string& slurm_conf) {
   const slurm::SyncPlan& plan = report.plan;
   Json doc = {{"node", plan.node},
               {"slurm_conf", slurm_conf},
@@ -129,6 +115,16 @@ Json ReportJson(const slurm::SyncReport& report, const std::string& slurm_conf) 
   return doc;
 }
 
+std::string SyncArgs::NodeName() const { return name.empty() ? ShortHostname() : name; }
+
+std::string SyncArgs::SlurmConf() const {
+  if (!slurm_conf.empty()) return slurm_conf;
+  const char* conf = std::getenv("SLURM_CONF");
+  return conf != nullptr && *conf != '\0' ? conf : "/etc/slurm/slurm.conf";
+}
+
+namespace {
+
 Result<std::optional<HostLock>> TakeHostLock(Context& ctx, const SyncArgs& args) {
   if (args.dry_run) return std::optional<HostLock>();
   MIGCTL_ASSIGN_OR_RETURN(const std::string run_dir,
@@ -141,12 +137,14 @@ Result<std::optional<HostLock>> TakeHostLock(Context& ctx, const SyncArgs& args)
   return std::optional<HostLock>(std::move(*lock));
 }
 
-Result<int> RunSync(Context& ctx, const SyncArgs& args) {
+}  // namespace
+
+Result<slurm::SyncReport> SyncNode(Context& ctx, const SyncArgs& args) {
   ProcessHost& host = RealProcessHost();
   const ProcessHost::Clock::time_point started = host.Now();
   slurm::SyncRequest request;
-  request.node = args.name.empty() ? ShortHostname() : args.name;
-  request.slurm_conf = args.slurm_conf.empty() ? DefaultSlurmConf() : args.slurm_conf;
+  request.node = args.NodeName();
+  request.slurm_conf = args.SlurmConf();
   request.map_file = args.map;
   request.wait = args.wait;
   request.wait_timeout = Millis(args.wait_timeout_s);
@@ -162,11 +160,44 @@ Result<int> RunSync(Context& ctx, const SyncArgs& args) {
   std::unique_ptr<slurm::SlurmClient> client = slurm::MakeCommandSlurmClient(host, request.slurm_conf);
   StderrNotes notes;
   slurm::SyncEnv env{*client, host, notes, started};
-  MIGCTL_ASSIGN_OR_RETURN(slurm::SyncReport report, slurm::Sync(request, args.dry_run, env));
-  return ctx.Finish(ReportJson(report, request.slurm_conf), Text(report));
+  return slurm::Sync(request, args.dry_run, env);
+}
+
+namespace {
+
+Result<int> RunSync(Context& ctx, const SyncArgs& args) {
+  MIGCTL_ASSIGN_OR_RETURN(slurm::SyncReport report, SyncNode(ctx, args));
+  return ctx.Finish(SyncJson(report, args.SlurmConf()), SyncText(report));
 }
 
 }  // namespace
+
+void AddSyncOptions(CLI::App* cmd, SyncArgs* args) {
+  cmd->add_option("--node", args->name, "Slurm's NodeName for this host (default: the short hostname)")
+      ->option_text("NAME");
+  cmd->add_option("-i,--gpus", args->node.gpus, "GPUs Slurm is given (default all)")->option_text("GPUS");
+  cmd->add_option("--root", args->node.root,
+                  "Read mig-minors and name device files under DIR (default /; for simulated nodes)")
+      ->option_text("DIR");
+  cmd->add_option(
+         "--slurm-conf", args->slurm_conf,
+         "slurm.conf to edit; gres.conf is beside it (default $SLURM_CONF, else /etc/slurm/slurm.conf)")
+      ->option_text("PATH");
+  cmd->add_option("--map", args->map, "Also write the index -> UUID map to FILE (for exec --map)")
+      ->option_text("FILE");
+  cmd->add_option("--restart-ctld", args->restart_ctld,
+                  "Command that restarts slurmctld; needed when GPU counts change (no default)")
+      ->option_text("CMD");
+  cmd->add_option("--restart-slurmd", args->restart_slurmd,
+                  "Command that restarts this node's slurmd (default: systemctl restart slurmd)")
+      ->option_text("CMD");
+  cmd->add_option("--register-timeout", args->register_timeout_s,
+                  "Seconds to wait for Slurm to report the node with its new GRES (default 60)")
+      ->check(Seconds(kMinTimeoutSeconds, kMaxSeconds));
+  cmd->add_option("--lock-timeout", args->lock_timeout_s,
+                  "Seconds to wait for another migctl changing this host (default 300; 0: do not wait)")
+      ->check(Seconds(0, kMaxSeconds));
+}
 
 void AddSlurmSyncCommand(CLI::App& slurm, Context& ctx) {
   auto args = std::make_shared<SyncArgs>();
@@ -205,37 +236,14 @@ Examples:
   migctl --sim DIR/nodes/n1/sim.json slurm sync --node n1 --root DIR/nodes/n1/root \
       --slurm-conf DIR/etc/slurm.conf --restart-ctld 'bash cluster.sh restart-ctld DIR' \
       --restart-slurmd 'bash cluster.sh restart-slurmd DIR n1')");
-  sync->add_option("--node", args->name, "Slurm's NodeName for this host (default: the short hostname)")
-      ->option_text("NAME");
-  sync->add_option("-i,--gpus", args->node.gpus, "GPUs Slurm is given (default all)")->option_text("GPUS");
-  sync->add_option("--root", args->node.root,
-                   "Read mig-minors and name device files under DIR (default /; for simulated nodes)")
-      ->option_text("DIR");
-  sync->add_option(
-          "--slurm-conf", args->slurm_conf,
-          "slurm.conf to edit; gres.conf is beside it (default $SLURM_CONF, else /etc/slurm/slurm.conf)")
-      ->option_text("PATH");
-  sync->add_option("--map", args->map, "Also write the index -> UUID map to FILE (for exec --map)")
-      ->option_text("FILE");
+  AddSyncOptions(sync, args.get());
   CLI::Option* wait =
       sync->add_flag("--wait", args->wait, "Wait for the node's jobs to end instead of refusing");
   sync->add_option("--wait-timeout", args->wait_timeout_s,
                    "With --wait: give up after SECONDS, resuming the node (default 0: no limit)")
       ->check(Seconds(0, kMaxSeconds))
       ->needs(wait);
-  sync->add_option("--restart-ctld", args->restart_ctld,
-                   "Command that restarts slurmctld; needed when GPU counts change (no default)")
-      ->option_text("CMD");
-  sync->add_option("--restart-slurmd", args->restart_slurmd,
-                   "Command that restarts this node's slurmd (default: systemctl restart slurmd)")
-      ->option_text("CMD");
-  sync->add_option("--register-timeout", args->register_timeout_s,
-                   "Seconds to wait for Slurm to report the node with its new GRES (default 60)")
-      ->check(Seconds(kMinTimeoutSeconds, kMaxSeconds));
   sync->add_flag("--dry-run", args->dry_run, "Print the plan and change nothing");
-  sync->add_option("--lock-timeout", args->lock_timeout_s,
-                   "Seconds to wait for another migctl changing this host (default 300; 0: do not wait)")
-      ->check(Seconds(0, kMaxSeconds));
   sync->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunSync(ctx, *args); }; });
 }
 

@@ -31,6 +31,7 @@ void AddPlanCommand(CLI::App& app, Context& ctx);
 void AddReshapeCommand(CLI::App& app, Context& ctx);
 void AddSlurmCommand(CLI::App& app, Context& ctx);  ///< `slurm gres`, `slurm sync`
 void AddSlurmSyncCommand(CLI::App& slurm, Context& ctx);  ///< the `sync` subcommand of `slurm`
+void AddSlurmReshapeCommand(CLI::App& slurm, Context& ctx);  ///< the `reshape` subcommand of `slurm`
 void AddExecCommand(CLI::App& app, Context& ctx);
 
 }  // namespace migctl
