@@ -9,6 +9,7 @@
 #include "cli/diagnostics.h"
 #include "cli/slurm_sync_run.h"
 #include "common/process_host.h"
+#include "launch/early_stop.h"
 #include "launch/lease.h"
 #include "launch/lease_guard.h"
 #include "reconcile/reshape.h"
@@ -22,6 +23,7 @@ namespace {
 struct SlurmReshapeArgs {
   SyncArgs sync;
   double time_limit_s = 10;
+  double watch_s = 0;  ///< --watch: again every this many seconds; 0: once.
 };
 
 constexpr std::chrono::seconds kSlurmCommandTimeout{30};
@@ -108,7 +110,7 @@ Status DrainAndWait(slurm::SlurmClient& slurm, const std::string& node, double t
   }
 }
 
-Result<int> RunSlurmReshape(Context& ctx, SlurmReshapeArgs& args) {
+Result<int> ReshapeOnce(Context& ctx, SlurmReshapeArgs& args) {
   const std::string node = args.sync.NodeName();
   const std::string conf = args.sync.SlurmConf();
   ProcessHost& host = RealProcessHost();
@@ -121,6 +123,8 @@ Result<int> RunSlurmReshape(Context& ctx, SlurmReshapeArgs& args) {
   Json pending_json = Json::object();
   for (const auto& [type, count] : pending) pending_json[type] = count;
   auto finish = [&](const std::string& text, const ReshapeReport* report, const slurm::SyncReport* sync) {
+    if (args.watch_s > 0 && !ctx.options.json && sync == nullptr && !args.sync.dry_run)
+      return static_cast<int>(kExitOk);  // --watch says only what it changed
     Json doc = {{"node", node}, {"pending", pending_json}, {"dry_run", args.sync.dry_run}};
     doc["reshape"] = report != nullptr ? Json{{"changes", Changes(*report)}, {"created", Created(*report)},
                                               {"method", report->method}}
@@ -193,6 +197,26 @@ Result<int> RunSlurmReshape(Context& ctx, SlurmReshapeArgs& args) {
                 &done, &synced);
 }
 
+/// --watch: a pass every watch_s seconds (the pending jobs of that window batched into one re-cut) until
+/// SIGINT, SIGTERM or SIGHUP, which end it between passes, never inside one. A pass that fails is reported and
+/// the next one tries again; bad input ends it.
+Result<int> RunSlurmReshape(Context& ctx, SlurmReshapeArgs& args) {
+  if (args.watch_s <= 0) return ReshapeOnce(ctx, args);
+  const EarlyStop stop;
+  while (stop.signal() == 0) {
+    Result<int> pass = ReshapeOnce(ctx, args);
+    if (!pass.ok()) {
+      if (IsUserError(pass.error())) return pass.error();
+      PrintNote(fmt::format("slurm reshape: {}; trying again in {} s", pass.error().message, args.watch_s));
+    }
+    std::fflush(stdout);
+    const auto next = std::chrono::steady_clock::now() + std::chrono::duration<double>(args.watch_s);
+    while (stop.signal() == 0 && std::chrono::steady_clock::now() < next)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return 128 + stop.signal();
+}
+
 }  // namespace
 
 void AddSlurmReshapeCommand(CLI::App& slurm, Context& ctx) {
@@ -207,7 +231,9 @@ there (--wait-timeout, then it resumes the node unchanged), re-cuts through the 
 sync`, which has Slurm take the new layout (restarting slurmctld and slurmd when the counts change) and
 resumes the node. Jobs on other nodes go on undisturbed. A node drained by someone else is left be.
 
-Run it on each node (cron, a systemd timer) or after a job is refused for want of a type.
+Run it once (a cron job, a systemd timer) or with --watch SECONDS, which makes a pass every SECONDS: the
+jobs that came pending meanwhile are served by one re-cut (nos's batching window), and SIGINT or SIGTERM
+end it between passes, never inside one.
 
 Examples:
   migctl slurm reshape --dry-run
@@ -219,6 +245,8 @@ Examples:
   cmd->add_option("--time-limit", args->time_limit_s, "Seconds the solver may take (default 10)")
       ->check(Seconds(0, 86400));
   cmd->add_flag("--dry-run", args->sync.dry_run, "Print what would change and change nothing");
+  cmd->add_option("--watch", args->watch_s, "Make a pass every SECONDS until stopped (default: once)")
+      ->check(Seconds(1, 86400));
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunSlurmReshape(ctx, *args); }; });
 }
 
