@@ -21,6 +21,7 @@
 //   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIGCTL_BUILD_BENCH=ON
 //   ninja -C build-bench reshape_replay && build-bench/bench/reshape_replay [--gpus 8,10,13] [pods.csv]
 //   build-bench/bench/reshape_replay --cost     (one re-cut's decision time on 8, 128 and 1,024 GPUs)
+//   build-bench/bench/reshape_replay --miso     (MISO's 100 jobs on 8 A100-40GB: job completion time)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -29,13 +30,16 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
+#include "common/file_io.h"
 #include "layout/feasibility.h"
 #include "layout/placement_solver.h"
 #include "planner/baselines.h"
@@ -314,6 +318,181 @@ Outcome Replay(Policy policy, const GpuModel& model, unsigned n_gpus, const std:
 
 }  // namespace
 
+// ---- MISO's job trace: job completion time (--miso DIR) ----
+
+struct MisoJob {
+  double arrival = 0;
+  double full_s = 0;                      ///< Seconds on a whole A100-40GB (7g.40gb).
+  std::map<std::string, double> iter_s;   ///< Seconds per iteration by slice; absent: does not fit.
+  double On(const std::string& slice) const { return full_s * iter_s.at(slice) / iter_s.at("7g.40gb"); }
+};
+
+/// The jobs, arriving at the trace's gaps divided by `speedup` (MISO's load is the trace's; higher speedups
+/// make the same jobs queue).
+std::vector<MisoJob> LoadMiso(const std::string& dir, double speedup) {
+  auto json = [&](const char* name) {
+    const std::string text = Check(ReadFile(dir + "/" + name), name);
+    return nlohmann::json::parse(text);
+  };
+  const nlohmann::json durations = json("trace_100.json"), gaps = json("exp_100.json"),
+                       models = json("job_models.json");
+  std::map<std::pair<std::string, std::string>, std::map<std::string, double>> speeds;  // (model, batch)
+  const std::string csv = Check(ReadFile(dir + "/mig_iteration_seconds.csv"), "mig_iteration_seconds.csv");
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::istringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) f.push_back(cell);
+    if (f.size() >= 4) speeds[{f[0], f[1]}][f[2]] = std::stod(f[3]);
+  }
+  std::vector<MisoJob> jobs;
+  double t = 0;
+  for (size_t i = 0; i < durations.size(); ++i) {
+    const std::string id = std::to_string(i);
+    t += gaps.at(id).get<double>() / speedup;
+    const std::string tag = models.at(id).get<std::string>();  // `resnet_train128`
+    const size_t cut = tag.find("_train");
+    MisoJob job;
+    job.arrival = t;
+    job.full_s = durations.at(id).get<double>();
+    job.iter_s = speeds[{tag.substr(0, cut), tag.substr(cut + 6)}];
+    if (!job.iter_s.contains("7g.40gb")) Die("no 7g.40gb speed for " + tag);
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+enum class MisoPolicy { kWhole, kStatic, kMigctl };
+const char* const kMisoNames[] = {"unpartitioned (7g.40gb)", "static 3g+2g+2g", "migctl re-cut"};
+
+/// Mean and p95 job completion time and the makespan, in seconds.
+struct Jct {
+  double mean = 0, p95 = 0, makespan = 0, changes = 0;
+};
+
+Jct ReplayMiso(MisoPolicy policy, const std::vector<MisoJob>& jobs, unsigned n_gpus) {
+  const GpuModel& model = *Check(FindModel("a100-40gb"), "a100-40gb");
+  Fleet fleet;
+  fleet.model = &model;
+  fleet.gpus.resize(n_gpus);
+  auto id = [&](const char* name) { return model.FindProfile(name)->id; };
+  if (policy != MisoPolicy::kMigctl) {
+    const std::vector<ProfileId> cut = policy == MisoPolicy::kWhole
+                                           ? std::vector<ProfileId>{id("7g.40gb")}
+                                           : std::vector<ProfileId>{id("3g.20gb"), id("2g.10gb"), id("2g.10gb")};
+    const Layout layout = Check(SolvePlacements(model, {}, cut), "static layout");
+    for (auto& gpu : fleet.gpus)
+      for (const PlacedInstance& p : layout) gpu.push_back({p, -1});
+  }
+  // migctl asks each waiting job's slice by load: while there are no more jobs than GPUs, the fastest slice it
+  // fits (a whole GPU); beyond, its most efficient one (the least iteration time x compute slices, the larger
+  // on ties), so that more jobs run at once.
+  std::vector<ProfileId> wanted, efficient, fastest;
+  for (const MisoJob& job : jobs) {
+    fastest.push_back(id("7g.40gb"));
+    std::optional<ProfileId> best;
+    double best_cost = 0;
+    for (const auto& [slice, iter] : job.iter_s) {
+      const GiProfile* p = model.FindProfile(slice);
+      if (p == nullptr) continue;
+      const double cost = iter * p->compute_slices;
+      if (!best || cost < best_cost - 1e-12 ||
+          (cost < best_cost + 1e-12 && p->compute_slices > model.FindProfile(*best)->compute_slices)) {
+        best = p->id;
+        best_cost = cost;
+      }
+    }
+    efficient.push_back(*best);
+  }
+  wanted = fastest;
+  std::vector<double> done(jobs.size(), -1);
+  std::multimap<double, int> ends;  // completion time -> job
+  std::deque<int> waiting;
+  size_t next = 0;
+  double now = 0;
+  auto place = [&]() {
+    if (policy == MisoPolicy::kMigctl) {
+      size_t running = 0;
+      for (const auto& gpu : fleet.gpus)
+        for (const Slice& sl : gpu) running += sl.pod >= 0;
+      const bool loaded = running + waiting.size() > fleet.gpus.size();
+      for (int j : waiting) wanted[j] = loaded ? efficient[j] : fastest[j];
+      waiting = Reshape(fleet, waiting, {}, wanted);
+    } else {  // oldest first, each on the fastest free slice it fits
+      std::deque<int> left;
+      for (int j : waiting) {
+        Slice* best = nullptr;
+        for (auto& gpu : fleet.gpus)
+          for (Slice& s : gpu) {
+            const std::string name = model.FindProfile(s.placed.profile)->name;
+            if (s.pod >= 0 || !jobs[j].iter_s.contains(name)) continue;
+            if (best == nullptr || jobs[j].iter_s.at(name) <
+                                       jobs[j].iter_s.at(model.FindProfile(best->placed.profile)->name))
+              best = &s;
+          }
+        if (best == nullptr) {
+          left.push_back(j);
+          continue;
+        }
+        best->pod = j;
+      }
+      waiting = std::move(left);
+    }
+    for (auto& gpu : fleet.gpus)  // start what was just placed
+      for (Slice& s : gpu)
+        if (s.pod >= 0 && done[s.pod] < 0) {
+          done[s.pod] = 0;  // running
+          ends.emplace(now + jobs[s.pod].On(model.FindProfile(s.placed.profile)->name), s.pod);
+        }
+  };
+  while (next < jobs.size() || !ends.empty()) {
+    if (!ends.empty() && (next == jobs.size() || ends.begin()->first <= jobs[next].arrival)) {
+      now = ends.begin()->first;
+      const int j = ends.begin()->second;
+      ends.erase(ends.begin());
+      done[j] = now;
+      for (auto& gpu : fleet.gpus)
+        for (Slice& s : gpu)
+          if (s.pod == j) s.pod = -1;
+    } else {
+      now = jobs[next].arrival;
+      waiting.push_back(static_cast<int>(next++));
+    }
+    if (!waiting.empty()) place();
+  }
+  Jct out;
+  std::vector<double> jct;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (done[j] <= 0) Die("a job never finished");
+    jct.push_back(done[j] - jobs[j].arrival);
+    out.makespan = std::max(out.makespan, done[j]);
+  }
+  std::sort(jct.begin(), jct.end());
+  for (double v : jct) out.mean += v / static_cast<double>(jct.size());
+  out.p95 = jct[(jct.size() * 95 + 99) / 100 - 1];
+  out.changes = static_cast<double>(fleet.changes);
+  if (fleet.disturbed > 0) Die("a running job was disturbed");
+  return out;
+}
+
+void MisoTable(const std::string& dir) {
+  std::printf("MISO's 100-job trace (%s) on 8 A100-40GB; no job is ever moved or stopped\n", dir.c_str());
+  for (double speedup : {1.0, 10.0, 20.0, 40.0}) {
+    const std::vector<MisoJob> jobs = LoadMiso(dir, speedup);
+    std::printf("\narrival gaps / %.0f\n%-26s %12s %12s %12s %10s %12s\n", speedup, "policy", "mean JCT s",
+                "p95 JCT s", "makespan s", "vs whole", "GI changes");
+    double whole = 0;
+    for (MisoPolicy policy : {MisoPolicy::kWhole, MisoPolicy::kStatic, MisoPolicy::kMigctl}) {
+      const Jct r = ReplayMiso(policy, jobs, 8);
+      if (policy == MisoPolicy::kWhole) whole = r.mean;
+      std::printf("%-26s %12.0f %12.0f %12.0f %9.2fx %12.0f\n", kMisoNames[int(policy)], r.mean, r.p95,
+                  r.makespan, r.mean / whole, r.changes);
+    }
+  }
+}
+
 /// The most GPU thousandths the trace's pods hold at once, were every pod placed on arrival.
 unsigned long long PeakMilli(const std::vector<SharingPod>& pods) {
   std::vector<std::pair<unsigned long long, long long>> steps;
@@ -390,6 +569,9 @@ int main(int argc, char** argv) {
         fleets.push_back(static_cast<unsigned>(std::strtoul(p, const_cast<char**>(&p), 10)));
         if (*p == ',') ++p;
       }
+    } else if (!std::strcmp(argv[i], "--miso")) {
+      MisoTable(i + 1 < argc ? argv[i + 1] : std::string(MIGCTL_SOURCE_DIR) + "/bench/data/miso");
+      return 0;
     } else if (!std::strcmp(argv[i], "--cost")) {
       CostTable(5);
       return 0;
