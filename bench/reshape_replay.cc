@@ -372,7 +372,7 @@ struct Jct {
   double mean = 0, p95 = 0, makespan = 0, changes = 0;
 };
 
-Jct ReplayMiso(MisoPolicy policy, const std::vector<MisoJob>& jobs, unsigned n_gpus) {
+Jct ReplayMiso(MisoPolicy policy, const std::vector<MisoJob>& jobs, unsigned n_gpus, bool largest_free = false) {
   const GpuModel& model = *Check(FindModel("a100-40gb"), "a100-40gb");
   Fleet fleet;
   fleet.model = &model;
@@ -417,8 +417,41 @@ Jct ReplayMiso(MisoPolicy policy, const std::vector<MisoJob>& jobs, unsigned n_g
       size_t running = 0;
       for (const auto& gpu : fleet.gpus)
         for (const Slice& sl : gpu) running += sl.pod >= 0;
-      const bool loaded = running + waiting.size() > fleet.gpus.size();
-      for (int j : waiting) wanted[j] = loaded ? efficient[j] : fastest[j];
+      if (largest_free) {
+        // Each waiting job, oldest first, asks the largest slice it fits that there is room for now beside the
+        // running jobs and the slices asked before it (what a re-cut can make at once): a job starts now on
+        // what is free rather than waiting for a whole GPU.
+        std::vector<Layout> room;
+        for (const auto& gpu : fleet.gpus) {
+          room.emplace_back();
+          for (const Slice& sl : gpu)
+            if (sl.pod >= 0) room.back().push_back(sl.placed);
+        }
+        for (int j : waiting) {
+          std::optional<std::pair<size_t, PlacedInstance>> pick;
+          unsigned best = 0;
+          for (const auto& [slice, iter] : jobs[j].iter_s) {
+            const GiProfile* p = model.FindProfile(slice);
+            if (p == nullptr || p->compute_slices <= best) continue;
+            for (size_t g = 0; g < room.size() && (!pick || p->compute_slices > best); ++g) {
+              std::vector<ProfileId> one = {p->id};
+              Result<Layout> placed = SolvePlacements(model, room[g], one);
+              if (!placed.ok()) continue;
+              pick = {g, placed->back()};
+              best = p->compute_slices;
+            }
+          }
+          if (!pick) {
+            wanted[j] = efficient[j];
+            continue;
+          }
+          wanted[j] = pick->second.profile;
+          room[pick->first].push_back(pick->second);
+        }
+      } else {
+        const bool loaded = running + waiting.size() > fleet.gpus.size();
+        for (int j : waiting) wanted[j] = loaded ? efficient[j] : fastest[j];
+      }
       waiting = Reshape(fleet, waiting, {}, wanted);
     } else {  // oldest first, each on the fastest free slice it fits
       std::deque<int> left;
@@ -490,6 +523,9 @@ void MisoTable(const std::string& dir) {
       std::printf("%-26s %12.0f %12.0f %12.0f %9.2fx %12.0f\n", kMisoNames[int(policy)], r.mean, r.p95,
                   r.makespan, r.mean / whole, r.changes);
     }
+    const Jct r = ReplayMiso(MisoPolicy::kMigctl, jobs, 8, /*largest_free=*/true);
+    std::printf("%-26s %12.0f %12.0f %12.0f %9.2fx %12.0f\n", "migctl re-cut, largest free", r.mean, r.p95,
+                r.makespan, r.mean / whole, r.changes);
   }
 }
 
