@@ -23,6 +23,7 @@
 //   build-bench/bench/reshape_replay --cost     (one re-cut's decision time on 8, 128 and 1,024 GPUs)
 //   build-bench/bench/reshape_replay --miso     (MISO's 100 jobs on 8 A100-40GB: job completion time)
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -83,8 +84,52 @@ Layout LayoutOf(const std::vector<Slice>& gpu) {
   return l;
 }
 
-enum class Policy { kStatic, kDra, kMigctl };
-const char* const kPolicyNames[] = {"static all-balanced", "DRA first-fit", "migctl reshape"};
+enum class Policy { kStatic, kDra, kNos, kMigctl };
+const char* const kPolicyNames[] = {"static all-balanced", "DRA first-fit", "nos rule", "migctl reshape"};
+
+/// nos: one incremental planning pass (NosPass) for the waiting pods; changes counted per profile, as nos's
+/// agent makes them (free instances of a profile it keeps are not recreated, wherever the plan puts them).
+std::deque<int> NosPlace(Fleet& fleet, const std::deque<int>& waiting, const std::vector<ProfileId>& profile_of) {
+  std::vector<NosGpuState> state;
+  for (const auto& gpu : fleet.gpus) {
+    NosGpuState g;
+    for (const Slice& s : gpu) (s.pod >= 0 ? g.used : g.free).push_back(s.placed);
+    state.push_back(std::move(g));
+  }
+  std::vector<ProfileId> pending;
+  for (int pod : waiting) pending.push_back(profile_of[pod]);
+  const std::vector<NosGpuState> before = state;
+  const auto taken = NosPass(*fleet.model, &state, pending);
+  for (size_t g = 0; g < fleet.gpus.size(); ++g) {
+    std::map<ProfileId, int> delta;  // instances per profile, after - before (used and free together)
+    for (const PlacedInstance& p : before[g].used) --delta[p.profile];
+    for (const PlacedInstance& p : before[g].free) --delta[p.profile];
+    for (const PlacedInstance& p : state[g].used) ++delta[p.profile];
+    for (const PlacedInstance& p : state[g].free) ++delta[p.profile];
+    for (const auto& [profile, d] : delta) fleet.changes += static_cast<unsigned long long>(std::abs(d));
+    std::vector<Slice> next;
+    for (const Slice& s : fleet.gpus[g])
+      if (s.pod >= 0) next.push_back(s);
+    for (const PlacedInstance& p : state[g].used)
+      if (std::none_of(next.begin(), next.end(), [&](const Slice& s) { return s.placed == p; }))
+        next.push_back({p, -1});  // newly used: its pod is set below
+    for (const PlacedInstance& p : state[g].free) next.push_back({p, -1});
+    fleet.gpus[g] = std::move(next);
+  }
+  std::deque<int> left;
+  for (size_t k = 0; k < waiting.size(); ++k) {
+    if (!taken[k]) {
+      left.push_back(waiting[k]);
+      continue;
+    }
+    for (Slice& s : fleet.gpus[taken[k]->first])
+      if (s.placed == taken[k]->second && s.pod < 0) {
+        s.pod = waiting[k];
+        break;
+      }
+  }
+  return left;
+}
 
 /// Gives the waiting pods (FIFO) idle slices of their profile; returns those that still wait.
 std::deque<int> TakeIdle(Fleet& fleet, std::deque<int> waiting, const std::vector<ProfileId>& profile_of) {
@@ -276,6 +321,9 @@ Outcome Replay(Policy policy, const GpuModel& model, unsigned n_gpus, const std:
     std::deque<int> before = waiting;
     if (policy == Policy::kDra) {
       waiting = DraPlace(fleet, waiting, profile_of);
+    } else if (policy == Policy::kNos && recut_pending) {
+      waiting = NosPlace(fleet, waiting, profile_of);
+      recut_pending = false;
     } else if (policy == Policy::kMigctl && recut_pending) {
       // The re-cut sees the whole queue before anyone takes an idle slice, so the oldest pod comes first.
       waiting = Reshape(fleet, waiting, need_of, profile_of);
@@ -629,7 +677,7 @@ int main(int argc, char** argv) {
                     100.0 * peak / (1000.0 * n_gpus), NeedMappingName(mapping));
         std::printf("%-20s %10s %7s %12s %10s %9s %9s %10s %8s\n", "policy", "on arrival", "never",
                     "mean wait s", "allocation", "changes", "disturbed", "solve ms", "re-cuts");
-        for (Policy policy : {Policy::kStatic, Policy::kDra, Policy::kMigctl}) {
+        for (Policy policy : {Policy::kStatic, Policy::kDra, Policy::kNos, Policy::kMigctl}) {
           const Outcome o = Replay(policy, model, n_gpus, pods, mapping);
           std::printf("%-20s %9.1f%% %7.0f %12.0f %9.1f%% %9.0f %9.0f %10.1f %8.0f\n",
                       kPolicyNames[int(policy)], 100 * o.on_arrival, o.never, o.mean_wait, 100 * o.allocation,

@@ -280,6 +280,51 @@ Result<BaselinePlan> NosRule(const std::vector<FleetGroup>& fleet, const std::ve
   return plan;
 }
 
+std::vector<std::optional<std::pair<size_t, PlacedInstance>>> NosPass(const GpuModel& model,
+                                                                     std::vector<NosGpuState>* gpus,
+                                                                     const std::vector<ProfileId>& pending) {
+  std::vector<size_t> order(pending.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return Larger(*model.FindProfile(pending[b]), *model.FindProfile(pending[a]));
+  });
+  const std::vector<Counts> geometries = AllowedGeometries(model);
+  std::vector<std::optional<std::pair<size_t, PlacedInstance>>> taken(pending.size());
+  size_t left = pending.size();
+  for (bool progress = true; progress && left > 0;) {
+    progress = false;
+    for (size_t i = 0; i < gpus->size() && left > 0; ++i) {
+      Counts lacking;
+      for (size_t k : order)
+        if (!taken[k]) ++lacking[pending[k]];
+      for (const NosGpuState& g : *gpus)
+        for (const PlacedInstance& f : g.free)
+          if (auto it = lacking.find(f.profile); it != lacking.end() && it->second > 0) --it->second;
+      std::erase_if(lacking, [](const auto& entry) { return entry.second == 0; });
+      NosGpu gpu{(*gpus)[i].used, std::vector<size_t>((*gpus)[i].used.size(), 0), (*gpus)[i].free};
+      UpdateGeometryFor(model, geometries, lacking, &gpu);
+      unsigned added = 0;
+      std::vector<std::optional<std::pair<size_t, PlacedInstance>>> now = taken;
+      for (size_t k : order) {
+        if (now[k]) continue;
+        auto it = std::find_if(gpu.free.begin(), gpu.free.end(),
+                               [&](const PlacedInstance& f) { return f.profile == pending[k]; });
+        if (it == gpu.free.end()) continue;
+        now[k] = std::make_pair(i, *it);
+        gpu.used.push_back(*it);
+        gpu.free.erase(it);
+        ++added;
+      }
+      if (added == 0) continue;  // nos reverts a GPU where nothing was placed
+      taken = std::move(now);
+      (*gpus)[i] = {gpu.used, gpu.free};
+      left -= added;
+      progress = true;
+    }
+  }
+  return taken;
+}
+
 Result<BaselinePlan> DraFirstFit(const std::vector<FleetGroup>& fleet,
                                  const std::vector<Workload>& workloads) {
   MIGCTL_RETURN_IF_ERROR(CheckFleet(fleet));

@@ -54,6 +54,22 @@ Result<BaselinePlan> FirstFitDecreasing(const std::vector<FleetGroup>& fleet,
 /// beside the used ones (which stay where they are) is skipped. Errors: as FirstFitDecreasing.
 Result<BaselinePlan> NosRule(const std::vector<FleetGroup>& fleet, const std::vector<Workload>& workloads);
 
+/// One GPU between nos plans: the instances pods use (they stay) and the free ones (nos may replace them).
+struct NosGpuState {
+  Layout used;
+  Layout free;
+};
+
+/// One nos planning pass over GPUs of one `model` that already run work (the incremental form of NosRule, as
+/// its controller replans while pods wait): `pending` are the waiting pods' profiles; they are taken smaller
+/// profile first (stable), and GPUs are visited in order, each getting the allowed geometry that keeps its used
+/// instances and provides most of what is lacking, then giving free instances to pending pods, passes
+/// repeating while one places a pod. Returns, per pending pod, the GPU and instance it took, or nullopt; `gpus`
+/// are updated (a taken instance moves from free to used).
+std::vector<std::optional<std::pair<size_t, PlacedInstance>>> NosPass(const GpuModel& model,
+                                                                     std::vector<NosGpuState>* gpus,
+                                                                     const std::vector<ProfileId>& pending);
+
 /// NVIDIA DRA driver's DynamicMIG with kube-scheduler allocation (reference §3.3). Each GPU publishes one
 /// device per (profile, placement start), named `gpu-<i>-mig-<profile>-<profile id>-<start>` (i: the GPU's
 /// position in the fleet), and lists them sorted as strings, as the driver's ResourceSlice does. Each unit,
