@@ -68,6 +68,37 @@ TEST(FirstFitDecreasing, RejectsAnEmptyFleet) {
   EXPECT_EQ(plan.error().code, ErrorCode::kInvalidInput);
 }
 
+TEST(NosPass, ReCutsAroundUsedInstancesAndGivesThePendingPodsFreeOnes) {
+  const GpuModel& a100 = Model("a100-80gb");
+  const ProfileId three = a100.FindProfile("3g.40gb")->id, one = a100.FindProfile("1g.10gb")->id;
+  std::vector<NosGpuState> gpus(1);
+  gpus[0].used = {{three, 4}};  // a pod runs there: it stays
+  gpus[0].free = {{three, 0}};  // idle: nos may re-cut it
+  const auto taken = NosPass(a100, &gpus, {one, one, one});
+  for (const auto& t : taken) {
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(t->first, 0u);
+    EXPECT_EQ(t->second.profile, one);
+  }
+  EXPECT_EQ(std::count(gpus[0].used.begin(), gpus[0].used.end(), PlacedInstance{three, 4}), 1);
+  EXPECT_EQ(gpus[0].used.size(), 4u);
+  EXPECT_TRUE(CheckLayout(a100, [&] {
+                Layout all = gpus[0].used;
+                all.insert(all.end(), gpus[0].free.begin(), gpus[0].free.end());
+                return all;
+              }()).ok());
+}
+
+TEST(NosPass, APodNoGeometryCanHoldBesideTheUsedOnesWaits) {
+  const GpuModel& a100 = Model("a100-80gb");
+  std::vector<NosGpuState> gpus(1);
+  gpus[0].used = {{a100.FindProfile("3g.40gb")->id, 4}};
+  const auto taken = NosPass(a100, &gpus, {a100.FindProfile("7g.80gb")->id});
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_FALSE(taken[0].has_value());
+  EXPECT_EQ(gpus[0].used.size(), 1u);  // reverted: nothing placed, nothing changed
+}
+
 TEST(DraFirstFit, DeviceNamesFollowTheDriver) {
   const GpuModel& a100 = Model("a100-80gb");
   EXPECT_EQ(DraDeviceName(2, *a100.FindProfile("1g.10gb"), 0), "gpu-2-mig-1g10gb-19-0");
