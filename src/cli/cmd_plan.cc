@@ -221,9 +221,7 @@ Examples:
   migctl plan --fleet current --need-file workloads.yaml -o mig.yaml -c planned --explain
   migctl apply -f mig.yaml -c planned)");
   cmd->add_option("--fleet", args->fleet, "MODEL:COUNT,... (catalog keys) or 'current' for this host");
-  cmd->add_option("--need", args->need, "Memory needs: \"30GiB x3, 8GiB x10\"");
-  cmd->add_option("--demand", args->demand, "Profile needs: \"3g.40gb:2, 1g.10gb:6\"");
-  cmd->add_option("--need-file", args->need_file, "YAML file of named workloads (see below)");
+  AddWorkloadOptions(cmd, &args->need, &args->demand, &args->need_file);
   cmd->add_option("--objective", args->objective, "fewest-gpus (default), most-served or keep-current");
   cmd->add_option("-o,--output", args->output,
                   "Write the config to FILE (else it is printed after the report)");

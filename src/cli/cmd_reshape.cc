@@ -188,9 +188,7 @@ Examples:
   migctl reshape -i 0,1 --demand "3g.40gb:1, 1g.10gb:3"
   migctl --json reshape --need-file waiting.yaml)");
   cmd->add_option("-i,--gpu", args->gpus, "GPUs to reshape (default: every GPU with MIG on)");
-  cmd->add_option("--need", args->need, "Memory needs: \"30GiB x2, 8GiB x5\"");
-  cmd->add_option("--demand", args->demand, "Profile needs: \"3g.40gb:1, 1g.10gb:3\"");
-  cmd->add_option("--need-file", args->need_file, "YAML file of named workloads (as for 'migctl plan')");
+  AddWorkloadOptions(cmd, &args->need, &args->demand, &args->need_file);
   cmd->add_flag("--dry-run", args->dry_run, "Print what would change and change nothing");
   cmd->add_flag("--explain", args->explain,
                 "Show each GPU's slots before and after, and the solver's figures");

@@ -130,4 +130,10 @@ Result<std::vector<planner::Workload>> ParseWorkloads(const std::string& need, c
   return all;
 }
 
+void AddWorkloadOptions(CLI::App* cmd, std::string* need, std::string* demand, std::string* need_file) {
+  cmd->add_option("--need", *need, "Memory needs: \"30GiB x3, 8GiB x10\"");
+  cmd->add_option("--demand", *demand, "Profile needs: \"3g.40gb:2, 1g.10gb:6\"");
+  cmd->add_option("--need-file", *need_file, "YAML file of named workloads (see `migctl plan --help`)");
+}
+
 }  // namespace migctl

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "common/result.h"
 #include "planner/plan.h"
 
@@ -25,5 +27,8 @@ Result<std::vector<planner::Workload>> ParseDemand(std::string_view text);
 /// empty, but not all (kInvalidInput saying what to give).
 Result<std::vector<planner::Workload>> ParseWorkloads(const std::string& need, const std::string& demand,
                                                       const std::string& need_file);
+
+/// The three options ParseWorkloads reads (--need, --demand, --need-file), for `plan` and `reshape`.
+void AddWorkloadOptions(CLI::App* cmd, std::string* need, std::string* demand, std::string* need_file);
 
 }  // namespace migctl
