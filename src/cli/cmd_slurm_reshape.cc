@@ -49,10 +49,7 @@ Result<std::vector<planner::Workload>> PendingDemand(const std::vector<nvml::Dev
   for (const auto& [type, count] : pending) {
     for (const nvml::Device& d : devices) {
       MIGCTL_ASSIGN_OR_RETURN(ObservedGpu gpu, ObserveForPlanning(d));
-      const GiProfile* match = nullptr;
-      for (const GiProfile& p : gpu.geometry.gi_profiles)
-        if (p.media == MediaKind::kDefault && slurm::MigTypeName(p.compute_slices, p.memory_mib) == type)
-          match = &p;
+      const GiProfile* match = slurm::ProfileOfType(gpu.geometry, type);
       if (match == nullptr) continue;
       planner::Workload w;
       w.name = type;

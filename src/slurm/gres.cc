@@ -105,6 +105,12 @@ std::string MigTypeName(unsigned slices, unsigned long long memory_mib) {
   return fmt::format("{}g.{}gb", slices, (memory_mib + 512) / 1024);
 }
 
+const GiProfile* ProfileOfType(const GpuModel& model, std::string_view type) {
+  for (const GiProfile& p : model.gi_profiles)
+    if (p.media == MediaKind::kDefault && MigTypeName(p.compute_slices, p.memory_mib) == type) return &p;
+  return nullptr;
+}
+
 std::string WholeGpuTypeName(std::string_view nvml_name) {
   std::string out;
   for (char c : nvml_name) {

@@ -53,6 +53,9 @@ struct GresDevice {
 
 /// `<slices>g.<round(memory_mib / 1024)>gb`, halves rounded up (Slurm's ROUND).
 std::string MigTypeName(unsigned slices, unsigned long long memory_mib);
+/// The plain (not `+me`) profile of `model` whose type is `type` (MigTypeName), or nullptr: what a job's
+/// `--gres=gpu:TYPE` asks of a GPU of that model (`1g.16gb` is an H200's 1g.18gb).
+const GiProfile* ProfileOfType(const GpuModel& model, std::string_view type);
 /// `NVIDIA H100 80GB HBM3` -> `nvidia_h100_80gb_hbm3`; `NVIDIA A100-SXM4-40GB` -> `nvidia_a100-sxm4-40gb`.
 std::string WholeGpuTypeName(std::string_view nvml_name);
 

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "catalog/catalog.h"
+
 namespace migctl::slurm {
 namespace {
 
@@ -39,6 +41,23 @@ MigMinors Minors() {
       for (unsigned c = 0; c < 8; ++c) m[fmt::format("gpu{}/gi{}/ci{}/access", g, i, c)] = 4 + 135 * g + 9 * i + c;
     }
   return m;
+}
+
+TEST(Gres, AJobsTypeMapsBackToThePlainProfileOfTheModel) {
+  const GpuModel& h200 = *FindModel("h200-141gb").value();
+  const GpuModel& a100 = *FindModel("a100-80gb").value();
+  ASSERT_NE(ProfileOfType(h200, "1g.16gb"), nullptr);
+  EXPECT_EQ(ProfileOfType(h200, "1g.16gb")->name, "1g.18gb");  // Slurm's rounding of its real memory
+  ASSERT_NE(ProfileOfType(a100, "7g.79gb"), nullptr);
+  EXPECT_EQ(ProfileOfType(a100, "7g.79gb")->name, "7g.80gb");
+  EXPECT_EQ(ProfileOfType(a100, "3g.40gb"), nullptr);  // an A100-80GB's 3g.40gb has 40,192 MiB: `3g.39gb`
+  EXPECT_EQ(ProfileOfType(a100, "9g.99gb"), nullptr);
+  for (const GpuModel* model : {&h200, &a100})  // every plain profile's type leads back to it
+    for (const GiProfile& p : model->gi_profiles)
+      if (p.media == MediaKind::kDefault) {
+        EXPECT_EQ(ProfileOfType(*model, MigTypeName(p.compute_slices, p.memory_mib)), &p) << p.name;
+      }
+  EXPECT_EQ(ProfileOfType(a100, "nvidia_a100"), nullptr);
 }
 
 TEST(Gres, TypeNamesAreWhatSlurmsAutodetectEndsWith) {
