@@ -9,7 +9,7 @@
 #include "cli/diagnostics.h"
 #include "cli/slurm_sync_run.h"
 #include "common/process_host.h"
-#include "launch/early_stop.h"
+#include "common/stop_signals.h"
 #include "launch/lease.h"
 #include "launch/lease_guard.h"
 #include "reconcile/reshape.h"
@@ -199,7 +199,8 @@ Result<int> ReshapeOnce(Context& ctx, SlurmReshapeArgs& args) {
 /// the next one tries again; bad input ends it.
 Result<int> RunSlurmReshape(Context& ctx, SlurmReshapeArgs& args) {
   if (args.watch_s <= 0) return ReshapeOnce(ctx, args);
-  const EarlyStop stop;
+  StopSignals stop;
+  MIGCTL_RETURN_IF_ERROR(stop.Install());
   while (stop.signal() == 0) {
     Result<int> pass = ReshapeOnce(ctx, args);
     if (!pass.ok()) {

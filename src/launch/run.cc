@@ -13,8 +13,8 @@
 
 #include "common/file_io.h"
 #include "common/memory_size.h"
+#include "common/stop_signals.h"
 #include "common/task_cgroup.h"
-#include "launch/early_stop.h"
 #include "launch/lease.h"
 #include "launch/lease_guard.h"
 #include "launch/result_log.h"
@@ -373,7 +373,8 @@ Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
   if (!request.dry_run) MIGCTL_RETURN_IF_ERROR(leases.Prepare());
   // From the first change on, Ctrl-C stops the run in order: what it created is removed even when the signal
   // comes while partitions are being created (the supervisor then runs no task), or while they are removed.
-  const EarlyStop early_stop;
+  StopSignals early_stop;
+  MIGCTL_RETURN_IF_ERROR(early_stop.Install());
   std::vector<CreatedPartition> created;
   Result<RunOutcome> result = [&]() -> Result<RunOutcome> {
     if (request.create) MIGCTL_RETURN_IF_ERROR(CreatePartitions(request, out, created));
@@ -421,7 +422,6 @@ Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
     options.keepers = true;
     for (unsigned i = 0; i < most; ++i) options.cgroups.push_back(cgroups.Dir(i));
     options.device_user = DeviceUser(request);
-    options.stopped_before = [&early_stop] { return early_stop.signal(); };
     if (request.reshape) options.reshape = Reshaper(request, leases, out, events);
 
     Journaling journaling(events, log ? &*log : nullptr, request.node);

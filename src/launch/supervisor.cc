@@ -17,6 +17,7 @@
 
 #include "common/file_io.h"
 #include "common/process_host.h"
+#include "common/stop_signals.h"
 
 namespace migctl {
 namespace {
@@ -32,55 +33,6 @@ constexpr milliseconds kKeeperMargin{5000};
 constexpr milliseconds kDeviceCheckEvery{1000};
 constexpr milliseconds kLingerReport{1000};
 constexpr milliseconds kLingerCheck{250};  ///< How often a running task's keeper is asked (none for short ones).
-
-volatile sig_atomic_t g_stop_signal = 0;
-int g_wake_fd = -1;
-
-void OnSignal(int signal) {
-  const int saved = errno;
-  if (signal != SIGCHLD) g_stop_signal = signal;
-  const char c = 0;
-  [[maybe_unused]] ssize_t n = ::write(g_wake_fd, &c, 1);
-  errno = saved;
-}
-
-/// While alive: SIGINT, SIGTERM, SIGHUP and SIGCHLD wake the poll loop through a self-pipe; the previous
-/// dispositions come back after.
-class SignalScope {
- public:
-  static Result<SignalScope*> Install(SignalScope* scope) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
-      return MakeError(ErrorCode::kIo, fmt::format("cannot make a pipe: {}", strerror(errno)));
-    scope->read_fd_ = fds[0];
-    scope->write_fd_ = fds[1];
-    g_wake_fd = fds[1];
-    g_stop_signal = 0;
-    struct sigaction action {};
-    action.sa_handler = OnSignal;
-    sigemptyset(&action.sa_mask);
-    for (size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &action, &scope->saved_[i]);
-    return scope;
-  }
-  ~SignalScope() {
-    if (read_fd_ < 0) return;
-    for (size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &saved_[i], nullptr);
-    g_wake_fd = -1;
-    ::close(read_fd_);
-    ::close(write_fd_);
-  }
-  int read_fd() const { return read_fd_; }
-  void Drain() const {
-    char buf[256];
-    while (::read(read_fd_, buf, sizeof buf) > 0) {
-    }
-  }
-
- private:
-  static constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
-  int read_fd_ = -1, write_fd_ = -1;
-  std::array<struct sigaction, 4> saved_{};
-};
 
 struct Queued {
   const Task* task;
@@ -153,12 +105,9 @@ class Pool {
   }
 
   Result<RunSummary> Run() {
-    SignalScope scope;
-    MIGCTL_RETURN_IF_ERROR(SignalScope::Install(&scope));
-    if (options_.stopped_before) {
-      if (const int signal = options_.stopped_before(); signal != 0) g_stop_signal = signal;
-    }
-    Status status = Loop(scope);
+    StopSignals signals;  // nested in Run's: a signal from before supervision began stops it at once
+    MIGCTL_RETURN_IF_ERROR(signals.Install(/*sigchld=*/true));
+    Status status = Loop(signals);
     if (!status.ok()) {
       Stop("migctl cannot go on: " + status.error().message);
       while (AnyRunning()) {
@@ -176,11 +125,11 @@ class Pool {
     return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.running.has_value(); });
   }
 
-  Status Loop(const SignalScope& scope) {
+  Status Loop(const StopSignals& signals) {
     for (;;) {
-      if (g_stop_signal != 0 && summary_.signal == 0) {
-        summary_.signal = g_stop_signal;
-        Stop(fmt::format("interrupted by {}", SignalName(g_stop_signal)));
+      if (signals.signal() != 0 && summary_.signal == 0) {
+        summary_.signal = signals.signal();
+        Stop(fmt::format("interrupted by {}", SignalName(summary_.signal)));
       }
       const steady_clock::time_point now = host_.Now();
       if (summary_.stopped.empty()) MIGCTL_RETURN_IF_ERROR(Dispatch(now));
@@ -190,7 +139,7 @@ class Pool {
       }
       if (!AnyRunning() && (queue_.empty() || !summary_.stopped.empty())) return Ok();
 
-      std::vector<pollfd> fds = {{scope.read_fd(), POLLIN, 0}};
+      std::vector<pollfd> fds = {{signals.read_fd(), POLLIN, 0}};
       std::vector<Slot*> owners = {nullptr};
       for (Slot& slot : slots_)
         if (slot.running && slot.running->out_fd >= 0) {
@@ -198,7 +147,7 @@ class Pool {
           owners.push_back(&slot);
         }
       MIGCTL_RETURN_IF_ERROR(host_.Wait(fds, NextWakeup(now)));
-      scope.Drain();
+      signals.Drain();
       for (size_t i = 1; i < fds.size(); ++i)
         if (fds[i].revents != 0) ReadOutput(*owners[i]->running, *owners[i]->worker);
       ReapAndEnforce(host_.Now());

@@ -49,9 +49,6 @@ struct SupervisorOptions {
   /// second otherwise): a process NVML lists on the device, if any. Then the lease is let go and the worker
   /// waits, as for a held lease. Empty: not asked.
   std::function<std::optional<pid_t>(const Worker&)> device_user;
-  /// A stop signal that arrived before the supervisor started (launch/early_stop.h), asked once its own handlers
-  /// are installed; non-zero: stop at once, as for that signal now, running no task. Empty: none.
-  std::function<int()> stopped_before;
   /// `run --reshape`: asked when queued tasks fit no worker's device and a worker is idle (or there is none),
   /// with those tasks' needs (one entry per task). Returns the workers to run on from now on, or nullopt when
   /// nothing could change. Every worker that runs a task must still be in the new list with the same device

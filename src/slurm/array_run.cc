@@ -18,6 +18,7 @@
 
 #include "common/child_process.h"
 #include "common/memory_size.h"
+#include "common/stop_signals.h"
 #include "launch/command_line.h"
 #include "launch/result_log.h"
 #include "slurm/array_spool.h"
@@ -133,60 +134,6 @@ std::string Absolute(const std::string& path, const std::string& workdir) {
   return (fs::path(workdir) / path).lexically_normal().string();
 }
 
-// ---- Stop signals: a flag and a self-pipe that wakes the follower's wait. ----
-
-volatile sig_atomic_t g_signal = 0;
-int g_wake_fd = -1;
-
-void OnStopSignal(int signal) {
-  const int saved = errno;
-  if (g_signal == 0) g_signal = signal;
-  const char c = 0;
-  [[maybe_unused]] ssize_t n = ::write(g_wake_fd, &c, 1);
-  errno = saved;
-}
-
-/// While alive: SIGINT, SIGTERM and SIGHUP set g_signal and wake the wait; the previous dispositions return
-/// after.
-class StopSignals {
- public:
-  StopSignals() = default;
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-  Status Install() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
-      return MakeError(ErrorCode::kIo, fmt::format("cannot make a pipe: {}", std::strerror(errno)));
-    read_fd_ = fds[0];
-    write_fd_ = fds[1];
-    g_wake_fd = write_fd_;
-    g_signal = 0;
-    struct sigaction action {};
-    action.sa_handler = OnStopSignal;
-    sigemptyset(&action.sa_mask);
-    for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &action, &saved_[i]);
-    return Ok();
-  }
-  ~StopSignals() {
-    if (read_fd_ < 0) return;
-    for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &saved_[i], nullptr);
-    g_wake_fd = -1;
-    ::close(read_fd_);
-    ::close(write_fd_);
-  }
-  int read_fd() const { return read_fd_; }
-  void Drain() const {
-    char buf[64];
-    while (::read(read_fd_, buf, sizeof buf) > 0) {
-    }
-  }
-
- private:
-  static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGHUP};
-  int read_fd_ = -1, write_fd_ = -1;
-  std::array<struct sigaction, 3> saved_{};
-};
-
 /// Follows a submitted array until every task has a final result, or, once cancelled, until it has left the
 /// queue.
 class Follower {
@@ -208,9 +155,9 @@ class Follower {
     StopSignals signals;
     MIGCTL_RETURN_IF_ERROR(signals.Install());
     for (;;) {
-      if (g_signal != 0 && summary_.signal == 0) {
-        summary_.signal = g_signal;
-        Cancel(fmt::format("interrupted by {}", SignalName(g_signal)));
+      if (signals.signal() != 0 && summary_.signal == 0) {
+        summary_.signal = signals.signal();
+        Cancel(fmt::format("interrupted by {}", SignalName(summary_.signal)));
       }
       const Clock::time_point now = host_.Now();
       // The queue first, then the results: an element's result is written before it leaves the queue, so
