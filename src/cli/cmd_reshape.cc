@@ -23,20 +23,14 @@ struct ReshapeArgs {
   double lock_timeout = 300;
 };
 
-/// The GPUs to reshape: those selected, or without -i every GPU with MIG on.
+/// The GPUs to reshape: those selected (a MIG-off one among them is the planner's error), or without -i every
+/// GPU with MIG on.
 Result<std::vector<nvml::Device>> ReshapeDevices(Context& ctx, const std::string& selection) {
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(selection));
-  if (!selection.empty()) return devices;
-  std::vector<nvml::Device> on;
-  for (const nvml::Device& d : devices) {
-    MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot s, nvml::ObserveGpu(d));
-    if (s.mig && s.mig->current) on.push_back(d);
-  }
-  if (on.empty())
-    return MakeError(
-        ErrorCode::kInvalidInput,
-        "no GPU has MIG on: reshape re-cuts MIG GPUs; enable MIG first (`migctl mode enable -i N`)");
-  return on;
+  if (!selection.empty()) return ctx.SelectDevices(selection);
+  MIGCTL_ASSIGN_OR_RETURN(auto on, ctx.SelectMigDevices("", "reshape re-cuts MIG GPUs"));
+  std::vector<nvml::Device> devices;
+  for (auto& [device, snapshot] : on) devices.push_back(device);
+  return devices;
 }
 
 std::string Describe(const ReshapeInstance& i, const std::vector<planner::Workload>& demand) {

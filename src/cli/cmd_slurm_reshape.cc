@@ -28,28 +28,13 @@ struct SlurmReshapeArgs {
 
 constexpr std::chrono::seconds kSlurmCommandTimeout{30};
 
-/// This node's MIG GPUs (MIG on) among those Slurm is given.
-Result<std::vector<nvml::Device>> MigDevices(Context& ctx, const std::string& selection) {
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(selection));
-  std::vector<nvml::Device> on;
-  for (const nvml::Device& d : devices) {
-    MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot s, nvml::ObserveGpu(d));
-    if (s.mig && s.mig->current) on.push_back(d);
-  }
-  if (on.empty())
-    return MakeError(ErrorCode::kInvalidInput,
-                     "no GPU of this node has MIG on: enable it first (`migctl mode enable -i N`)");
-  return on;
-}
-
-/// The pending GPU types this node's GPUs have a plain profile for, as demand (one workload per type).
-Result<std::vector<planner::Workload>> PendingDemand(const std::vector<nvml::Device>& devices,
-                                                     const std::map<std::string, unsigned>& pending) {
+/// The pending GPU types these GPUs (their models) have a plain profile for, as demand (one workload per type).
+std::vector<planner::Workload> PendingDemand(const std::vector<GpuModel>& models,
+                                             const std::map<std::string, unsigned>& pending) {
   std::vector<planner::Workload> demand;
   for (const auto& [type, count] : pending) {
-    for (const nvml::Device& d : devices) {
-      MIGCTL_ASSIGN_OR_RETURN(ObservedGpu gpu, ObserveForPlanning(d));
-      const GiProfile* match = slurm::ProfileOfType(gpu.geometry, type);
+    for (const GpuModel& model : models) {
+      const GiProfile* match = slurm::ProfileOfType(model, type);
       if (match == nullptr) continue;
       planner::Workload w;
       w.name = type;
@@ -115,8 +100,19 @@ Result<int> ReshapeOnce(Context& ctx, SlurmReshapeArgs& args) {
                           slurm::RunSlurmCommand(host, slurm::PendingGresArgv(),
                                                  slurm::SlurmCommandEnvironment(conf), kSlurmCommandTimeout));
   const std::map<std::string, unsigned> pending = slurm::PendingGpuTypes(squeue);
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, MigDevices(ctx, args.sync.node.gpus));
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<planner::Workload> demand, PendingDemand(devices, pending));
+  // This node's MIG GPUs, observed once: their models say what they can make, their MIG devices what exists.
+  MIGCTL_ASSIGN_OR_RETURN(auto on, ctx.SelectMigDevices(args.sync.node.gpus, "slurm reshape re-cuts MIG GPUs"));
+  std::vector<nvml::Device> devices;
+  std::vector<GpuModel> models;
+  std::set<std::string> every_device;
+  for (const auto& [device, snapshot] : on) {
+    devices.push_back(device);
+    MIGCTL_ASSIGN_OR_RETURN(GpuModel model, GeometryOf(device, snapshot));
+    models.push_back(std::move(model));
+    for (const nvml::InstanceSnapshot& i : snapshot.instances)
+      if (i.uuid) every_device.insert(i.uuid->value());
+  }
+  const std::vector<planner::Workload> demand = PendingDemand(models, pending);
   Json pending_json = Json::object();
   for (const auto& [type, count] : pending) pending_json[type] = count;
   auto finish = [&](const std::string& text, const ReshapeReport* report, const slurm::SyncReport* sync) {
@@ -136,12 +132,7 @@ Result<int> ReshapeOnce(Context& ctx, SlurmReshapeArgs& args) {
   // What a re-cut would make, were the node empty (it will be: drained, its jobs ended).
   ReshapeReport plan;
   {
-    ReshapeRequest request{demand, {}, args.time_limit_s};
-    for (const nvml::Device& d : devices) {
-      MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot s, nvml::ObserveGpu(d));
-      for (const nvml::InstanceSnapshot& i : s.instances)
-        if (i.uuid) request.leased.insert(i.uuid->value());
-    }
+    ReshapeRequest request{demand, every_device, args.time_limit_s};
     ChangeRequest change;
     change.devices = devices;
     change.planner = ReshapePlanner(std::move(request), &plan);

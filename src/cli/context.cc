@@ -60,6 +60,20 @@ Result<nvml::Nvml*> Context::OpenNvml() {
   return nvml_.get();
 }
 
+Result<std::vector<std::pair<nvml::Device, nvml::GpuSnapshot>>> Context::SelectMigDevices(
+    const std::string& selection, const std::string& what) {
+  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, SelectDevices(selection));
+  std::vector<std::pair<nvml::Device, nvml::GpuSnapshot>> on;
+  for (const nvml::Device& d : devices) {
+    MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot s, nvml::ObserveGpu(d));
+    if (s.mig && s.mig->current) on.emplace_back(d, std::move(s));
+  }
+  if (on.empty())
+    return MakeError(ErrorCode::kInvalidInput,
+                     fmt::format("no selected GPU has MIG on: {}; enable MIG first (`migctl mode enable -i N`)", what));
+  return on;
+}
+
 Result<std::vector<nvml::Device>> Context::SelectDevices(const std::string& selection) {
   MIGCTL_ASSIGN_OR_RETURN(GpuSelector selector, selection.empty() ? Result<GpuSelector>(GpuSelector::All())
                                                                   : GpuSelector::Parse(selection));

@@ -61,6 +61,10 @@ struct Context {
   /// The GPUs a `-i` selection names (all GPUs when `selection` is empty), in index order. Errors:
   /// kInvalidInput for a malformed selection, kNotFound for a GPU that does not exist (saying how many do).
   Result<std::vector<nvml::Device>> SelectDevices(const std::string& selection);
+  /// Of those, the GPUs with MIG on now, each with its snapshot. kInvalidInput when none has MIG on, saying
+  /// how to enable it; `what` starts the message (`reshape re-cuts MIG GPUs`).
+  Result<std::vector<std::pair<nvml::Device, nvml::GpuSnapshot>>> SelectMigDevices(const std::string& selection,
+                                                                                    const std::string& what);
 
   Context();
   ~Context();
