@@ -168,16 +168,19 @@ class Pool {
   /// the slots (a running slot keeps its state; idle slots whose device went are dropped; new devices get
   /// new slots). True when the workers changed. When nothing runs and nothing could change, stops the run.
   Result<bool> Reshape() {
+    // Cheap checks first: this runs on every turn of the loop.
     if (reshape_blocked_) {
-      if (!AnyRunning() && !FitNowhere().empty())
-        Stop(fmt::format("{} task{} fit no device, and reshaping the idle slices cannot make one that does",
-                         FitNowhere().size(), FitNowhere().size() == 1 ? "" : "s"));
+      if (AnyRunning()) return false;
+      if (const size_t n = FitNowhere().size(); n > 0)
+        Stop(fmt::format("{} task{} fit no device, and reshaping the idle slices cannot make one that does", n,
+                         n == 1 ? "" : "s"));
       return false;
     }
-    const std::vector<TaskNeeds> waiting = FitNowhere();
     const bool idle = slots_.empty() || std::any_of(slots_.begin(), slots_.end(),
                                                     [](const Slot& s) { return !s.running.has_value(); });
-    if (waiting.empty() || !idle) return false;
+    if (!idle || queue_.empty()) return false;
+    const std::vector<TaskNeeds> waiting = FitNowhere();
+    if (waiting.empty()) return false;
     MIGCTL_ASSIGN_OR_RETURN(std::optional<std::vector<Worker>> workers, options_.reshape(waiting));
     reshape_blocked_ = true;  // until a task ends, or the new devices are tried
     if (!workers) return false;
