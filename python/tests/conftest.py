@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,11 @@ def processes_mentioning(text: str) -> list[int]:
         if text in cmdline:
             pids.append(int(entry))
     return pids
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 5.0) -> bool:
+    """Polls `condition` every 20 ms until it is true or `seconds` have passed; its last value."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not condition():
+        time.sleep(0.02)
+    return bool(condition())

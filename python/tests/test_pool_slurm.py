@@ -15,7 +15,7 @@ import pytest
 
 import migctl
 import pool_tasks
-from conftest import MIGCTL, REPO, migctl_cmd
+from conftest import MIGCTL, REPO, migctl_cmd, wait_for
 
 NODES = ("n1", "n2")
 
@@ -72,15 +72,6 @@ def slices(cluster: Path) -> dict[str, str]:
 def queued_jobs() -> list[str]:
     done = subprocess.run(["squeue", "-h", "-o", "%i"], text=True, stdout=subprocess.PIPE, check=True)
     return done.stdout.split()
-
-
-def wait_for(condition: object, seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return bool(condition())  # type: ignore[operator]
 
 
 def test_workers_run_on_the_slices_slurm_allocates_on_every_node(cluster: Path, tmp_path: Path,

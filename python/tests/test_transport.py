@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from migctl import _transport
+from conftest import wait_for
 from migctl._transport import AuthenticationError, Listener, connect, parse_tcp
 
 KEY = bytes(range(32))
@@ -49,13 +50,6 @@ class Server:
         parsed = parse_tcp(self.listener.endpoint)
         assert parsed is not None
         return parsed
-
-
-def wait_for(condition: Any, seconds: float = 5.0) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end and not condition():
-        time.sleep(0.02)
-    return bool(condition())
 
 
 def test_a_peer_that_says_nothing_does_not_hold_up_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
