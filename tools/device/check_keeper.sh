@@ -10,7 +10,7 @@ M=$PWD/${MIGCTL_BIN_DIR:-build-dev-bin}/migctl
 W=$(mktemp -d); export MIGCTL_LEASE_DIR=$W/leases
 now() { date +%s.%N; }
 uname -r; grep -E 'cgroup' /proc/self/mountinfo | awk '{print $5, $9}'; cat /proc/self/cgroup
-echo "=== run --help: the mechanism on this host"; $M run --help | tail -1
+echo "=== run --help: the mechanism on this host"; $M run --help | grep "Task trees on this host"
 
 # The task: python starts the GPU work in a new session with no descriptor of its own, then returns at once.
 cat > "$W/task.py" <<'PY'
