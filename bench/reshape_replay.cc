@@ -11,7 +11,9 @@
 // at about 156%, 125% and 96% of the fleet. Every policy sees the same events; after each, it places what it
 // can, oldest first, on an instance of the pod's profile (SmallestProfileFor). migctl first gives a waiting
 // pod an idle instance of its profile; if pods still wait, it re-cuts: PlanFleet keep-current with every used
-// instance busy and the waiting pods as demand, and makes the difference (kept idle instances stay).
+// instance busy and the waiting pods as demand, and makes the difference (kept idle instances stay). The
+// reference "repack all" makes the same re-cut free to move running pods (nothing busy): with free moves the
+// future cannot help packing, so it is the packing optimum for the same queue discipline.
 //
 // Reported per policy: pods placed on arrival (no wait), pods never placed, mean wait of the
 // placed ones (trace seconds), allocation (time-weighted share of the fleet's GPU thousandths that placed
@@ -30,6 +32,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <set>
 #include <optional>
 #include <sstream>
 #include <random>
@@ -75,6 +78,7 @@ struct Fleet {
   std::vector<std::vector<Slice>> gpus;
   unsigned long long changes = 0;    ///< GPU instances destroyed + created.
   unsigned long long disturbed = 0;  ///< Destroyed while a pod ran on it.
+  unsigned long long moved = 0;      ///< Running pods moved (the repack reference only).
   double solve_ms = 0;
   unsigned reshapes = 0;
 };
@@ -85,8 +89,9 @@ Layout LayoutOf(const std::vector<Slice>& gpu) {
   return l;
 }
 
-enum class Policy { kStatic, kDra, kNos, kMigctl };
-const char* const kPolicyNames[] = {"static all-balanced", "DRA first-fit", "nos rule", "migctl reshape"};
+enum class Policy { kStatic, kDra, kNos, kMigctl, kRepack };
+const char* const kPolicyNames[] = {"static all-balanced", "DRA first-fit", "nos rule", "migctl reshape",
+                                    "repack all (moves)"};
 
 /// nos: one incremental planning pass (NosPass) for the waiting pods; changes counted per profile, as nos's
 /// agent makes them (free instances of a profile it keeps are not recreated, wherever the plan puts them).
@@ -185,10 +190,14 @@ std::deque<int> DraPlace(Fleet& fleet, std::deque<int> waiting, const std::vecto
   return left;
 }
 
-/// migctl: re-cuts the fleet around its used slices for the waiting pods, then places them.
-std::deque<int> Reshape(Fleet& fleet, std::deque<int> waiting, const std::vector<Workload>& need_of,
-                        const std::vector<ProfileId>& profile_of) {
+/// migctl: re-cuts the fleet around its used slices for the waiting pods, then places them. `repack`: the
+/// reference that may move running pods: nothing is busy, the running pods are demand above every waiting one
+/// (so all stay placed), and each takes a slice of its profile in the new layouts (its moves are counted in
+/// `moved`, not as disturbed).
+std::deque<int> Reshape(Fleet& fleet, std::deque<int> waiting, const std::vector<ProfileId>& profile_of,
+                        bool repack = false) {
   std::vector<FleetGroup> groups;
+  std::map<ProfileId, std::vector<int>> running;  // repack: the running pods by profile
   for (const auto& gpu : fleet.gpus) {
     FleetGroup g;
     g.model = fleet.model;
@@ -196,7 +205,10 @@ std::deque<int> Reshape(Fleet& fleet, std::deque<int> waiting, const std::vector
     g.current = {LayoutOf(gpu)};
     g.busy = {{}};
     for (const Slice& s : gpu)
-      if (s.pod >= 0) g.busy[0].push_back(s.placed);
+      if (s.pod >= 0) {
+        if (repack) running[s.placed.profile].push_back(s.pod);
+        else g.busy[0].push_back(s.placed);
+      }
     groups.push_back(std::move(g));
   }
   // The waiting pods' needs by profile; the oldest pod's first, at a higher priority: the head of the queue
@@ -212,9 +224,9 @@ std::deque<int> Reshape(Fleet& fleet, std::deque<int> waiting, const std::vector
     w.priority = priority;
     demand.push_back(std::move(w));
   };
+  for (const auto& [profile, pods] : running) add(profile, static_cast<unsigned>(pods.size()), 2);
   add(profile_of[waiting.front()], 1, 1);
   for (const auto& [profile, count] : counts) add(profile, count, 0);
-  (void)need_of;
   const auto t0 = std::chrono::steady_clock::now();
   const FleetPlan plan = Check(
       PlanFleet(groups, demand, {.objective = Objective::kKeepCurrent, .time_limit_s = 10}), "PlanFleet");
@@ -229,7 +241,7 @@ std::deque<int> Reshape(Fleet& fleet, std::deque<int> waiting, const std::vector
         next.push_back(s);
       } else {
         ++fleet.changes;
-        if (s.pod >= 0) ++fleet.disturbed;
+        if (s.pod >= 0 && !repack) ++fleet.disturbed;
       }
     }
     for (const PlacedInstance& p : want)
@@ -238,6 +250,18 @@ std::deque<int> Reshape(Fleet& fleet, std::deque<int> waiting, const std::vector
         ++fleet.changes;
       }
     gpu = std::move(next);
+  }
+  if (repack) {  // the running pods that kept their slice stay; the others take a free one of their profile
+    std::set<int> kept;
+    for (const auto& gpu : fleet.gpus)
+      for (const Slice& s : gpu)
+        if (s.pod >= 0) kept.insert(s.pod);
+    std::deque<int> moving;
+    for (const auto& [profile, pods] : running)
+      for (int pod : pods)
+        if (!kept.contains(pod)) moving.push_back(pod);
+    fleet.moved += moving.size();
+    if (!TakeIdle(fleet, moving, profile_of).empty()) Die("repack lost a running pod");
   }
   return TakeIdle(fleet, std::move(waiting), profile_of);
 }
@@ -335,9 +359,9 @@ Outcome Replay(Policy policy, const GpuModel& model, unsigned n_gpus, const std:
     } else if (policy == Policy::kNos && recut_pending) {
       waiting = NosPlace(fleet, waiting, profile_of);
       recut_pending = false;
-    } else if (policy == Policy::kMigctl && recut_pending) {
+    } else if ((policy == Policy::kMigctl || policy == Policy::kRepack) && recut_pending) {
       // The re-cut sees the whole queue before anyone takes an idle slice, so the oldest pod comes first.
-      waiting = Reshape(fleet, waiting, need_of, profile_of);
+      waiting = Reshape(fleet, waiting, profile_of, policy == Policy::kRepack);
       recut_pending = false;
     } else {
       waiting = TakeIdle(fleet, waiting, profile_of);
@@ -369,7 +393,7 @@ Outcome Replay(Policy policy, const GpuModel& model, unsigned n_gpus, const std:
   o.mean_wait = placed ? waits / placed : 0;
   o.allocation = t_last > t_first ? weighted / (static_cast<double>(t_last - t_first) * 1000.0 * n_gpus) : 0;
   o.changes = static_cast<double>(fleet.changes);
-  o.disturbed = static_cast<double>(fleet.disturbed);
+  o.disturbed = static_cast<double>(fleet.disturbed + fleet.moved);  // moved: the repack reference
   o.solve_ms = fleet.solve_ms;
   o.reshapes = fleet.reshapes;
   if (fleet.disturbed > 0)
@@ -562,7 +586,7 @@ Jct ReplayMiso(MisoPolicy policy, const std::vector<MisoJob>& jobs, unsigned n_g
         }
         asked.push_back(j);
       }
-      if (!asked.empty()) asked = Reshape(fleet, asked, {}, wanted);
+      if (!asked.empty()) asked = Reshape(fleet, asked, wanted);
       // Back in arrival order: those a re-cut could not serve and those that chose to wait.
       std::deque<int> left(asked.begin(), asked.end());
       left.insert(left.end(), later.begin(), later.end());
@@ -747,7 +771,7 @@ int main(int argc, char** argv) {
                       100 * o.on_arrival, o.never, o.mean_wait, 100 * o.allocation, o.changes, o.disturbed,
                       o.solve_ms, o.reshapes);
         };
-        for (Policy policy : {Policy::kStatic, Policy::kDra, Policy::kNos, Policy::kMigctl}) {
+        for (Policy policy : {Policy::kStatic, Policy::kDra, Policy::kNos, Policy::kMigctl, Policy::kRepack}) {
           row(kPolicyNames[int(policy)], Replay(policy, model, n_gpus, pods, mapping));
           if (policy != Policy::kStatic) continue;
           // The best static layout in hindsight: every maximal layout tried on all GPUs, the one that places
