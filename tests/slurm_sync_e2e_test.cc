@@ -376,12 +376,25 @@ TEST_F(SlurmSync, SlurmReshapeRecutsANodeForAPendingTypeWhileJobsElsewhereGoOn) 
   const std::string waiting = Trim(submitted.out);
   ASSERT_TRUE(WaitFor([&] { return state(waiting) == "PENDING"; }, 10)) << state(waiting);
 
+  // Every node may run slurm reshape: n2 and n3 (busy) leave the pending type to n1 (idle: it comes first).
+  for (const char* node : {"n2", "n3"}) {
+    Args elsewhere = {"slurm", "reshape", "--node", node, "--root", RootOf(node), "--slurm-conf", SlurmConf()};
+    for (const std::string& a : Restarts(node)) elsewhere.push_back(a);
+    Outcome o = OnNode(node, elsewhere);
+    ASSERT_EQ(o.exit_code, 0) << o;
+    EXPECT_EQ(o.OutJson()["share"][0]["first"], "n1") << o;
+    EXPECT_EQ(o.OutJson()["share"][0]["here"], 0) << o;
+    EXPECT_EQ(o.OutJson()["outcome"], "not_here") << o;
+    EXPECT_EQ(NodeField(node, "State"), "MIXED") << node << " was never drained";
+  }
+
   Args reshape = {"slurm", "reshape", "--node", "n1", "--root", RootOf("n1"), "--slurm-conf", SlurmConf()};
   Args dry = reshape;
   dry.push_back("--dry-run");
   Outcome o = OnNode("n1", dry);
   ASSERT_EQ(o.exit_code, 0) << o;
   EXPECT_EQ(o.OutJson()["pending"]["3g.40gb"], 1) << o;
+  EXPECT_EQ(o.OutJson()["share"][0]["here"], 1) << o;
   EXPECT_EQ(o.OutJson()["reshape"]["created"], 1) << o;
   EXPECT_EQ(NodeField("n1", "Gres"), "gpu:1g.10gb:7") << "a dry run changes nothing";
 
@@ -401,5 +414,63 @@ TEST_F(SlurmSync, SlurmReshapeRecutsANodeForAPendingTypeWhileJobsElsewhereGoOn) 
   }
 }
 
-}  // namespace
+TEST_F(SlurmSync, SlurmReshapeLeavesWhatAnotherNodeMakesAndGivesUpWhenTheJobGoesAway) {
+  // n3 holds two 3g.40gb (so that Slurm takes a job that wants two); every 3g.40gb is taken by a long job,
+  // and one more job wants two.
+  Relayout("n3", Args(2, "3g.40gb"));
+  ASSERT_EQ(Sync("n3", Restarts("n3")).exit_code, 0);
+  for (const char* node : {"n1", "n2", "n3"})  // slurmctld restarted: every node answers its ping again
+    ASSERT_TRUE(WaitFor([&] { return NodeField(node, "State") == "IDLE"; }, 60)) << NodeField(node, "State");
+  auto state = [](const std::string& job) { return Trim(Slurm("squeue", {"-h", "-j", job, "-o", "%T"}).out); };
+  std::vector<std::string> long_jobs;
+  for (const char* node : {"n1", "n2", "n3"}) {
+    const std::string gres = std::string("--gres=gpu:3g.40gb:") + (node == std::string("n3") ? "2" : "1");
+    Outcome o = Slurm("sbatch", {"--parsable", "-w", node, gres, "-o", "/dev/null", "--wrap", "sleep 120"});
+    ASSERT_EQ(o.exit_code, 0) << o;
+    long_jobs.push_back(Trim(o.out));
+  }
+  for (const std::string& job : long_jobs) ASSERT_TRUE(WaitFor([&] { return state(job) == "RUNNING"; }, 20));
+  Outcome submitted =
+      Slurm("sbatch", {"--parsable", "--gres=gpu:3g.40gb:2", "-o", "/dev/null", "--wrap", "true"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted;
+  const std::string waiting = Trim(submitted.out);
+  ASSERT_TRUE(WaitFor([&] { return state(waiting) == "PENDING"; }, 10)) << state(waiting);
+  Args reshape = {"slurm", "reshape", "--node", "n1", "--root", RootOf("n1"), "--slurm-conf", SlurmConf()};
+  for (const std::string& a : Restarts("n1")) reshape.push_back(a);
+  const std::string gres_before = NodeField("n1", "Gres");
 
+  // n2 is under way for it (as a reshape there says in its drain reason): n1 leaves it.
+  ASSERT_EQ(Slurm("scontrol", {"update", "NodeName=n2", "State=DRAIN",
+                               "Reason=migctl slurm sync: reshape for 3g.40gb x2"}).exit_code, 0);
+  Outcome o = OnNode("n1", reshape);
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(o.OutJson()["share"][0]["claimed_elsewhere"], 2) << o;
+  EXPECT_EQ(o.OutJson()["share"][0]["here"], 0) << o;
+  EXPECT_EQ(o.OutJson()["outcome"], "not_here") << o;
+  EXPECT_EQ(NodeField("n1", "State").find("DRAIN"), std::string::npos) << o;
+  ASSERT_EQ(Slurm("scontrol", {"update", "NodeName=n2", "State=RESUME"}).exit_code, 0);
+
+  // Now n1 comes first (all busy, then by name): it would turn its four 1g.10gb into a second 3g.40gb, so it
+  // drains with its claim (both 3g.40gb) and waits for its long job. The pending job is cancelled meanwhile:
+  // n1 gives up, resumed unchanged, its long job untouched.
+  Args full = {"--sim", SimOf("n1"), "--json"};
+  full.insert(full.end(), reshape.begin(), reshape.end());
+  Child pass = Start(MIGCTL_BINARY, full);
+  if (!WaitFor([&] { return NodeField("n1", "Reason") == "migctl"; }, 20)) FAIL() << pass.Wait();
+  EXPECT_NE(Slurm("scontrol", {"show", "node", "-o", "n1"}).out.find("Reason=migctl slurm sync: reshape for "
+                                                                        "3g.40gb x2"),
+            std::string::npos);
+  ASSERT_EQ(Slurm("scancel", {waiting}).exit_code, 0);
+  o = pass.Wait();
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(o.OutJson()["outcome"], "no_longer_needed") << o;
+  EXPECT_TRUE(o.OutJson()["reshape"].is_null()) << o;
+  EXPECT_EQ(NodeField("n1", "State").find("DRAIN"), std::string::npos) << "resumed";
+  EXPECT_EQ(NodeField("n1", "Gres"), gres_before);
+  for (const std::string& job : long_jobs) {
+    EXPECT_EQ(state(job), "RUNNING") << job;
+    Slurm("scancel", {job});
+  }
+}
+
+}  // namespace

@@ -1,6 +1,9 @@
-// `migctl slurm reshape`: re-cut this node's MIG GPUs for the GPU types pending Slurm jobs wait for, then have
-// Slurm take the new layout (slurm sync). The node is drained and empty while its layout changes.
+// `migctl slurm reshape`: re-cut this node's MIG GPUs for what pending Slurm jobs wait for, when this node comes
+// first for it among the nodes (slurm/reshape_share), then have Slurm take the new layout (slurm sync). The node
+// is drained with its claim and empty while its layout changes.
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -15,6 +18,7 @@
 #include "reconcile/reshape.h"
 #include "slurm/gres.h"
 #include "slurm/pending_demand.h"
+#include "slurm/reshape_share.h"
 #include "slurm/slurm_client.h"
 
 namespace migctl {
@@ -28,23 +32,50 @@ struct SlurmReshapeArgs {
 
 constexpr std::chrono::seconds kSlurmCommandTimeout{30};
 
-/// The pending GPU types these GPUs (their models) have a plain profile for, as demand (one workload per type).
-std::vector<planner::Workload> PendingDemand(const std::vector<GpuModel>& models,
-                                             const std::map<std::string, unsigned>& pending) {
+/// This node's share of the pending demand (one workload per type), named by type, for the profile of the
+/// first of these GPUs' models that has one.
+std::vector<planner::Workload> DemandOf(const std::vector<GpuModel>& models,
+                                        const std::vector<slurm::TypeShare>& shares) {
   std::vector<planner::Workload> demand;
-  for (const auto& [type, count] : pending) {
+  for (const slurm::TypeShare& share : shares) {
+    if (share.mine == 0) continue;
     for (const GpuModel& model : models) {
-      const GiProfile* match = slurm::ProfileOfType(model, type);
+      const GiProfile* match = slurm::ProfileOfType(model, share.type);
       if (match == nullptr) continue;
       planner::Workload w;
-      w.name = type;
+      w.name = share.type;
       w.profile = match->name;
-      w.count = count;
+      w.count = share.mine;
       demand.push_back(std::move(w));
       break;
     }
   }
   return demand;
+}
+
+/// Why this node makes nothing for the types pending jobs ask, one clause a type.
+std::string WhyNothing(const std::vector<slurm::TypeShare>& shares) {
+  std::vector<std::string> why;
+  for (const slurm::TypeShare& s : shares) {
+    std::string text = fmt::format("{} x{} pending", s.type, s.pending);
+    if (s.free_elsewhere + s.claimed >= s.pending)
+      text += fmt::format(": {} free on other nodes, {} being made there", s.free_elsewhere, s.claimed);
+    else if (s.first.empty())
+      text += ": no usable node can make it";
+    else
+      text += fmt::format(": {} comes first for it", s.first);
+    why.push_back(std::move(text));
+  }
+  return fmt::format("{}", fmt::join(why, "; "));
+}
+
+/// What the layout in `report` serves of its demand, by type (instances kept or made): the claim this node
+/// drains itself with.
+std::map<std::string, unsigned> Served(const ReshapeReport& report) {
+  std::map<std::string, unsigned> served;
+  for (size_t i = 0; i < report.demand.size() && i < report.served.size(); ++i)
+    if (report.served[i] > 0) served[report.demand[i].name] += report.served[i];
+  return served;
 }
 
 unsigned Created(const ReshapeReport& report) {
@@ -60,48 +91,80 @@ std::string Changes(const ReshapeReport& report) {
     std::vector<std::string> made, gone;
     for (const ReshapeInstance& i : g.destroyed) gone.push_back(fmt::format("{}@{}", i.profile, i.start));
     for (const ReshapeInstance& i : g.created) made.push_back(fmt::format("{}@{}", i.profile, i.start));
-    lines.push_back(fmt::format("GPU {}: {} -> {}", g.gpu.value(), gone.empty() ? "nothing" : fmt::format("{}", fmt::join(gone, " ")),
+    lines.push_back(fmt::format("GPU {}: {} -> {}", g.gpu.value(),
+                                gone.empty() ? "nothing" : fmt::format("{}", fmt::join(gone, " ")),
                                 fmt::format("{}", fmt::join(made, " "))));
   }
   return fmt::format("{}", fmt::join(lines, "; "));
 }
 
-/// Drains `node` (as sync would, so that the sync that follows resumes it) and waits until no job runs there.
-Status DrainAndWait(slurm::SlurmClient& slurm, const std::string& node, double timeout_s) {
-  MIGCTL_RETURN_IF_ERROR(slurm.Drain(node, slurm::kDrainReason));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+/// Drains `node` with `reason` and waits until no job runs there. Right after the drain and every 5 s while
+/// it waits, `still_needed` says whether the re-cut is still wanted; when not, the node is resumed and this
+/// answers false.
+Result<bool> DrainAndWait(slurm::SlurmClient& slurm, const std::string& node, const std::string& reason,
+                          double timeout_s, const std::function<Result<bool>()>& still_needed) {
+  MIGCTL_RETURN_IF_ERROR(slurm.Drain(node, reason));
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::duration<double>(timeout_s);
+  auto next_check = start;
   bool said = false;
   for (;;) {
+    if (std::chrono::steady_clock::now() >= next_check) {
+      Result<bool> needed = still_needed();
+      if (!needed.ok() || !*needed) {
+        (void)slurm.Resume(node);
+        if (!needed.ok()) return needed.error();
+        return false;
+      }
+      next_check = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    }
     Result<std::vector<std::string>> jobs = slurm.ActiveJobs(node);
     if (!jobs.ok()) {
       (void)slurm.Resume(node);
       return jobs.error();
     }
-    if (jobs->empty()) return Ok();
+    if (jobs->empty()) return true;
     if (timeout_s > 0 && std::chrono::steady_clock::now() >= deadline) {
       (void)slurm.Resume(node);
-      return MakeError(ErrorCode::kBusy,
-                       fmt::format("jobs {} still run on {} after {} s; it was resumed unchanged; try again later "
-                                   "or give a longer --wait-timeout",
-                                   fmt::join(*jobs, ", "), node, timeout_s));
+      return MakeError(
+          ErrorCode::kBusy,
+          fmt::format("jobs {} still run on {} after {} s; it was resumed unchanged; try again later "
+                      "or give a longer --wait-timeout",
+                      fmt::join(*jobs, ", "), node, timeout_s));
     }
-    if (!said) PrintNote(fmt::format("{} drained; waiting for job{} {} to end", node, jobs->size() == 1 ? "" : "s",
-                                     fmt::join(*jobs, ", ")));
+    if (!said)
+      PrintNote(fmt::format("{} drained; waiting for job{} {} to end", node, jobs->size() == 1 ? "" : "s",
+                            fmt::join(*jobs, ", ")));
     said = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
+}
+
+/// What slurmctld says now: the pending jobs and every node.
+struct ClusterState {
+  std::vector<slurm::PendingJob> jobs;
+  std::vector<slurm::NodeInfo> nodes;
+};
+
+Result<ClusterState> ReadCluster(ProcessHost& host, const std::string& conf, slurm::SlurmClient& slurm) {
+  ClusterState state;
+  MIGCTL_ASSIGN_OR_RETURN(const std::string squeue,
+                          slurm::RunSlurmCommand(host, slurm::PendingJobsArgv(),
+                                                 slurm::SlurmCommandEnvironment(conf), kSlurmCommandTimeout));
+  state.jobs = slurm::ParsePendingJobs(squeue);
+  MIGCTL_ASSIGN_OR_RETURN(state.nodes, slurm.Nodes());
+  return state;
 }
 
 Result<int> ReshapeOnce(Context& ctx, SlurmReshapeArgs& args) {
   const std::string node = args.sync.NodeName();
   const std::string conf = args.sync.SlurmConf();
   ProcessHost& host = RealProcessHost();
-  MIGCTL_ASSIGN_OR_RETURN(const std::string squeue,
-                          slurm::RunSlurmCommand(host, slurm::PendingGresArgv(),
-                                                 slurm::SlurmCommandEnvironment(conf), kSlurmCommandTimeout));
-  const std::map<std::string, unsigned> pending = slurm::PendingGpuTypes(squeue);
+  std::unique_ptr<slurm::SlurmClient> slurm = slurm::MakeCommandSlurmClient(host, conf);
+  MIGCTL_ASSIGN_OR_RETURN(ClusterState cluster, ReadCluster(host, conf, *slurm));
   // This node's MIG GPUs, observed once: their models say what they can make, their MIG devices what exists.
-  MIGCTL_ASSIGN_OR_RETURN(auto on, ctx.SelectMigDevices(args.sync.node.gpus, "slurm reshape re-cuts MIG GPUs"));
+  MIGCTL_ASSIGN_OR_RETURN(auto on,
+                          ctx.SelectMigDevices(args.sync.node.gpus, "slurm reshape re-cuts MIG GPUs"));
   std::vector<nvml::Device> devices;
   std::vector<GpuModel> models;
   std::set<std::string> every_device;
@@ -112,21 +175,59 @@ Result<int> ReshapeOnce(Context& ctx, SlurmReshapeArgs& args) {
     for (const nvml::InstanceSnapshot& i : snapshot.instances)
       if (i.uuid) every_device.insert(i.uuid->value());
   }
-  const std::vector<planner::Workload> demand = PendingDemand(models, pending);
-  Json pending_json = Json::object();
-  for (const auto& [type, count] : pending) pending_json[type] = count;
-  auto finish = [&](const std::string& text, const ReshapeReport* report, const slurm::SyncReport* sync) {
+  if (std::none_of(cluster.nodes.begin(), cluster.nodes.end(),
+                   [&](const slurm::NodeInfo& n) { return n.name == node; }))
+    return MakeError(
+        ErrorCode::kNotFound,
+        fmt::format("slurmctld does not know node {}: check --node, or add the node to slurm.conf and "
+                    "restart slurmctld",
+                    node));
+  // This node's share of the pending demand, as every node running slurm reshape works it out.
+  auto share_of = [&](const ClusterState& state, bool recheck) {
+    slurm::ShareRequest request{.self = node, .nodes = state.nodes, .jobs = state.jobs, .recheck = recheck};
+    request.can_make = [&](const slurm::NodeInfo& n, const std::string& type) {
+      if (n.name != node) return slurm::CouldMakeType(n.gpu_types, type);
+      return std::any_of(models.begin(), models.end(),
+                         [&](const GpuModel& m) { return slurm::ProfileOfType(m, type) != nullptr; });
+    };
+    return slurm::ShareOf(request);
+  };
+  const std::vector<slurm::TypeShare> shares = share_of(cluster, false);
+  const std::vector<planner::Workload> demand = DemandOf(models, shares);
+  Json pending_json = Json::object(), share_json = Json::array();
+  for (const slurm::TypeShare& s : shares) {
+    pending_json[s.type] = s.pending;
+    share_json.push_back({{"type", s.type},
+                          {"pending", s.pending},
+                          {"free_elsewhere", s.free_elsewhere},
+                          {"claimed_elsewhere", s.claimed},
+                          {"first", s.first.empty() ? Json(nullptr) : Json(s.first)},
+                          {"here", s.mine}});
+  }
+  // `outcome`: nothing_pending, not_here, in_place, would_recut, no_longer_needed or recut.
+  auto finish = [&](const char* outcome, const std::string& text, const ReshapeReport* report,
+                    const slurm::SyncReport* sync) {
     if (args.watch_s > 0 && !ctx.options.json && sync == nullptr && !args.sync.dry_run)
       return static_cast<int>(kExitOk);  // --watch says only what it changed
-    Json doc = {{"node", node}, {"pending", pending_json}, {"dry_run", args.sync.dry_run}};
-    doc["reshape"] = report != nullptr ? Json{{"changes", Changes(*report)}, {"created", Created(*report)},
-                                              {"method", report->method}}
-                                       : Json(nullptr);
+    Json doc = {{"node", node},
+                {"outcome", outcome},
+                {"pending", pending_json},
+                {"share", share_json},
+                {"dry_run", args.sync.dry_run}};
+    doc["reshape"] =
+        report != nullptr
+            ? Json{{"changes", Changes(*report)}, {"created", Created(*report)}, {"method", report->method}}
+            : Json(nullptr);
     doc["sync"] = sync != nullptr ? SyncJson(*sync, conf) : Json(nullptr);
     return ctx.Finish(doc, text);
   };
+  if (shares.empty())
+    return finish(
+        "nothing_pending",
+        fmt::format("{}: no pending job that may run here waits for a MIG type; nothing to do\n", node),
+        nullptr, nullptr);
   if (demand.empty())
-    return finish(fmt::format("{}: no pending job asks for a MIG type this node can make; nothing to do\n", node),
+    return finish("not_here", fmt::format("{}: nothing to re-cut here ({})\n", node, WhyNothing(shares)),
                   nullptr, nullptr);
 
   // What a re-cut would make, were the node empty (it will be: drained, its jobs ended).
@@ -141,20 +242,42 @@ Result<int> ReshapeOnce(Context& ctx, SlurmReshapeArgs& args) {
     Result<ChangeReport> dry = ctx.ChangeGpus(std::move(change), {}, args.sync.lock_timeout_s);
     if (!dry.ok()) return dry.error();
   }
+  const std::map<std::string, unsigned> claim = Served(plan);
   if (Created(plan) == 0)
-    return finish(fmt::format("{}: its layout already has what the pending jobs ask for; nothing to re-cut\n", node),
-                  &plan, nullptr);
+    return finish(
+        "in_place",
+        fmt::format("{}: its layout already has what the pending jobs ask for; nothing to re-cut\n", node),
+        &plan, nullptr);
   if (args.sync.dry_run)
-    return finish(fmt::format("{}: would drain, wait for its jobs, re-cut ({}), sync Slurm and resume\n", node,
-                              Changes(plan)),
-                  &plan, nullptr);
+    return finish(
+        "would_recut",
+        fmt::format("{}: would drain (Reason=\"{}\"), wait for its jobs, re-cut ({}), sync Slurm and "
+                    "resume\n",
+                    node, slurm::ClaimReason(claim), Changes(plan)),
+        &plan, nullptr);
 
-  std::unique_ptr<slurm::SlurmClient> slurm = slurm::MakeCommandSlurmClient(host, conf);
   MIGCTL_ASSIGN_OR_RETURN(slurm::NodeInfo before, slurm->Node(node));
-  if (before.state.find("DRAIN") != std::string::npos && before.reason != slurm::kDrainReason)
-    return MakeError(ErrorCode::kBusy, fmt::format("{} is drained by someone else ({}): slurm reshape leaves it be",
-                                                   node, before.reason.empty() ? before.state : before.reason));
-  MIGCTL_RETURN_IF_ERROR(DrainAndWait(*slurm, node, args.sync.wait_timeout_s));
+  if (before.Drained() && !before.reason.starts_with(slurm::kDrainReason))
+    return MakeError(ErrorCode::kBusy,
+                     fmt::format("{} is drained by someone else ({}): slurm reshape leaves it be", node,
+                                 before.reason.empty() ? before.state : before.reason));
+  // Drained with the claim, it checks again: another node may have claimed the same at once (the first by
+  // name keeps it), and while it waits for its jobs the demand may be served elsewhere or go away.
+  std::string gone;
+  auto still_needed = [&]() -> Result<bool> {
+    MIGCTL_ASSIGN_OR_RETURN(ClusterState now, ReadCluster(host, conf, *slurm));
+    for (const slurm::TypeShare& s : share_of(now, true))
+      if (claim.contains(s.type) && s.mine > 0) return true;
+    gone = WhyNothing(share_of(now, false));
+    return false;
+  };
+  MIGCTL_ASSIGN_OR_RETURN(const bool needed, DrainAndWait(*slurm, node, slurm::ClaimReason(claim),
+                                                          args.sync.wait_timeout_s, still_needed));
+  if (!needed)
+    return finish("no_longer_needed",
+                  fmt::format("{}: no longer needed here, resumed unchanged ({})\n", node,
+                              gone.empty() ? "nothing pending" : gone),
+                  nullptr, nullptr);
 
   // The node is empty: re-cut it (a slice some process outside Slurm still uses stays, as always).
   ReshapeReport done;
@@ -180,14 +303,15 @@ Result<int> ReshapeOnce(Context& ctx, SlurmReshapeArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(slurm::SyncReport synced, SyncNode(ctx, sync));
   std::vector<std::string> asked;
   for (const planner::Workload& w : demand) asked.push_back(fmt::format("{} x{}", w.name, w.count));
-  return finish(fmt::format("{}: re-cut for pending {} ({})\n{}", node, fmt::join(asked, ", "), Changes(done),
+  return finish("recut",
+                fmt::format("{}: re-cut for pending {} ({})\n{}", node, fmt::join(asked, ", "), Changes(done),
                             SyncText(synced)),
                 &done, &synced);
 }
 
 /// --watch: a pass every watch_s seconds (the pending jobs of that window batched into one re-cut) until
-/// SIGINT, SIGTERM or SIGHUP, which end it between passes, never inside one. A pass that fails is reported and
-/// the next one tries again; bad input ends it.
+/// SIGINT, SIGTERM or SIGHUP, which end it between passes, never inside one. A pass that fails is reported
+/// and the next one tries again; bad input ends it.
 Result<int> RunSlurmReshape(Context& ctx, SlurmReshapeArgs& args) {
   if (args.watch_s <= 0) return ReshapeOnce(ctx, args);
   StopSignals stop;
@@ -211,18 +335,25 @@ Result<int> RunSlurmReshape(Context& ctx, SlurmReshapeArgs& args) {
 void AddSlurmReshapeCommand(CLI::App& slurm, Context& ctx) {
   auto args = std::make_shared<SlurmReshapeArgs>();
   CLI::App* cmd = slurm.add_subcommand(
-      "reshape", "Re-cut this node's MIG GPUs for the GPU types pending jobs wait for, then sync Slurm");
+      "reshape", "Re-cut this node's MIG GPUs for what pending jobs wait for, when it comes first for it, then sync");
   cmd->footer(
-      R"(Reads the pending jobs' GPU requests (squeue: --gres=gpu:TYPE:N, array elements counted one by one),
-keeps the types this node's GPUs have a profile for, and plans the re-cut `migctl reshape` would make for
-them. When that creates something, it drains the node (no new job starts there), waits until no job runs
-there (--wait-timeout, then it resumes the node unchanged), re-cuts through the conductor, and runs `slurm
-sync`, which has Slurm take the new layout (restarting slurmctld and slurmd when the counts change) and
-resumes the node. Jobs on other nodes go on undisturbed. A node drained by someone else is left be.
+      R"(Run it on every MIG node (a timer, or --watch): the nodes share the work without a coordinator.
+A pass reads the pending jobs' GPU requests (squeue: --gres=gpu:TYPE:N, array elements one by one; only jobs
+waiting for Resources, Priority or None, in a partition of this node) and every node (scontrol -d show node).
+It leaves out the jobs that GPUs free on other nodes can take and those another node's re-cut under way will
+serve (it says so in its drain reason), and gives the rest to one node: the first idle one that can make the
+type, then the first busy one, by name. Every node reads the same state and agrees.
 
-Run it once (a cron job, a systemd timer) or with --watch SECONDS, which makes a pass every SECONDS: the
-jobs that came pending meanwhile are served by one re-cut (nos's batching window), and SIGINT or SIGTERM
-end it between passes, never inside one.
+On the node that comes first, it plans the re-cut `migctl reshape` would make. When that creates something, it
+drains the node with its claim (no new job starts there) and waits until no job runs there (--wait-timeout,
+then it resumes the node unchanged). It checks every 5 s that the claim is still needed, and resumes the node
+unchanged when not. Then it re-cuts through the conductor and runs `slurm sync`, which has Slurm take the new
+layout (restarting slurmctld and slurmd when the counts change) and resumes the node. Jobs on other nodes go on
+undisturbed. A node drained by someone else is left be.
+
+--watch SECONDS makes a pass every SECONDS: the jobs that came pending meanwhile are served by one re-cut
+(nos's batching window), and SIGINT or SIGTERM end it between passes, never inside one. --json gives each
+type's share and the outcome (nothing_pending, not_here, in_place, would_recut, no_longer_needed, recut).
 
 Examples:
   migctl slurm reshape --dry-run

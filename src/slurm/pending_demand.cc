@@ -1,5 +1,6 @@
 #include "slurm/pending_demand.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace migctl::slurm {
@@ -15,32 +16,53 @@ std::vector<std::string_view> Split(std::string_view text, char sep) {
   }
 }
 
-}  // namespace
-
-std::vector<std::string> PendingGresArgv() { return {"squeue", "-h", "-r", "-t", "PENDING", "-o", "%i|%b"}; }
-
-std::map<std::string, unsigned> PendingGpuTypes(std::string_view squeue_output) {
+std::map<std::string, unsigned> GpuTypes(std::string_view gres) {
   std::map<std::string, unsigned> types;
-  for (std::string_view line : Split(squeue_output, '\n')) {
-    const size_t bar = line.find('|');
-    if (bar == std::string_view::npos) continue;
-    for (std::string_view entry : Split(line.substr(bar + 1), ',')) {
-      for (std::string_view prefix : {"gres:", "gres/"})
-        if (entry.starts_with(prefix)) entry.remove_prefix(prefix.size());
-      const std::vector<std::string_view> parts = Split(entry, ':');
-      if (parts.size() < 2 || parts.size() > 3 || parts[0] != "gpu" || parts[1].empty()) continue;
-      unsigned count = 1;
-      if (parts.size() == 3) {
-        const char* end = parts[2].data() + parts[2].size();
-        auto [ptr, ec] = std::from_chars(parts[2].data(), end, count);
-        if (ec != std::errc() || ptr != end) continue;
-      } else if (!parts[1].empty() && parts[1].find_first_not_of("0123456789") == std::string_view::npos) {
-        continue;  // gpu:N: no type
-      }
-      types[std::string(parts[1])] += count;
+  for (std::string_view entry : Split(gres, ',')) {
+    for (std::string_view prefix : {"gres:", "gres/"})
+      if (entry.starts_with(prefix)) entry.remove_prefix(prefix.size());
+    const std::vector<std::string_view> parts = Split(entry, ':');
+    if (parts.size() < 2 || parts.size() > 3 || parts[0] != "gpu" || parts[1].empty()) continue;
+    unsigned count = 1;
+    if (parts.size() == 3) {
+      const char* end = parts[2].data() + parts[2].size();
+      auto [ptr, ec] = std::from_chars(parts[2].data(), end, count);
+      if (ec != std::errc() || ptr != end) continue;
+    } else if (parts[1].find_first_not_of("0123456789") == std::string_view::npos) {
+      continue;  // gpu:N: no type
     }
+    types[std::string(parts[1])] += count;
   }
   return types;
+}
+
+}  // namespace
+
+std::vector<std::string> PendingJobsArgv() {
+  return {"squeue", "-h", "-r", "-t", "PENDING", "-o", "%i|%P|%r|%b"};
+}
+
+bool PendingJob::WaitsForResources() const {
+  return reason == "Resources" || reason == "Priority" || reason == "None";
+}
+
+bool PendingJob::MayRunIn(const std::vector<std::string>& node_partitions) const {
+  return std::any_of(partitions.begin(), partitions.end(), [&](const std::string& p) {
+    return std::find(node_partitions.begin(), node_partitions.end(), p) != node_partitions.end();
+  });
+}
+
+std::vector<PendingJob> ParsePendingJobs(std::string_view squeue_output) {
+  std::vector<PendingJob> jobs;
+  for (std::string_view line : Split(squeue_output, '\n')) {
+    const std::vector<std::string_view> f = Split(line, '|');
+    if (f.size() != 4 || f[0].empty()) continue;
+    PendingJob job{.id = std::string(f[0]), .reason = std::string(f[2]), .gpu_types = GpuTypes(f[3])};
+    for (std::string_view p : Split(f[1], ','))
+      if (!p.empty()) job.partitions.emplace_back(p);
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
 }
 
 }  // namespace migctl::slurm

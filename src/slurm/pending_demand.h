@@ -1,5 +1,5 @@
-// What pending Slurm jobs ask of MIG: the GPU types (`gres:gpu:3g.40gb:1`) of every pending job or array
-// element, counted, as `slurm reshape` turns them into demand for this node's idle slices. Pure.
+// What pending Slurm jobs ask of MIG: each pending job or array element with its partitions, why it waits,
+// and the GPU types it asks (`gres:gpu:3g.40gb:1`), as `slurm reshape` turns them into demand. Pure.
 #pragma once
 
 #include <map>
@@ -9,13 +9,27 @@
 
 namespace migctl::slurm {
 
-/// `squeue -h -r -t PENDING -o %i|%b`: one line per pending job or array element, its id and the GRES it asks
-/// per node.
-std::vector<std::string> PendingGresArgv();
+/// `squeue -h -r -t PENDING -o %i|%P|%r|%b`: one line per pending job or array element: its id, partitions,
+/// reason and the GRES it asks per node.
+std::vector<std::string> PendingJobsArgv();
 
-/// GPUs asked per type over every line of `squeue_output` (PendingGresArgv's format), by type name: a line's
-/// `gres:gpu:TYPE:N` (also `gres/gpu:TYPE:N`, and `gpu:TYPE` for one) counts N. GPUs without a type, other
-/// GRES and malformed entries count nothing.
-std::map<std::string, unsigned> PendingGpuTypes(std::string_view squeue_output);
+struct PendingJob {
+  std::string id;
+  std::vector<std::string> partitions;        ///< Those it was submitted to.
+  std::string reason;                         ///< Why it waits: `Resources`, `Priority`, `JobHeldUser`…
+  std::map<std::string, unsigned> gpu_types;  ///< GPUs asked per node, by type.
+
+  /// It waits for resources, so GPUs it can use would let it start: Slurm's reason is `Resources`,
+  /// `Priority` (others come first) or `None` (not yet considered). Held jobs, jobs waiting on a dependency,
+  /// a begin time, a limit or a node that is not available are not waiting for GPUs.
+  bool WaitsForResources() const;
+  /// It may run on a node in `partitions`.
+  bool MayRunIn(const std::vector<std::string>& node_partitions) const;
+};
+
+/// The lines of `squeue_output` (PendingJobsArgv's format). A line's `gres:gpu:TYPE:N` (also
+/// `gres/gpu:TYPE:N`, and `gpu:TYPE` for one) asks N of TYPE; GPUs without a type, other GRES and malformed
+/// entries ask nothing. Lines that are not four fields are left out.
+std::vector<PendingJob> ParsePendingJobs(std::string_view squeue_output);
 
 }  // namespace migctl::slurm

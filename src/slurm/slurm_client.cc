@@ -3,7 +3,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -66,6 +68,11 @@ class CommandSlurmClient final : public SlurmClient {
     }
     if (!out.ok()) return std::move(out).error();
     return ParseNodeInfo(*out);
+  }
+
+  Result<std::vector<NodeInfo>> Nodes() override {
+    MIGCTL_ASSIGN_OR_RETURN(std::string out, Run({"scontrol", "-d", "show", "node", "-o"}));  // -d: GresUsed=
+    return ParseNodeInfos(out);
   }
 
   Result<std::vector<std::string>> ActiveJobs(const std::string& node) override {
@@ -179,8 +186,18 @@ Result<NodeInfo> ParseNodeInfo(std::string_view text) {
         fmt::format("cannot read `scontrol show node -o`: no NodeName= or State= in '{}'", text));
   }
   NodeInfo info{.name = std::string(*name), .state = std::string(*state)};
-  if (std::optional<std::string_view> gres = Word(text, "Gres="); gres && *gres != "(null)")
+  if (std::optional<std::string_view> gres = Word(text, "Gres="); gres && *gres != "(null)") {
     info.gres = *gres;
+    info.gpu_types = GpuTypeCounts(*gres);
+  }
+  if (std::optional<std::string_view> used = Word(text, "GresUsed=")) info.gpu_types_used = GpuTypeCounts(*used);
+  if (std::optional<std::string_view> parts = Word(text, "Partitions=")) {
+    for (size_t begin = 0; begin <= parts->size();) {
+      const size_t comma = std::min(parts->find(',', begin), parts->size());
+      if (comma > begin) info.partitions.emplace_back(parts->substr(begin, comma - begin));
+      begin = comma + 1;
+    }
+  }
   if (std::optional<std::string_view> start = Word(text, "SlurmdStartTime="))
     info.slurmd_start = ParseLocalTime(*start);
   if (const size_t at = text.find(" Reason="); at != std::string_view::npos) {
@@ -192,6 +209,42 @@ Result<NodeInfo> ParseNodeInfo(std::string_view text) {
     info.reason = reason;
   }
   return info;
+}
+
+std::vector<NodeInfo> ParseNodeInfos(std::string_view text) {
+  std::vector<NodeInfo> nodes;
+  for (size_t begin = 0; begin < text.size();) {
+    const size_t end = std::min(text.find('\n', begin), text.size());
+    if (Result<NodeInfo> node = ParseNodeInfo(text.substr(begin, end - begin)); node.ok())
+      nodes.push_back(std::move(node).value());
+    begin = end + 1;
+  }
+  return nodes;
+}
+
+std::map<std::string, unsigned> GpuTypeCounts(std::string_view gres) {
+  std::map<std::string, unsigned> types;
+  // Entries are separated by commas outside parentheses: `(IDX:0,2-3)` holds commas of its own.
+  size_t begin = 0;
+  int depth = 0;
+  for (size_t i = 0; i <= gres.size(); ++i) {
+    if (i < gres.size() && gres[i] == '(') ++depth;
+    if (i < gres.size() && gres[i] == ')') --depth;
+    if (i < gres.size() && (gres[i] != ',' || depth > 0)) continue;
+    std::string_view entry = gres.substr(begin, i - begin);
+    begin = i + 1;
+    entry = entry.substr(0, entry.find('('));
+    if (!entry.starts_with("gpu:")) continue;
+    entry.remove_prefix(4);
+    const size_t colon = entry.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) continue;  // gpu:N: untyped
+    const std::string_view count = entry.substr(colon + 1);
+    unsigned n = 0;
+    auto [ptr, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+    if (ec != std::errc() || ptr != count.data() + count.size()) continue;
+    types[std::string(entry.substr(0, colon))] += n;
+  }
+  return types;
 }
 
 std::vector<std::string> ParseJobIds(std::string_view text) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,9 @@ struct NodeInfo {
   std::string state;   ///< `IDLE+DRAIN`: the base state, then its flags.
   std::string reason;  ///< Why it is drained or down, without Slurm's `[user@time]`; "" when none.
   std::string gres;    ///< Its Gres= as slurmctld holds it now.
+  std::map<std::string, unsigned> gpu_types;       ///< Gres= as typed GPUs (GpuTypeCounts).
+  std::map<std::string, unsigned> gpu_types_used;  ///< GresUsed=: those allocated to jobs now.
+  std::vector<std::string> partitions;             ///< Partitions=; empty when in none.
   /// When its slurmd started (registered), this host's local time; nullopt while it has not registered since
   /// slurmctld started (`None`).
   std::optional<std::time_t> slurmd_start;
@@ -55,6 +59,13 @@ struct NodeInfo {
 /// Reads one `scontrol show node -o` line. kIo when it has no NodeName= or State=.
 Result<NodeInfo> ParseNodeInfo(std::string_view text);
 
+/// Every node of `scontrol show node -o` (one line each); lines it cannot read are left out.
+std::vector<NodeInfo> ParseNodeInfos(std::string_view text);
+
+/// The typed GPUs of a Gres= or GresUsed= value, by type: `gpu:1g.10gb:4(S:0),gpu:3g.40gb:1(IDX:2,5)` ->
+/// {1g.10gb: 4, 3g.40gb: 1}. Untyped GPUs, other GRES and what it cannot read count nothing.
+std::map<std::string, unsigned> GpuTypeCounts(std::string_view gres);
+
 /// The job ids `squeue -h -o %A` prints, one a line.
 std::vector<std::string> ParseJobIds(std::string_view text);
 
@@ -64,6 +75,9 @@ class SlurmClient {
   virtual ~SlurmClient() = default;
   /// kNotFound when slurmctld does not know the node; kIo when it does not answer.
   virtual Result<NodeInfo> Node(const std::string& node) = 0;
+  /// Every node slurmctld knows, with what its jobs use (`scontrol -d show node -o`); kIo when it does not
+  /// answer.
+  virtual Result<std::vector<NodeInfo>> Nodes() = 0;
   /// Jobs that run there now (configuring, running, suspended or completing), by id.
   virtual Result<std::vector<std::string>> ActiveJobs(const std::string& node) = 0;
   /// `scontrol update NodeName=NODE State=DRAIN Reason=REASON`: no new job starts there.

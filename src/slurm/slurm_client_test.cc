@@ -55,6 +55,28 @@ TEST(NodeInfo, UnregisteredUntilItsSlurmdReports) {
   EXPECT_FALSE(ParseNodeInfo("Node n1 not found").ok());
 }
 
+TEST(NodeInfo, ReadsPartitionsAndWhatJobsUse) {
+  // `scontrol -d show node -o` of Slurm 22.05.8 on a loopback cluster, two nodes (trimmed).
+  const std::vector<NodeInfo> nodes = ParseNodeInfos(
+      "NodeName=n1 Arch=x86_64 Gres=gpu:1g.10gb:7 NodeAddr=127.0.0.1 State=IDLE Partitions=debug\n"
+      "NodeName=n2 Arch=x86_64 Gres=gpu:3g.40gb:2 GresDrain=N/A GresUsed=gpu:3g.40gb:1(IDX:0) "
+      "State=MIXED Partitions=debug,gpu\nnot a node line\n");
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[0].gpu_types, (std::map<std::string, unsigned>{{"1g.10gb", 7}}));
+  EXPECT_TRUE(nodes[0].gpu_types_used.empty());
+  EXPECT_EQ(nodes[1].partitions, (std::vector<std::string>{"debug", "gpu"}));
+  EXPECT_EQ(nodes[1].gpu_types_used, (std::map<std::string, unsigned>{{"3g.40gb", 1}}));
+}
+
+TEST(NodeInfo, GpuTypeCountsReadsTypedGpusOnly) {
+  EXPECT_EQ(GpuTypeCounts("gpu:1g.10gb:4(S:0),gpu:3g.40gb:1(IDX:2,5),gpu:2,license:3"),
+            (std::map<std::string, unsigned>{{"1g.10gb", 4}, {"3g.40gb", 1}}));
+  EXPECT_EQ(GpuTypeCounts("gpu:1g.10gb:0(IDX:N/A),gpu:1g.10gb:2(IDX:0-1)"),
+            (std::map<std::string, unsigned>{{"1g.10gb", 2}}));
+  EXPECT_TRUE(GpuTypeCounts("").empty());
+  EXPECT_TRUE(GpuTypeCounts("gpu:3g.40gb:x,gpu::2").empty());
+}
+
 TEST(NodeInfo, JobIdsOneALine) {
   EXPECT_EQ(ParseJobIds("12\n13_4\n"), (std::vector<std::string>{"12", "13_4"}));
   EXPECT_TRUE(ParseJobIds("").empty());

@@ -36,6 +36,7 @@ class FakeSlurm final : public SlurmClient {
   explicit FakeSlurm(FakeProcessHost& host) : host_(host) {}
 
   Result<NodeInfo> Node(const std::string&) override { return node; }
+  Result<std::vector<NodeInfo>> Nodes() override { return std::vector<NodeInfo>{node}; }
   Result<std::vector<std::string>> ActiveJobs(const std::string&) override {
     if (host_.Now() >= jobs_end) jobs.clear();
     return jobs;
