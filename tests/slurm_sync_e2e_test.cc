@@ -189,6 +189,22 @@ TEST_F(SlurmSync, BadInputIsRefusedInOneLineAndChangesNothing) {
     Outcome o = Run(MIGCTL_BINARY, {"--sim", plain, "--json", "slurm", "sync", "--node", "n1", "--root",
                                     RootOf("n1"), "--slurm-conf", SlurmConf(), "--restart-ctld", "true"});
     ExpectOneLineError(o, kExitUsage, {"no MIG device"});
+    SCOPED_TRACE("slurm reshape on a node without MIG");
+    o = Run(MIGCTL_BINARY, {"--sim", plain, "--json", "slurm", "reshape", "--node", "n1", "--root", RootOf("n1"),
+                            "--slurm-conf", SlurmConf()});
+    ExpectOneLineError(o, kExitUsage, {"MIG"});
+  }
+  {
+    SCOPED_TRACE("slurm reshape for a node slurmctld does not know");
+    Outcome o = OnNode("n1", {"slurm", "reshape", "--node", "n9", "--root", RootOf("n1"), "--slurm-conf",
+                              SlurmConf()});
+    ExpectOneLineError(o, kExitUsage, {"slurmctld does not know node n9", "--node"});
+  }
+  {
+    SCOPED_TRACE("slurm reshape on a GPU that does not exist");
+    Outcome o = OnNode("n1", {"slurm", "reshape", "--node", "n1", "-i", "5", "--root", RootOf("n1"),
+                              "--slurm-conf", SlurmConf()});
+    ExpectOneLineError(o, kExitUsage, {"5"});
   }
   EXPECT_EQ(Files(), before);
   EXPECT_EQ(NodeField("n1", "State"), "IDLE");
