@@ -177,6 +177,10 @@ TEST_F(ReshapeE2e, RunReshapeDrainsAMixedQueueWhileALongTaskKeepsItsSlice) {
   ASSERT_TRUE(summary.contains("reshapes")) << o;
   EXPECT_GE(summary["reshapes"].size(), 1u);
   EXPECT_EQ(summary["reshapes"][0]["waiting"], 2);  // the two 3g.40gb tasks (9 GiB fits a 1g.10gb)
+  // Workers in all: the seven 1g.10gb it started with, and each device a re-cut made.
+  unsigned created = 0;
+  for (const Json& r : summary["reshapes"]) created += r["created"].get<unsigned>();
+  EXPECT_EQ(summary["workers"], 7 + created) << summary;
   // The long task's slice was never touched: it is still there, with the same UUID, and the long task ran
   // to its end on it (its interval is whole, it was not signalled).
   const std::string long_device = result[1]["device"];

@@ -18,6 +18,7 @@ import ctypes
 import json
 import os
 import pickle
+import re
 import secrets
 import shutil
 import ipaddress
@@ -45,6 +46,9 @@ T = TypeVar("T")
 # Each worker slot is one task of the migctl run; a slot's process is replaced at most this many times.
 _REPLACEMENTS = 1000
 _STDERR_TAIL = 40
+# `migctl run`'s notes on how it started the workers (`7 tasks on 7 workers (--share mps)`, its MPS daemon):
+# about the pool's own workers, not the user's tasks, so they stay in the tail for errors but are not shown.
+_RUN_NOTE = re.compile(r"migctl: (\d+ tasks? on \d+ workers? \(|MPS control daemon pid )")
 
 
 class PoolError(RuntimeError):
@@ -596,7 +600,8 @@ class Pool:
         assert self._process.stderr is not None
         for line in self._process.stderr:
             self._stderr_tail.append(line)
-            sys.stderr.write(line)
+            if not _RUN_NOTE.match(line):  # the pool says what `migctl run` would about its own workers
+                sys.stderr.write(line)
 
     def _watch_run(self) -> None:
         self.returncode = self._process.wait()

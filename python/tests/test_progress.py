@@ -34,4 +34,6 @@ def test_stderr_gets_the_line_when_asked_and_not_by_default_off_a_terminal(machi
     assert "migctl pool: 1/1 done, 0 running" in capsys.readouterr().err
     with migctl.Pool(profile="3g.40gb", workers=1, sim=machine) as pool:  # stderr is captured: no terminal
         assert pool.map(pool_tasks.square, [3]) == [9]
-    assert "migctl pool:" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "migctl pool:" not in err
+    assert "1 task on 1 worker" not in err, "run's note about the pool's own workers is not shown"

@@ -164,7 +164,7 @@ int FinishRun(Context& ctx, const RunOutcome& out, const Json& extra) {
                 {"failed", summary.failed},
                 {"not_run", summary.not_run},
                 {"succeeded_before", out.succeeded_before},
-                {"workers", out.workers.size()},
+                {"workers", std::max<size_t>(summary.workers, out.workers.size())},
                 {"wall_s", out.wall_s},
                 {"stopped", summary.stopped.empty() ? Json(nullptr) : Json(summary.stopped)},
                 {"results", out.journal.empty() ? Json(nullptr) : Json(out.journal)},

@@ -117,6 +117,7 @@ class Pool {
       return status.error();
     }
     summary_.not_run = static_cast<unsigned>(queue_.size());
+    summary_.workers = next_index_;
     return summary_;
   }
 

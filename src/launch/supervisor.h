@@ -83,6 +83,7 @@ struct RunSummary {
   unsigned succeeded = 0;
   unsigned failed = 0;   ///< Tasks whose last attempt did not succeed (incl. those killed by a stop).
   unsigned not_run = 0;  ///< Tasks never started because the run stopped early.
+  unsigned workers = 0;  ///< Workers the run had in all, those its re-cuts added included.
   int signal = 0;        ///< The signal that interrupted the run, else 0.
   std::string stopped;   ///< Why the run stopped early; empty when it ran every task.
 };
