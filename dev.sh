@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake ninja-build pkg-config libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
           libgtest-dev libbenchmark-dev libglpk-dev libltdl-dev python3 python3-pytest python3-cloudpickle python3-torch
-          slurmctld slurmd slurm-client munge)
+          slurmctld slurmd slurm-client munge libcpp-httplib-dev prometheus)
 BUILD_DIR=${BUILD_DIR:-build}
 
 install_missing() {
@@ -22,8 +22,9 @@ install_missing() {
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  # Slurm's and munge's packages start and enable their services; the tests run their own daemons on
-  # loopback (tests/slurm/cluster.sh), so keep the packaged ones from starting, now and at boot.
+  # Slurm's, munge's and Prometheus's packages start and enable their services; the tests run their own daemons
+  # on loopback (tests/slurm/cluster.sh, tests/exporter_e2e_test.cc), so keep the packaged ones from starting,
+  # now and at boot.
   local guard=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
@@ -32,7 +33,7 @@ install_missing() {
   fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   [ "$guard" = 1 ] && $sudo rm -f /usr/sbin/policy-rc.d
-  if command -v systemctl >/dev/null; then $sudo systemctl disable munge slurmd slurmctld >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null; then $sudo systemctl disable munge slurmd slurmctld prometheus >/dev/null 2>&1 || true; fi
 }
 
 build() {

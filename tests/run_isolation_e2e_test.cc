@@ -92,6 +92,10 @@ TEST_F(RunIsolationE2e, AfterSigkillOfMigctlASecondRunNeverOverlapsAndNothingOut
     const size_t before = ReadIntervals(log).size();
     Child first = StartMigctl({"run", "--repeat", "2", "--grace", "0.5", "--shell", "--", task});
     WaitForStarts(log, before + 2);
+    // And both tasks' SIGTERM-ignoring processes have started (they follow the probe in each task).
+    const auto started = steady_clock::now();
+    while (Lines(ReadFile(pids)).size() < 2u * (round + 1) && steady_clock::now() - started < std::chrono::seconds(10))
+      std::this_thread::sleep_for(milliseconds(20));
     ::kill(first.pid(), SIGKILL);
     const auto killed_at = steady_clock::now();
     EXPECT_EQ(first.Wait().exit_code, 128 + SIGKILL);

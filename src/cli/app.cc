@@ -85,6 +85,7 @@ int RunCli(int argc, char** argv) {
   AddRunCommand(app, ctx);
   AddExecCommand(app, ctx);
   AddSlurmCommand(app, ctx);
+  AddExporterCommand(app, ctx);
   AddMpsCommand(app, ctx);
   AddServiceCommand(app, ctx);
   AddSimCommand(app, ctx);

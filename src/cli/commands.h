@@ -33,5 +33,6 @@ void AddSlurmCommand(CLI::App& app, Context& ctx);  ///< `slurm gres`, `slurm sy
 void AddSlurmSyncCommand(CLI::App& slurm, Context& ctx);  ///< the `sync` subcommand of `slurm`
 void AddSlurmReshapeCommand(CLI::App& slurm, Context& ctx);  ///< the `reshape` subcommand of `slurm`
 void AddExecCommand(CLI::App& app, Context& ctx);
+void AddExporterCommand(CLI::App& app, Context& ctx);
 
 }  // namespace migctl

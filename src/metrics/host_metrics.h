@@ -1,0 +1,41 @@
+// What one look at the host's GPUs becomes as Prometheus metrics: per GPU, per MIG device, and per profile
+// how many more instances fit now. Labels join with dcgm-exporter's (`gpu`, `UUID` of the parent GPU,
+// `GPU_I_PROFILE`, `GPU_I_ID`, `hostname`), plus `GPU_I_PROFILE_ID` and `mig_uuid` (a MIG device's own);
+// names are in the `migctl_` namespace. Every family is rebuilt from one observation, so a removed instance
+// leaves no series behind. Pure.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "metrics/exposition.h"
+#include "nvml/snapshot.h"
+
+namespace migctl::metrics {
+
+/// How many more GPU instances of one profile fit on a GPU now (NVML's remaining capacity).
+struct ProfileRoom {
+  ProfileId id;
+  std::string name;  ///< `3g.40gb`
+  unsigned free = 0;
+};
+
+struct GpuSample {
+  nvml::GpuSnapshot snapshot;
+  std::vector<ProfileRoom> room;       ///< With MIG on; empty otherwise.
+  std::map<std::string, bool> leased;  ///< By MIG UUID: a migctl task or worker holds its lease.
+};
+
+struct HostSample {
+  std::string hostname;
+  std::string driver_version;
+  std::vector<GpuSample> gpus;
+  double collect_seconds = 0;  ///< How long the observation took.
+};
+
+/// The families of one sample, in a fixed order.
+std::vector<Family> HostFamilies(const HostSample& sample);
+
+}  // namespace migctl::metrics

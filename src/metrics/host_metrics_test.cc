@@ -1,0 +1,111 @@
+#include "metrics/host_metrics.h"
+
+#include <gtest/gtest.h>
+
+namespace migctl::metrics {
+namespace {
+
+nvml::InstanceSnapshot Instance(unsigned gi, const char* profile, unsigned profile_id, unsigned start,
+                                unsigned size, const char* uuid) {
+  nvml::InstanceSnapshot i;
+  i.gi = GiId(gi);
+  i.profile = ProfileId(profile_id);
+  i.profile_name = profile;
+  i.placement = {start, size};
+  if (uuid != nullptr) {
+    i.ci = CiId(0);
+    i.uuid = MigUuid(uuid);
+    i.memory = nvml::MemoryInfo{40192, 512};
+  }
+  return i;
+}
+
+HostSample TwoGpus() {
+  HostSample s;
+  s.hostname = "node1";
+  s.driver_version = "580.159.04";
+  s.collect_seconds = 0.002;
+  GpuSample mig;
+  mig.snapshot.index = GpuIndex(0);
+  mig.snapshot.uuid = GpuUuid("GPU-aaaa");
+  mig.snapshot.name = "NVIDIA H100 80GB HBM3";
+  mig.snapshot.pci_bus_id = "00000000:19:00.0";
+  mig.snapshot.memory = {81559, 1024};
+  mig.snapshot.mig = nvml::MigMode{true, true};
+  mig.snapshot.instances = {Instance(1, "3g.40gb", 9, 4, 4, "MIG-one"),
+                            Instance(2, "3g.40gb", 9, 0, 4, nullptr)};
+  mig.snapshot.instances[0].processes = {{42, "python", 300}, {43, "python", 200}};
+  mig.room = {{ProfileId(19), "1g.10gb", 0}, {ProfileId(9), "3g.40gb", 0}};
+  mig.leased = {{"MIG-one", true}};
+  GpuSample whole;
+  whole.snapshot.index = GpuIndex(1);
+  whole.snapshot.uuid = GpuUuid("GPU-bbbb");
+  whole.snapshot.name = "NVIDIA H100 80GB HBM3";
+  whole.snapshot.memory = {81559, 0};
+  whole.snapshot.mig = nvml::MigMode{false, false};
+  whole.snapshot.processes = {{7, "train", 100}};
+  s.gpus = {mig, whole};
+  return s;
+}
+
+const Family& Named(const std::vector<Family>& families, const std::string& name) {
+  for (const Family& f : families)
+    if (f.name == name) return f;
+  static const Family none;
+  ADD_FAILURE() << "no family " << name;
+  return none;
+}
+
+std::string Text(const std::vector<Family>& families, const std::string& name) {
+  return Render({Named(families, name)});
+}
+
+TEST(HostMetrics, AMigDeviceCarriesDcgmsLabelsAndItsOwn) {
+  const std::vector<Family> f = HostFamilies(TwoGpus());
+  const std::string labels =
+      "gpu=\"0\",UUID=\"GPU-aaaa\",hostname=\"node1\",GPU_I_PROFILE=\"3g.40gb\","
+      "GPU_I_ID=\"1\",GPU_I_PROFILE_ID=\"9\",mig_uuid=\"MIG-one\"";
+  EXPECT_NE(Text(f, "migctl_mig_device_memory_used_bytes")
+                .find("migctl_mig_device_memory_used_bytes{" + labels + "} 536870912\n"),
+            std::string::npos)
+      << Text(f, "migctl_mig_device_memory_used_bytes");
+  EXPECT_NE(Text(f, "migctl_mig_device_processes").find("{" + labels + "} 2\n"), std::string::npos);
+  EXPECT_NE(Text(f, "migctl_mig_device_leased").find("{" + labels + "} 1\n"), std::string::npos);
+}
+
+TEST(HostMetrics, TheLayoutListsEveryGpuInstanceAndOnlyMigDevicesAreMeasured) {
+  const std::vector<Family> f = HostFamilies(TwoGpus());
+  const Family& layout = Named(f, "migctl_gpu_instance_info");
+  ASSERT_EQ(layout.samples.size(), 2u);
+  EXPECT_NE(Render({layout}).find("GPU_I_ID=\"2\",GPU_I_PROFILE_ID=\"9\",mig_uuid=\"\",placement_start=\"0\","
+                                  "placement_size=\"4\",GPU_CI_ID=\"\"} 1"),
+            std::string::npos)
+      << Render({layout});
+  EXPECT_EQ(Named(f, "migctl_mig_device_memory_total_bytes").samples.size(), 1u) << "GI 2 has no CI";
+  EXPECT_EQ(Named(f, "migctl_mig_device_processes").samples.size(), 1u);
+}
+
+TEST(HostMetrics, FreeRoomPerProfileAndWholeGpuProcesses) {
+  const std::vector<Family> f = HostFamilies(TwoGpus());
+  const Family& room = Named(f, "migctl_gpu_profile_free");
+  ASSERT_EQ(room.samples.size(), 2u) << "MIG-on GPUs only";
+  EXPECT_NE(Render({room}).find("{gpu=\"0\",UUID=\"GPU-aaaa\",hostname=\"node1\",GPU_I_PROFILE=\"1g.10gb\","
+                                "GPU_I_PROFILE_ID=\"19\"} 0"),
+            std::string::npos);
+  const Family& procs = Named(f, "migctl_gpu_processes");
+  ASSERT_EQ(procs.samples.size(), 1u) << "with MIG on, processes are counted per MIG device";
+  EXPECT_EQ(procs.samples[0].second, 1);
+  EXPECT_EQ(Named(f, "migctl_gpu_mig_mode").samples.size(), 2u);
+  EXPECT_EQ(Named(f, "migctl_gpu_memory_used_bytes").samples[0].second, 1024.0 * 1024 * 1024);
+}
+
+TEST(HostMetrics, NoSeriesTwiceAndARemovedInstanceLeavesNone) {
+  HostSample s = TwoGpus();
+  EXPECT_TRUE(DuplicateSeries(HostFamilies(s)).empty());
+  s.gpus[0].snapshot.instances.erase(s.gpus[0].snapshot.instances.begin());
+  const std::string text = Render(HostFamilies(s));
+  EXPECT_EQ(text.find("MIG-one"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace migctl::metrics
