@@ -98,8 +98,7 @@ class ExporterE2e : public E2e {
 
 TEST_F(ExporterE2e, PrometheusSeesTheLayoutChangesLeasesAndRemovedInstancesGoStale) {
   InitMigMachine("h100-80gb:8");
-  for (int gpu = 0; gpu < 8; ++gpu)
-    MustJson({"create", "-i", std::to_string(gpu), "3g.40gb"});
+  for (int gpu = 0; gpu < 8; ++gpu) MustJson({"create", "-i", std::to_string(gpu), "3g.40gb"});
   StartExporter();
   StartPrometheus();
   EXPECT_EQ(Value("count(migctl_gpu_info)"), 8);
@@ -157,6 +156,20 @@ TEST_F(ExporterE2e, TheTextIsCleanForPromtoolWithNoSeriesTwice) {
     EXPECT_TRUE(series.insert(line.substr(0, line.rfind(' '))).second) << "twice: " << line;
   }
   EXPECT_GT(series.size(), 20u);
+  // GPM (the simulator keeps half a GPU instance's SMs busy per process on it): --once looks twice.
+  const Json gi = Status()["gpus"][0]["instances"][0];
+  Outcome attach =
+      RunRaw({"--sim", state_, "sim", "attach", "-i", "0", "--gi", std::to_string(gi["gi"].get<int>()),
+              "--ci", "0", "--pid", "4242", "--memory", "100"});
+  ASSERT_EQ(attach.exit_code, 0) << attach;
+  const std::string busy = RunRaw({"--sim", state_, "exporter", "--once"}).out;
+  EXPECT_NE(busy.find("migctl_gpu_instance_sm_active_ratio{gpu=\"0\",UUID="), std::string::npos) << busy;
+  EXPECT_NE(busy.find("GPU_I_ID=\"" + std::to_string(gi["gi"].get<int>()) + "\",GPU_I_PROFILE_ID=\"" +
+                      std::to_string(gi["profile_id"].get<int>()) + "\"} 0.5\n"),
+            std::string::npos)
+      << busy;
+  EXPECT_EQ(busy.find("migctl_gpu_instance_sm_active_ratio{gpu=\"2\""), std::string::npos)
+      << "an A100: no GPM";
   // --json: the same families as a document.
   const Json doc = MustJson({"exporter", "--once"});
   ASSERT_TRUE(doc.contains("families")) << doc;

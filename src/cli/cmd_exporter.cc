@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -83,8 +84,9 @@ class Renderer {
   Renderer(const nvml::Nvml& nvml, std::unique_ptr<LeaseTable> leases, double interval_s)
       : nvml_(nvml), leases_(std::move(leases)), interval_(interval_s), hostname_(ShortHostname()) {}
 
-  Result<std::vector<metrics::Family>> Families() const {
-    MIGCTL_ASSIGN_OR_RETURN(metrics::HostSample sample, metrics::Collect(nvml_, leases_.get(), hostname_));
+  /// One look. GPM metrics cover the time since the previous look; the first look has none.
+  Result<std::vector<metrics::Family>> Families() {
+    MIGCTL_ASSIGN_OR_RETURN(metrics::HostSample sample, metrics::Collect(nvml_, leases_.get(), hostname_, &gpm_));
     return metrics::HostFamilies(sample);
   }
 
@@ -105,6 +107,7 @@ class Renderer {
   std::unique_ptr<LeaseTable> leases_;
   std::chrono::duration<double> interval_;
   std::string hostname_;
+  metrics::GpmState gpm_;
   std::mutex mutex_;
   std::string text_;
   std::chrono::steady_clock::time_point at_;
@@ -133,6 +136,9 @@ Result<int> RunExporter(Context& ctx, const ExporterArgs& args) {
   Renderer renderer(*nvml, std::move(leases), args.once ? 0 : args.interval_s);
 
   if (args.once) {
+    // Two looks 0.1 s apart, so that GPM has something to measure.
+    if (Result<std::vector<metrics::Family>> first = renderer.Families(); !first.ok()) return first.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     MIGCTL_ASSIGN_OR_RETURN(std::vector<metrics::Family> families, renderer.Families());
     if (!args.textfile.empty()) MIGCTL_RETURN_IF_ERROR(WriteTextfile(args.textfile, renderer));
     if (ctx.options.json) {

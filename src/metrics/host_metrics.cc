@@ -11,6 +11,14 @@ Family Gauge(std::string name, std::string help) {
   return Family{std::move(name), std::move(help), MetricType::kGauge, {}};
 }
 
+/// The lowest CI id of GPU instance `gi` in the snapshot (0 when it has none).
+unsigned FirstCi(const nvml::GpuSnapshot& g, GiId gi) {
+  std::optional<unsigned> first;
+  for (const nvml::InstanceSnapshot& i : g.instances)
+    if (i.gi == gi && i.ci && (!first || i.ci->value() < *first)) first = i.ci->value();
+  return first.value_or(0);
+}
+
 }  // namespace
 
 std::vector<Family> HostFamilies(const HostSample& sample) {
@@ -34,6 +42,27 @@ std::vector<Family> HostFamilies(const HostSample& sample) {
       Gauge("migctl_gpu_profile_free",
             "How many more GPU instances of the profile fit on the GPU now, given the placements of "
             "those that exist.");
+  Family sm_active = Gauge("migctl_gpu_sm_active_ratio",
+                           "The share of the GPU's SMs that were busy since the last look (GPM; MIG off).");
+  Family sm_occupancy = Gauge("migctl_gpu_sm_occupancy_ratio",
+                              "Warps active against the GPU's maximum since the last look (GPM; MIG off).");
+  Family dram_active =
+      Gauge("migctl_gpu_dram_active_ratio",
+            "DRAM bandwidth used against the GPU's peak since the last look (GPM; MIG off).");
+  Family gi_sm_active =
+      Gauge("migctl_gpu_instance_sm_active_ratio",
+            "The share of the GPU instance's SMs that were busy since the last look (GPM).");
+  Family gi_sm_occupancy =
+      Gauge("migctl_gpu_instance_sm_occupancy_ratio",
+            "Warps active against the GPU instance's maximum since the last look (GPM).");
+  Family gi_dram_active =
+      Gauge("migctl_gpu_instance_dram_active_ratio",
+            "DRAM bandwidth used against the GPU instance's peak since the last look (GPM).");
+  auto add_gpm = [](const nvml::GpmMetrics& m, const Labels& labels, Family& sm, Family& occ, Family& dram) {
+    if (m.sm_active) sm.Add(labels, *m.sm_active);
+    if (m.sm_occupancy) occ.Add(labels, *m.sm_occupancy);
+    if (m.dram_active) dram.Add(labels, *m.dram_active);
+  };
   for (const GpuSample& gpu : sample.gpus) {
     const nvml::GpuSnapshot& g = gpu.snapshot;
     const Labels base = {
@@ -49,6 +78,7 @@ std::vector<Family> HostFamilies(const HostSample& sample) {
     gpu_total.Add(base, static_cast<double>(g.memory.total_mib) * kMib);
     gpu_used.Add(base, static_cast<double>(g.memory.used_mib) * kMib);
     if (!g.mig || !g.mig->current) gpu_procs.Add(base, static_cast<double>(g.processes.size()));
+    if (gpu.gpm) add_gpm(*gpu.gpm, base, sm_active, sm_occupancy, dram_active);
     for (const nvml::InstanceSnapshot& i : g.instances) {
       Labels labels = base;
       labels.insert(labels.end(), {{"GPU_I_PROFILE", i.profile_name},
@@ -60,6 +90,15 @@ std::vector<Family> HostFamilies(const HostSample& sample) {
                                    {"placement_size", std::to_string(i.placement.size)},
                                    {"GPU_CI_ID", i.ci ? std::to_string(i.ci->value()) : ""}});
       instance.Add(layout, 1);
+      // GPM measures GPU instances: once per GI, with its first compute instance (its other CIs share it).
+      if (const auto m = gpu.gpm_gi.find(i.gi.value());
+          m != gpu.gpm_gi.end() && (!i.ci || i.ci->value() == FirstCi(g, i.gi))) {
+        Labels gi_labels = base;
+        gi_labels.insert(gi_labels.end(), {{"GPU_I_PROFILE", i.profile_name},
+                                           {"GPU_I_ID", std::to_string(i.gi.value())},
+                                           {"GPU_I_PROFILE_ID", std::to_string(i.profile.value())}});
+        add_gpm(m->second, gi_labels, gi_sm_active, gi_sm_occupancy, gi_dram_active);
+      }
       if (!i.uuid) continue;  // no compute instance: no MIG device to measure
       if (i.memory) {
         dev_total.Add(labels, static_cast<double>(i.memory->total_mib) * kMib);
@@ -78,8 +117,9 @@ std::vector<Family> HostFamilies(const HostSample& sample) {
   }
   Family seconds = Gauge("migctl_exporter_collect_seconds", "How long the last look at the GPUs took.");
   seconds.Add({{"hostname", sample.hostname}}, sample.collect_seconds);
-  return {gpu_info,  mig_mode, mig_pending, gpu_total,  gpu_used, gpu_procs, instance,
-          dev_total, dev_used, dev_procs,   dev_leased, room,     seconds};
+  return {gpu_info,    mig_mode,   gpu_total,    gpu_used,        gpu_procs,      sm_active, sm_occupancy,
+          dram_active, instance,   gi_sm_active, gi_sm_occupancy, gi_dram_active, dev_total, dev_used,
+          dev_procs,   dev_leased, room,         mig_pending,     seconds};
 }
 
 }  // namespace migctl::metrics

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/ids.h"
 #include "metrics/exposition.h"
+#include "nvml/device.h"
 #include "nvml/snapshot.h"
 
 namespace migctl::metrics {
@@ -24,8 +26,10 @@ struct ProfileRoom {
 
 struct GpuSample {
   nvml::GpuSnapshot snapshot;
-  std::vector<ProfileRoom> room;       ///< With MIG on; empty otherwise.
-  std::map<std::string, bool> leased;  ///< By MIG UUID: a migctl task or worker holds its lease.
+  std::vector<ProfileRoom> room;                ///< With MIG on; empty otherwise.
+  std::map<std::string, bool> leased;           ///< By MIG UUID: a migctl task or worker holds its lease.
+  std::optional<nvml::GpmMetrics> gpm;          ///< The whole GPU's since the last sample (MIG off).
+  std::map<unsigned, nvml::GpmMetrics> gpm_gi;  ///< Each GPU instance's, by GI id (MIG on).
 };
 
 struct HostSample {

@@ -99,6 +99,29 @@ TEST(HostMetrics, FreeRoomPerProfileAndWholeGpuProcesses) {
   EXPECT_EQ(Named(f, "migctl_gpu_memory_used_bytes").samples[0].second, 1024.0 * 1024 * 1024);
 }
 
+TEST(HostMetrics, GpmRatiosPerGpuWithMigOffAndOncePerGpuInstance) {
+  HostSample s = TwoGpus();
+  // GI 1 has a second compute instance: the GI's GPM series comes once, not per MIG device.
+  nvml::InstanceSnapshot second = s.gpus[0].snapshot.instances[0];
+  second.ci = CiId(1);
+  second.uuid = MigUuid("MIG-two");
+  s.gpus[0].snapshot.instances.insert(s.gpus[0].snapshot.instances.begin() + 1, second);
+  s.gpus[0].gpm_gi[1] = nvml::GpmMetrics{0.5, 0.3, std::nullopt};
+  s.gpus[1].gpm = nvml::GpmMetrics{0.25, 0.125, 0.75};
+  const std::vector<Family> f = HostFamilies(s);
+  EXPECT_TRUE(DuplicateSeries(f).empty());
+  const Family& gi = Named(f, "migctl_gpu_instance_sm_active_ratio");
+  ASSERT_EQ(gi.samples.size(), 1u);
+  EXPECT_EQ(gi.samples[0].second, 0.5);
+  EXPECT_NE(Render({gi}).find("GPU_I_ID=\"1\",GPU_I_PROFILE_ID=\"9\"} 0.5"), std::string::npos)
+      << Render({gi});
+  EXPECT_TRUE(Named(f, "migctl_gpu_instance_dram_active_ratio").samples.empty()) << "NVML gave none";
+  const Family& whole = Named(f, "migctl_gpu_dram_active_ratio");
+  ASSERT_EQ(whole.samples.size(), 1u);
+  EXPECT_EQ(whole.samples[0].second, 0.75);
+  EXPECT_NE(Render({whole}).find("gpu=\"1\""), std::string::npos);
+}
+
 TEST(HostMetrics, NoSeriesTwiceAndARemovedInstanceLeavesNone) {
   HostSample s = TwoGpus();
   EXPECT_TRUE(DuplicateSeries(HostFamilies(s)).empty());

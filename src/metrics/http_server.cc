@@ -41,8 +41,8 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& h
   server.set_write_timeout(10, 0);
   server.set_keep_alive_max_count(100);
   server.new_task_queue = [] { return new httplib::ThreadPool(4); };
-  // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which a second exporter (of the same user)
-  // would share the port silently instead of failing to bind.
+  // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which a second exporter (of the same
+  // user) would share the port silently instead of failing to bind.
   server.set_socket_options([](int sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);

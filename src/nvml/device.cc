@@ -1,6 +1,8 @@
 #include "nvml/device.h"
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -605,6 +607,71 @@ std::string ProcessList(const std::vector<ProcessInfo>& processes) {
     out += (out.empty() ? "" : ", ") +
            (p.name.empty() ? fmt::format("pid {}", p.pid) : fmt::format("pid {} ({})", p.pid, p.name));
   return out;
+}
+
+// ---- GPM ----
+
+GpmSample& GpmSample::operator=(GpmSample&& other) noexcept {
+  if (this != &other) {
+    if (sample_ != nullptr) library_->fn().nvmlGpmSampleFree(sample_);
+    library_ = other.library_;
+    sample_ = other.sample_;
+    other.sample_ = nullptr;
+  }
+  return *this;
+}
+
+GpmSample::~GpmSample() {
+  if (sample_ != nullptr) library_->fn().nvmlGpmSampleFree(sample_);
+}
+
+Result<bool> Device::GpmSupported() const {
+  const NvmlFunctions& fn = library_->fn();
+  if (!fn.nvmlGpmQueryDeviceSupport || !fn.nvmlGpmSampleAlloc || !fn.nvmlGpmSampleFree || !fn.nvmlGpmSampleGet ||
+      !fn.nvmlGpmMigSampleGet || !fn.nvmlGpmMetricsGet)
+    return false;
+  nvmlGpmSupport_t support{};
+  support.version = NVML_GPM_SUPPORT_VERSION;
+  const nvmlReturn_t rc = fn.nvmlGpmQueryDeviceSupport(handle_, &support);
+  if (rc == NVML_ERROR_NOT_SUPPORTED) return false;
+  if (rc != NVML_SUCCESS)
+    return NvmlError(rc, Describe(where_, "asking for GPM support", "nvmlGpmQueryDeviceSupport"));
+  return support.isSupportedDevice != 0;
+}
+
+Result<GpmSample> Device::TakeGpmSample(std::optional<GiId> gi) const {
+  MIGCTL_NVML_REQUIRE(*library_, nvmlGpmSampleAlloc);
+  nvmlGpmSample_t raw = nullptr;
+  MIGCTL_NVML_CALL(*library_, Describe(where_, "allocating a GPM sample", "nvmlGpmSampleAlloc"),
+                   nvmlGpmSampleAlloc, &raw);
+  GpmSample sample(library_, raw);
+  if (gi) {
+    MIGCTL_NVML_CALL(*library_,
+                     Describe(where_, fmt::format("GPM sample of GI {}", gi->value()), "nvmlGpmMigSampleGet"),
+                     nvmlGpmMigSampleGet, handle_, gi->value(), raw);
+  } else {
+    MIGCTL_NVML_CALL(*library_, Describe(where_, "GPM sample", "nvmlGpmSampleGet"), nvmlGpmSampleGet, handle_, raw);
+  }
+  return sample;
+}
+
+Result<GpmMetrics> GpmMetricsBetween(const GpmSample& first, const GpmSample& second) {
+  const NvmlLibrary& library = *second.library_;
+  MIGCTL_NVML_REQUIRE(library, nvmlGpmMetricsGet);
+  auto get = std::make_unique<nvmlGpmMetricsGet_t>();  // 210 metrics: 8 KiB, not for the stack
+  std::memset(get.get(), 0, sizeof *get);
+  get->version = NVML_GPM_METRICS_GET_VERSION;
+  get->sample1 = first.sample_;
+  get->sample2 = second.sample_;
+  const unsigned ids[] = {NVML_GPM_METRIC_SM_UTIL, NVML_GPM_METRIC_SM_OCCUPANCY, NVML_GPM_METRIC_DRAM_BW_UTIL};
+  get->numMetrics = 3;
+  for (unsigned i = 0; i < 3; ++i) get->metrics[i].metricId = ids[i];
+  MIGCTL_NVML_CALL(library, "computing GPM metrics (nvmlGpmMetricsGet)", nvmlGpmMetricsGet, get.get());
+  auto value = [&](unsigned i) -> std::optional<double> {
+    if (get->metrics[i].nvmlReturn != NVML_SUCCESS) return std::nullopt;
+    return get->metrics[i].value / 100.0;
+  };
+  return GpmMetrics{value(0), value(1), value(2)};
 }
 
 }  // namespace migctl::nvml

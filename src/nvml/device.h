@@ -125,6 +125,35 @@ struct MigDeviceInfo {
   std::vector<ProcessInfo> processes;  ///< Compute processes running on this MIG device.
 };
 
+/// A GPM sample (GPU Performance Monitoring, Hopper and later) of a whole GPU or of one GPU instance: NVML's
+/// buffer, freed with the object. Move-only.
+class GpmSample {
+ public:
+  GpmSample(GpmSample&& other) noexcept : library_(other.library_), sample_(other.sample_) { other.sample_ = nullptr; }
+  GpmSample& operator=(GpmSample&& other) noexcept;
+  GpmSample(const GpmSample&) = delete;
+  GpmSample& operator=(const GpmSample&) = delete;
+  ~GpmSample();
+
+ private:
+  friend class Device;
+  friend Result<struct GpmMetrics> GpmMetricsBetween(const GpmSample& first, const GpmSample& second);
+  GpmSample(const NvmlLibrary* library, nvmlGpmSample_t sample) : library_(library), sample_(sample) {}
+  const NvmlLibrary* library_;
+  nvmlGpmSample_t sample_;
+};
+
+/// What GPM measured between two samples of the same GPU or GPU instance, as fractions 0-1; nullopt where
+/// NVML does not give the metric.
+struct GpmMetrics {
+  std::optional<double> sm_active;     ///< NVML_GPM_METRIC_SM_UTIL: the share of SMs that were busy.
+  std::optional<double> sm_occupancy;  ///< NVML_GPM_METRIC_SM_OCCUPANCY: warps active against the maximum.
+  std::optional<double> dram_active;   ///< NVML_GPM_METRIC_DRAM_BW_UTIL: DRAM bandwidth used against the peak.
+};
+
+/// The metrics between `first` and `second` (taken later, of the same GPU or GPU instance).
+Result<GpmMetrics> GpmMetricsBetween(const GpmSample& first, const GpmSample& second);
+
 /// A compute instance: its handle and its immutable info.
 class ComputeInstance {
  public:
@@ -224,6 +253,12 @@ class Device {
   Result<std::vector<MigDeviceInfo>> MigDevices() const;
   /// Compute processes on the whole GPU (the useful view when MIG is off).
   Result<std::vector<ProcessInfo>> ComputeProcesses() const;
+
+  /// Whether the GPU answers GPM queries (Hopper and later, with a driver that has GPM). False, not an error,
+  /// when the driver lacks the GPM entry points.
+  Result<bool> GpmSupported() const;
+  /// A GPM sample of the whole GPU, or of GPU instance `gi` (MIG on). kUnsupported where GPM is not.
+  Result<GpmSample> TakeGpmSample(std::optional<GiId> gi) const;
 
   /// Resets the GPU; only the simulator offers it (migsimDeviceReset), anything else answers kUnsupported.
   Status Reset() const;

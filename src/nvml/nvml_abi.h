@@ -219,6 +219,42 @@ typedef struct nvmlProcessInfo_st {
   unsigned int computeInstanceId;  ///< 0xFFFFFFFF when MIG is not enabled.
 } nvmlProcessInfo_t;
 
+/// GPU Performance Monitoring (Hopper and later): samples of a GPU or of one GPU instance, and metrics computed
+/// between two samples.
+typedef struct nvmlGpmSample_st* nvmlGpmSample_t;
+
+typedef struct {
+  unsigned int metricId;    ///< IN: NVML_GPM_METRIC_*.
+  nvmlReturn_t nvmlReturn;  ///< OUT: the value is valid only when NVML_SUCCESS.
+  double value;             ///< OUT
+  struct {
+    char* shortName;
+    char* longName;
+    char* unit;
+  } metricInfo;  ///< OUT: may be null.
+} nvmlGpmMetric_t;
+
+#define NVML_GPM_METRIC_GRAPHICS_UTIL 1  ///< Percent of time any compute or graphics work was active.
+#define NVML_GPM_METRIC_SM_UTIL 2        ///< Percent of SMs that were busy.
+#define NVML_GPM_METRIC_SM_OCCUPANCY 3   ///< Percent of warps active against the theoretical maximum.
+#define NVML_GPM_METRIC_DRAM_BW_UTIL 10  ///< Percent of DRAM bandwidth used against the theoretical maximum.
+#define NVML_GPM_METRIC_MAX 210          ///< The array size of nvmlGpmMetricsGet_t in driver 580's header.
+
+typedef struct {
+  unsigned int version;     ///< NVML_GPM_METRICS_GET_VERSION
+  unsigned int numMetrics;  ///< How many of metrics[] to compute.
+  nvmlGpmSample_t sample1;
+  nvmlGpmSample_t sample2;  ///< Taken after sample1.
+  nvmlGpmMetric_t metrics[NVML_GPM_METRIC_MAX];
+} nvmlGpmMetricsGet_t;
+#define NVML_GPM_METRICS_GET_VERSION 1
+
+typedef struct {
+  unsigned int version;  ///< NVML_GPM_SUPPORT_VERSION
+  unsigned int isSupportedDevice;
+} nvmlGpmSupport_t;
+#define NVML_GPM_SUPPORT_VERSION 1
+
 /// The NVML entry points migctl resolves, as X(name, return, params). The loader and the simulator both
 /// expand it, so the list of symbols and their signatures is written once. Versioned names are the ones the
 /// real library exports (`nvmlInit_v2`, `..._v2`, `..._v3`).
@@ -295,7 +331,14 @@ typedef struct nvmlProcessInfo_st {
     (nvmlDevice_t migDevice, nvmlDevice_t * device))                                                         \
   X(nvmlDeviceGetComputeRunningProcesses_v3, nvmlReturn_t,                                                   \
     (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                                \
-  X(nvmlDeviceGetAttributes_v2, nvmlReturn_t, (nvmlDevice_t device, nvmlDeviceAttributes_t * attributes))
+  X(nvmlDeviceGetAttributes_v2, nvmlReturn_t, (nvmlDevice_t device, nvmlDeviceAttributes_t * attributes))     \
+  X(nvmlGpmQueryDeviceSupport, nvmlReturn_t, (nvmlDevice_t device, nvmlGpmSupport_t * gpmSupport))           \
+  X(nvmlGpmSampleAlloc, nvmlReturn_t, (nvmlGpmSample_t * gpmSample))                                         \
+  X(nvmlGpmSampleFree, nvmlReturn_t, (nvmlGpmSample_t gpmSample))                                            \
+  X(nvmlGpmSampleGet, nvmlReturn_t, (nvmlDevice_t device, nvmlGpmSample_t gpmSample))                        \
+  X(nvmlGpmMigSampleGet, nvmlReturn_t,                                                                       \
+    (nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpmSample_t gpmSample))                            \
+  X(nvmlGpmMetricsGet, nvmlReturn_t, (nvmlGpmMetricsGet_t * metricsGet))
 
 /// Extensions exported only by libmigsim.so; resolved when present so migctl can drive the simulator's reset.
 #define MIGCTL_MIGSIM_FUNCTIONS(X) X(migsimDeviceReset, nvmlReturn_t, (nvmlDevice_t device))

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -1173,6 +1175,114 @@ MIGSIM_EXPORT nvmlReturn_t nvmlDeviceResetApplicationsClocks(nvmlDevice_t device
   MIGSIM_TRY(CheckMayChangeSettings(device));
   const ModelClocks* clocks = nullptr;
   return ClocksOf(device, &clocks);
+}
+
+// ---- GPM (Hopper and later) -----------------------------------------------------------------------------------
+// The simulator's activity model: each process on the GPU (MIG off) or on a GPU instance keeps half of its SMs
+// busy, up to all of them; occupancy is 0.6 and DRAM bandwidth 0.4 of that. A sample records the time and the
+// activity then; metrics between two samples are the second one's (the work is taken as steady since the first).
+
+}  // extern "C"
+
+struct nvmlGpmSample_st {
+  bool taken = false;
+  unsigned gpu = 0;
+  long long gi = -1;  ///< -1: the whole GPU.
+  double activity = 0;
+  std::chrono::steady_clock::time_point at;
+};
+
+namespace {
+
+double Activity(const SimGpu& gpu, std::optional<unsigned> gi) {
+  unsigned n = 0;
+  for (const SimProcess& p : gpu.processes)
+    if (!gi || p.gi == gi) ++n;
+  return std::min(1.0, 0.5 * n);
+}
+
+nvmlReturn_t TakeSample(nvmlDevice_t device, std::optional<unsigned> gi, nvmlGpmSample_t sample) {
+  DeviceRef ref;
+  MIGSIM_TRY(ResolveGpu(device, &ref));
+  if (!sample) return NVML_ERROR_INVALID_ARGUMENT;
+  if (ref.view.model->architecture == migctl::Architecture::kAmpere) return NVML_ERROR_NOT_SUPPORTED;
+  if (gi && (ref.view.gpu->mig_current != NVML_DEVICE_MIG_ENABLE || !FindGpuInstance(*ref.view.gpu, *gi)))
+    return NVML_ERROR_INVALID_ARGUMENT;
+  sample->taken = true;
+  sample->gpu = ref.handle->gpu;
+  sample->gi = gi ? static_cast<long long>(*gi) : -1;
+  sample->activity = Activity(*ref.view.gpu, gi);
+  sample->at = std::chrono::steady_clock::now();
+  return NVML_SUCCESS;
+}
+
+}  // namespace
+
+extern "C" {
+
+nvmlReturn_t nvmlGpmQueryDeviceSupport(nvmlDevice_t device, nvmlGpmSupport_t* gpmSupport) {
+  MIGSIM_ENTER("nvmlGpmQueryDeviceSupport");
+  DeviceRef ref;
+  MIGSIM_TRY(ResolveGpu(device, &ref));
+  if (!gpmSupport) return NVML_ERROR_INVALID_ARGUMENT;
+  if (gpmSupport->version != NVML_GPM_SUPPORT_VERSION) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+  gpmSupport->isSupportedDevice = ref.view.model->architecture != migctl::Architecture::kAmpere;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGpmSampleAlloc(nvmlGpmSample_t* gpmSample) {
+  if (!gpmSample) return NVML_ERROR_INVALID_ARGUMENT;
+  *gpmSample = new nvmlGpmSample_st();
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGpmSampleFree(nvmlGpmSample_t gpmSample) {
+  if (!gpmSample) return NVML_ERROR_INVALID_ARGUMENT;
+  delete gpmSample;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGpmSampleGet(nvmlDevice_t device, nvmlGpmSample_t gpmSample) {
+  MIGSIM_ENTER("nvmlGpmSampleGet");
+  return TakeSample(device, std::nullopt, gpmSample);
+}
+
+nvmlReturn_t nvmlGpmMigSampleGet(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpmSample_t gpmSample) {
+  MIGSIM_ENTER("nvmlGpmMigSampleGet");
+  return TakeSample(device, gpuInstanceId, gpmSample);
+}
+
+nvmlReturn_t nvmlGpmMetricsGet(nvmlGpmMetricsGet_t* metricsGet) {
+  if (!metricsGet) return NVML_ERROR_INVALID_ARGUMENT;
+  if (metricsGet->version != NVML_GPM_METRICS_GET_VERSION) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+  const nvmlGpmSample_st* a = metricsGet->sample1;
+  const nvmlGpmSample_st* b = metricsGet->sample2;
+  if (!a || !b || !a->taken || !b->taken || a->gpu != b->gpu || a->gi != b->gi || !(a->at < b->at) ||
+      metricsGet->numMetrics > NVML_GPM_METRIC_MAX)
+    return NVML_ERROR_INVALID_ARGUMENT;
+  for (unsigned i = 0; i < metricsGet->numMetrics; ++i) {
+    nvmlGpmMetric_t& m = metricsGet->metrics[i];
+    m.metricInfo = {nullptr, nullptr, nullptr};
+    m.nvmlReturn = NVML_SUCCESS;
+    switch (m.metricId) {
+      case NVML_GPM_METRIC_GRAPHICS_UTIL:
+        m.value = b->activity > 0 ? 100.0 : 0.0;
+        break;
+      case NVML_GPM_METRIC_SM_UTIL:
+        m.value = 100.0 * b->activity;
+        break;
+      case NVML_GPM_METRIC_SM_OCCUPANCY:
+        m.value = 60.0 * b->activity;
+        break;
+      case NVML_GPM_METRIC_DRAM_BW_UTIL:
+        m.value = 40.0 * b->activity;
+        break;
+      default:
+        m.value = 0;
+        m.nvmlReturn = NVML_ERROR_NOT_SUPPORTED;
+    }
+  }
+  return NVML_SUCCESS;
 }
 
 }  // extern "C"

@@ -45,6 +45,11 @@
 #define nvmlComputeInstanceInfo_st migctl_nvmlComputeInstanceInfo_st
 #define nvmlDeviceAttributes_st migctl_nvmlDeviceAttributes_st
 #define nvmlProcessInfo_st migctl_nvmlProcessInfo_st
+#define nvmlGpmSample_t migctl_nvmlGpmSample_t
+#define nvmlGpmSample_st migctl_nvmlGpmSample_st
+#define nvmlGpmMetric_t migctl_nvmlGpmMetric_t
+#define nvmlGpmMetricsGet_t migctl_nvmlGpmMetricsGet_t
+#define nvmlGpmSupport_t migctl_nvmlGpmSupport_t
 #include "nvml/nvml_abi.h"
 
 #define RETURN_CODES(X)                   \
@@ -134,6 +139,15 @@
   X(nvmlGpuInstanceProfileInfo_v2) \
   X(nvmlComputeInstanceProfileInfo_v2)
 
+#define GPM(X)                         \
+  X(NVML_GPM_METRIC_GRAPHICS_UTIL)     \
+  X(NVML_GPM_METRIC_SM_UTIL)           \
+  X(NVML_GPM_METRIC_SM_OCCUPANCY)      \
+  X(NVML_GPM_METRIC_DRAM_BW_UTIL)      \
+  X(NVML_GPM_METRIC_MAX)               \
+  X(NVML_GPM_METRICS_GET_VERSION)      \
+  X(NVML_GPM_SUPPORT_VERSION)
+
 #define MIGCTL_CAPTURE_(name) static const long long ours_##name = (long long)(name);
 RETURN_CODES(MIGCTL_CAPTURE_)
 MIG_MODES(MIGCTL_CAPTURE_)
@@ -142,6 +156,7 @@ GI_PROFILES(MIGCTL_CAPTURE_)
 CI_PROFILES(MIGCTL_CAPTURE_)
 ARCHITECTURES(MIGCTL_CAPTURE_)
 STRUCT_VERSIONS(MIGCTL_CAPTURE_)
+GPM(MIGCTL_CAPTURE_)
 
 #undef NVML_SUCCESS
 #undef NVML_ERROR_UNINITIALIZED
@@ -216,6 +231,13 @@ STRUCT_VERSIONS(MIGCTL_CAPTURE_)
 #undef NVML_DEVICE_ARCH_BLACKWELL
 #undef nvmlGpuInstanceProfileInfo_v2
 #undef nvmlComputeInstanceProfileInfo_v2
+#undef NVML_GPM_METRIC_GRAPHICS_UTIL
+#undef NVML_GPM_METRIC_SM_UTIL
+#undef NVML_GPM_METRIC_SM_OCCUPANCY
+#undef NVML_GPM_METRIC_DRAM_BW_UTIL
+#undef NVML_GPM_METRIC_MAX
+#undef NVML_GPM_METRICS_GET_VERSION
+#undef NVML_GPM_SUPPORT_VERSION
 #undef NVML_STRUCT_VERSION
 #undef nvmlReturn_t
 #undef nvmlDevice_t
@@ -249,6 +271,11 @@ STRUCT_VERSIONS(MIGCTL_CAPTURE_)
 #undef nvmlComputeInstanceInfo_st
 #undef nvmlDeviceAttributes_st
 #undef nvmlProcessInfo_st
+#undef nvmlGpmSample_t
+#undef nvmlGpmSample_st
+#undef nvmlGpmMetric_t
+#undef nvmlGpmMetricsGet_t
+#undef nvmlGpmSupport_t
 
 // ---- NVIDIA's declarations ----
 
@@ -317,6 +344,9 @@ static void Summary(const char* group, int checked_before, int mismatched_before
       X(T, gpuInstanceSliceCount) X(T, computeInstanceSliceCount) X(T, memorySizeMB)
 #define FIELDS_nvmlProcessInfo_t(X, T) \
   X(T, pid) X(T, usedGpuMemory) X(T, gpuInstanceId) X(T, computeInstanceId)
+#define FIELDS_nvmlGpmMetric_t(X, T) X(T, metricId) X(T, nvmlReturn) X(T, value) X(T, metricInfo)
+#define FIELDS_nvmlGpmMetricsGet_t(X, T) X(T, version) X(T, numMetrics) X(T, sample1) X(T, sample2) X(T, metrics)
+#define FIELDS_nvmlGpmSupport_t(X, T) X(T, version) X(T, isSupportedDevice)
 
 #define MIGCTL_COMPARE_FIELD_(T, field)                                                                    \
   Compare(#T "." #field " offset", (long long)offsetof(migctl_##T, field), (long long)offsetof(T, field)); \
@@ -366,6 +396,10 @@ int main(void) {
   MIGCTL_CHECK_STRUCT_(nvmlComputeInstanceInfo_t);
   MIGCTL_CHECK_STRUCT_(nvmlDeviceAttributes_t);
   MIGCTL_CHECK_STRUCT_(nvmlProcessInfo_t);
+  MIGCTL_CHECK_SCALAR_(nvmlGpmSample_t);
+  MIGCTL_CHECK_STRUCT_(nvmlGpmMetric_t);
+  MIGCTL_CHECK_STRUCT_(nvmlGpmMetricsGet_t);
+  MIGCTL_CHECK_STRUCT_(nvmlGpmSupport_t);
   MIGCTL_CHECK_CONSTANTS_("return codes", RETURN_CODES);
   MIGCTL_CHECK_CONSTANTS_("MIG mode", MIG_MODES);
   MIGCTL_CHECK_CONSTANTS_("buffer sizes", BUFFER_SIZES);
@@ -373,6 +407,7 @@ int main(void) {
   MIGCTL_CHECK_CONSTANTS_("CI profile indexes", CI_PROFILES);
   MIGCTL_CHECK_CONSTANTS_("architectures", ARCHITECTURES);
   MIGCTL_CHECK_CONSTANTS_("struct versions", STRUCT_VERSIONS);
+  MIGCTL_CHECK_CONSTANTS_("GPM", GPM);
   printf("%d entry-point signatures checked at compile time\n", (int)kSignatureCount);
   if (g_mismatched != 0) {
     printf("ABI MISMATCH: %d of %d checks differ\n", g_mismatched, g_checked);
