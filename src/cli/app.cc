@@ -86,6 +86,7 @@ int RunCli(int argc, char** argv) {
   AddExecCommand(app, ctx);
   AddSlurmCommand(app, ctx);
   AddExporterCommand(app, ctx);
+  AddK8sCommand(app, ctx);
   AddMpsCommand(app, ctx);
   AddServiceCommand(app, ctx);
   AddSimCommand(app, ctx);

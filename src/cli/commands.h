@@ -34,5 +34,6 @@ void AddSlurmSyncCommand(CLI::App& slurm, Context& ctx);  ///< the `sync` subcom
 void AddSlurmReshapeCommand(CLI::App& slurm, Context& ctx);  ///< the `reshape` subcommand of `slurm`
 void AddExecCommand(CLI::App& app, Context& ctx);
 void AddExporterCommand(CLI::App& app, Context& ctx);
+void AddK8sCommand(CLI::App& app, Context& ctx);  ///< `k8s labels`, `k8s device-plugin-config`
 
 }  // namespace migctl
