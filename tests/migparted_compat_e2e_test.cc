@@ -251,4 +251,47 @@ TEST_F(MigPartedCompat, CheckOfOneInstanceTooManySaysHowManyFitAndHowManyWereAsk
   EXPECT_EQ(o.out.find("already exist"), std::string::npos) << o;
 }
 
+// The drop-in: migctl installed as `nvidia-mig-parted` (a symlink) runs the GPU Operator mig-manager's
+// reconfigure sequence and a systemd unit's command line unchanged, with NVIDIA's own config, and answers with
+// mig-parted's exit codes (1 for a failed assert).
+TEST_F(E2e, AsNvidiaMigPartedItRunsMigManagersSequenceUnchanged) {
+  InitMachine("h100-80gb:2");
+  const fs::path link = dir_ / "nvidia-mig-parted";
+  fs::create_symlink(MIGCTL_BINARY, link);
+  const std::string config = (kNvidiaConfigs / "mig-parted-config-default.yaml").string();
+  const Env env = {{"MIGCTL_SIM", state_},
+                   {"MIG_PARTED_CONFIG_FILE", config},
+                   {"MIG_PARTED_SELECTED_CONFIG", "all-3g.40gb"}};
+  auto mig_parted = [&](const Args& args) { return Start(link.string(), args, env).Wait(); };
+  EXPECT_EQ(mig_parted({"assert", "--valid-config"}).exit_code, 0);
+  EXPECT_EQ(mig_parted({"assert"}).exit_code, 1) << "not applied: mig-parted's exit 1, not migctl's 3";
+  EXPECT_EQ(mig_parted({"assert", "--mode-only"}).exit_code, 1);
+  Outcome o = mig_parted({"-d", "apply", "--mode-only"});
+  EXPECT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(mig_parted({"assert", "--mode-only"}).exit_code, 0);
+  EXPECT_TRUE(Instances(0).empty()) << "--mode-only leaves instances alone";
+  o = mig_parted({"-d", "apply"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_NE(o.out.find("MIG configuration applied successfully"), std::string::npos) << o;
+  EXPECT_EQ(mig_parted({"assert"}).exit_code, 0);
+  EXPECT_EQ(Instances(1).size(), 2u);
+  o = mig_parted({"export"});
+  EXPECT_EQ(o.exit_code, 0) << o;
+  EXPECT_NE(o.out.find("mig-configs:"), std::string::npos) << o;
+  // A systemd unit's line, flags instead of the environment; and the environment's mode-only switch.
+  o = Start(link.string(), {"apply", "-f", config, "-c", "all-1g.10gb"}, {{"MIGCTL_SIM", state_}}).Wait();
+  EXPECT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(Instances(0).size(), 7u);
+  o = Start(link.string(), {"assert", "-f", config, "-c", "all-3g.40gb"},
+            {{"MIGCTL_SIM", state_}, {"MIG_PARTED_MODE_CHANGE_ONLY", "true"}})
+          .Wait();
+  EXPECT_EQ(o.exit_code, 0) << "only the mode is asserted: " << o;
+  // What migctl does not take is one line and exit 1.
+  o = mig_parted({"generate-config"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(Lines(o.err).size(), 1u) << o;
+  EXPECT_NE(mig_parted({"version"}).out.find("migctl"), std::string::npos);
+}
+
 }  // namespace
+

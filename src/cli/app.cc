@@ -2,11 +2,13 @@
 
 #include <cstdlib>
 #include <exception>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/diagnostics.h"
+#include "cli/mig_parted_dropin.h"
 
 namespace migctl {
 namespace {
@@ -52,7 +54,9 @@ const char* EnvOr(const char* name, const char* fallback) {
 
 }  // namespace
 
-int RunCli(int argc, char** argv) {
+namespace {
+
+int RunMigctl(int argc, char** argv) {
   Context ctx;
   CLI::App app{kDescription, "migctl"};
   app.require_subcommand(1);
@@ -128,6 +132,33 @@ int RunCli(int argc, char** argv) {
   if (result.ok()) return *result;
   const Error& error = result.error();
   return ReportError(error, ctx.options.json, IsUserError(error) ? kExitUsage : kExitFailed);
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  const std::vector<std::string> args(argv, argv + argc);
+  const std::optional<MigPartedCall> call = MigPartedInvocation(args, [](const char* name) {
+    const char* value = std::getenv(name);
+    return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+  });
+  if (!call) return RunMigctl(argc, argv);
+  if (!call->print.empty()) {
+    std::fputs(call->print.c_str(), stdout);
+    return 0;
+  }
+  if (!call->error.empty()) {
+    (void)ReportError(MakeError(ErrorCode::kInvalidInput, call->error), false, kExitUsage);
+    return MigPartedExitCode(kExitUsage);
+  }
+  std::vector<std::string> full = {"migctl"};
+  full.insert(full.end(), call->args.begin(), call->args.end());
+  std::vector<char*> raw;
+  for (std::string& a : full) raw.push_back(a.data());
+  raw.push_back(nullptr);
+  const int code = RunMigctl(static_cast<int>(full.size()), raw.data());
+  if (code == 0 && call->apply) std::puts("MIG configuration applied successfully");
+  return MigPartedExitCode(code);
 }
 
 }  // namespace migctl
