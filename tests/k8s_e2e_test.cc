@@ -1,5 +1,7 @@
 // `migctl k8s labels` and `k8s device-plugin-config` on simulated machines, checked with the real kubectl
 // offline (`kubectl label --local`, `kubectl create configmap --dry-run=client`).
+#include <signal.h>
+
 #include "e2e_harness.h"
 
 namespace {
@@ -89,6 +91,38 @@ TEST_F(K8sE2e, TheDevicePluginGetsTheStrategyTheLayoutAllows) {
   fs::permissions(open_dir, fs::perms::all);
   ExpectOneLineError(Migctl({"k8s", "labels", "-o", (open_dir / "migctl").string()}), kExitUsage, {"-o"});
   EXPECT_FALSE(fs::exists(open_dir / "migctl"));
+}
+
+TEST_F(K8sE2e, AGpuChangeRefreshesTheFilesAndSignalsTheDevicePlugin) {
+  InitMigMachine("h100-80gb:1");
+  const fs::path labels = dir_ / "labels", config = dir_ / "dp.yaml";
+  const Env env = {{"MIGCTL_K8S_LABELS", labels.string()},
+                   {"MIGCTL_K8S_DEVICE_PLUGIN_CONFIG", config.string()}};
+  // A stand-in for the device plugin: a program named nvidia-device-plugin that SIGHUP ends (sleep).
+  const fs::path plugin = dir_ / "nvidia-device-plugin";
+  fs::copy_file("/bin/sleep", plugin);
+  Child fake = Start(plugin.string(), {"60"});
+
+  Outcome o = Migctl({"create", "-i", "0", "3g.40gb", "3g.40gb"}, env);
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_NE(o.err.find("sent SIGHUP to nvidia-device-plugin (pid " + std::to_string(fake.pid()) + ")"),
+            std::string::npos)
+      << o;
+  EXPECT_EQ(fake.Wait().exit_code, 128 + SIGHUP) << "the plugin got SIGHUP";
+  EXPECT_NE(ReadFile(labels).find("nvidia.com/gpu.count=2\n"), std::string::npos) << ReadFile(labels);
+  EXPECT_NE(ReadFile(config).find("migStrategy: single"), std::string::npos);
+
+  // A dry run changes nothing, files included; a real change rewrites them again.
+  const std::string before = ReadFile(labels);
+  ASSERT_EQ(Migctl({"destroy", "-i", "0", "--all", "--dry-run"}, env).exit_code, 0);
+  EXPECT_EQ(ReadFile(labels), before);
+  ASSERT_EQ(Migctl({"destroy", "-i", "0", "--all"}, env).exit_code, 0);
+  EXPECT_EQ(ReadFile(labels).find("nvidia.com/mig-"), std::string::npos) << "no MIG device, no type";
+  EXPECT_EQ(ReadFile(labels).find("nvidia.com/gpu."), std::string::npos) << ReadFile(labels);
+  EXPECT_NE(ReadFile(config).find("migStrategy: mixed"), std::string::npos) << "MIG on, nothing single to say";
+  ASSERT_EQ(Migctl({"create", "-i", "0", "3g.40gb", "1g.10gb"}, env).exit_code, 0);
+  EXPECT_NE(ReadFile(labels).find("nvidia.com/mig-1g.10gb.count=1\n"), std::string::npos) << ReadFile(labels);
+  EXPECT_NE(ReadFile(config).find("migStrategy: mixed"), std::string::npos);
 }
 
 }  // namespace

@@ -1,17 +1,13 @@
 // `migctl k8s labels` and `migctl k8s device-plugin-config`: the files the NVIDIA Kubernetes stack reads
 // about this node's MIG devices (integrations/k8s_labels.h), printed or written atomically.
-#include <unistd.h>
-
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/diagnostics.h"
-#include "common/file_io.h"
-#include "common/trusted_path.h"
 #include "integrations/k8s_labels.h"
-#include "nvml/snapshot.h"
+#include "integrations/k8s_refresh.h"
 
 namespace migctl {
 namespace {
@@ -21,30 +17,9 @@ struct K8sArgs {
   std::string output;  ///< A file; empty: stdout.
 };
 
-/// What the labels need of every GPU: name, memory, MIG mode, and each MIG device's attributes.
 Result<std::vector<KubeGpu>> ReadGpus(Context& ctx) {
   MIGCTL_ASSIGN_OR_RETURN(nvml::Nvml * nvml, ctx.OpenNvml());
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, nvml->Devices());
-  std::vector<KubeGpu> gpus;
-  for (const nvml::Device& device : devices) {
-    MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot snapshot, nvml::ObserveGpu(device));
-    KubeGpu gpu{
-        snapshot.name, snapshot.memory.total_mib * 1024 * 1024, snapshot.mig && snapshot.mig->current, {}};
-    if (gpu.mig) {
-      MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::MigDeviceInfo> migs, device.MigDevices());
-      for (const nvml::MigDeviceInfo& m : migs) {
-        std::string suffix;
-        for (const nvml::InstanceSnapshot& i : snapshot.instances)
-          if (i.gi == m.gi) {
-            const size_t at = std::min(i.profile_name.find('+'), i.profile_name.find("-me"));
-            if (at != std::string::npos) suffix = i.profile_name.substr(at);
-          }
-        gpu.devices.push_back({m.attributes, suffix});
-      }
-    }
-    gpus.push_back(std::move(gpu));
-  }
-  return gpus;
+  return ReadKubeGpus(*nvml);
 }
 
 Result<MigStrategy> ChooseStrategy(const std::string& asked, const std::vector<KubeGpu>& gpus, bool none_ok) {
@@ -56,15 +31,13 @@ Result<MigStrategy> ChooseStrategy(const std::string& asked, const std::vector<K
                    fmt::format("--strategy {}: use auto, {}single or mixed", asked, none_ok ? "none, " : ""));
 }
 
-/// Prints `text`, or writes it to `path` atomically (a hidden temporary name, then rename: Node Feature
-/// Discovery ignores dot-files and never reads half a file). As root, a path others can change is refused.
+/// Prints `text`, or writes it to `path` (WriteNodeFile).
 Status Output(const std::string& path, const std::string& text, const char* what) {
   if (path.empty()) {
     std::fputs(text.c_str(), stdout);
     return Ok();
   }
-  if (::geteuid() == 0) MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(path, what));
-  return WriteFileAtomically(path, text, 0644);
+  return WriteNodeFile(path, text, what);
 }
 
 Result<int> RunLabels(Context& ctx, const K8sArgs& args) {

@@ -11,6 +11,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/diagnostics.h"
+#include "integrations/k8s_refresh.h"
 #include "common/gpu_selector.h"
 #include "launch/lease.h"
 #include "launch/lease_guard.h"
@@ -124,7 +125,20 @@ Result<ChangeReport> Context::ChangeGpus(ChangeRequest request, ChangeCallbacks 
     MIGCTL_RETURN_IF_ERROR(CheckNoLeasedDeviceGoes(plans, leases));
     return own ? own(plans) : Ok();
   };
-  return migctl::ChangeGpus(request, callbacks);
+  const bool dry_run = request.dry_run;
+  Result<ChangeReport> report = migctl::ChangeGpus(request, callbacks);
+  // The Kubernetes files follow every change (integrations/k8s_refresh.h); the change stands if they cannot.
+  if (report.ok() && !dry_run && report->changed() && nvml_) {
+    if (const K8sRefresh refresh = K8sRefresh::FromEnvironment(); refresh.any()) {
+      Result<std::vector<std::string>> done = RefreshK8s(refresh, *nvml_);
+      if (!done.ok()) {
+        PrintNote("k8s: the files were not refreshed: " + done.error().message);
+      } else {
+        for (const std::string& line : *done) PrintNote(line);
+      }
+    }
+  }
+  return report;
 }
 
 void Context::Print(const std::string& text) const { std::fwrite(text.data(), 1, text.size(), stdout); }

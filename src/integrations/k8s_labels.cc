@@ -60,7 +60,7 @@ MigStrategy StrategyFor(const std::vector<KubeGpu>& gpus) {
       type = t;
     }
   }
-  return MigStrategy::kSingle;
+  return type.empty() ? MigStrategy::kMixed : MigStrategy::kSingle;  // single needs a type to advertise
 }
 
 bool IsLabelValue(const std::string& value) {

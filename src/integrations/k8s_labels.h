@@ -34,7 +34,7 @@ const char* MigStrategyName(MigStrategy s);  ///< none, single, mixed
 std::string DevicePluginType(const KubeGpu& gpu, const KubeGpu::Device& device);
 
 /// The strategy the layout allows: none when no GPU has MIG on; single when every GPU has MIG on and all MIG
-/// devices are of one type; mixed otherwise.
+/// devices (at least one) are of one type; mixed otherwise.
 MigStrategy StrategyFor(const std::vector<KubeGpu>& gpus);
 
 /// GFD's labels for `strategy`, one `key=value` a line, sorted: `nvidia.com/mig.strategy`, and per type

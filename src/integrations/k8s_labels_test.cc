@@ -84,6 +84,7 @@ TEST(K8sLabels, SingleOnlyWhenEveryGpuHasOneTypeAndSaysWhatDiffers) {
   EXPECT_EQ(StrategyFor(gpus), MigStrategy::kMixed);
   EXPECT_FALSE(GfdLabels(gpus, MigStrategy::kSingle).ok());
   EXPECT_EQ(StrategyFor({gpus[1]}), MigStrategy::kNone);
+  EXPECT_EQ(StrategyFor({H100({})}), MigStrategy::kMixed) << "MIG on without devices: no type to be single";
 }
 
 TEST(K8sLabels, LabelValuesFollowKubernetesGrammar) {
