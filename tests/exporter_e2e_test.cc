@@ -15,6 +15,14 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
+/// The short host name, as the exporter's `hostname` label has it.
+std::string Hostname() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  std::string host = name;
+  return host.substr(0, host.find('.'));
+}
+
 /// A port nothing listens on now (the kernel's pick for port 0, released).
 int FreePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -170,6 +178,15 @@ TEST_F(ExporterE2e, TheTextIsCleanForPromtoolWithNoSeriesTwice) {
       << busy;
   EXPECT_EQ(busy.find("migctl_gpu_instance_sm_active_ratio{gpu=\"2\""), std::string::npos)
       << "an A100: no GPM";
+  // GPU changes are counted by command and outcome (dry runs not): one create that could not fit.
+  EXPECT_EQ(Migctl({"create", "-i", "0", "7g.80gb"}).exit_code, kExitUsage);
+  EXPECT_EQ(Migctl({"create", "-i", "0", "7g.80gb", "--dry-run"}).exit_code, kExitUsage);
+  const std::string counted = RunRaw({"--sim", state_, "exporter", "--once"}).out;
+  EXPECT_NE(counted.find("migctl_gpu_change_commands_total{hostname=\"" + Hostname() +
+                         "\",command=\"create\",result=\"failed\"} 1\n"),
+            std::string::npos)
+      << counted;
+  EXPECT_NE(counted.find("command=\"create\",result=\"succeeded\"} 2\n"), std::string::npos) << counted;
   // --json: the same families as a document.
   const Json doc = MustJson({"exporter", "--once"});
   ASSERT_TRUE(doc.contains("families")) << doc;

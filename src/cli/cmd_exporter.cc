@@ -21,6 +21,7 @@
 #include "metrics/collect.h"
 #include "metrics/exposition.h"
 #include "metrics/host_metrics.h"
+#include "reconcile/change_counters.h"
 #ifdef MIGCTL_WITH_HTTP
 #include "metrics/http_server.h"
 #endif
@@ -81,12 +82,19 @@ Json FamiliesJson(const std::vector<metrics::Family>& families) {
 /// scrapers cost NVML no more than one. Thread-safe.
 class Renderer {
  public:
-  Renderer(const nvml::Nvml& nvml, std::unique_ptr<LeaseTable> leases, double interval_s)
-      : nvml_(nvml), leases_(std::move(leases)), interval_(interval_s), hostname_(ShortHostname()) {}
+  Renderer(const nvml::Nvml& nvml, std::unique_ptr<LeaseTable> leases, std::string run_dir, double interval_s)
+      : nvml_(nvml),
+        leases_(std::move(leases)),
+        run_dir_(std::move(run_dir)),
+        interval_(interval_s),
+        hostname_(ShortHostname()) {}
 
   /// One look. GPM metrics cover the time since the previous look; the first look has none.
   Result<std::vector<metrics::Family>> Families() {
-    MIGCTL_ASSIGN_OR_RETURN(metrics::HostSample sample, metrics::Collect(nvml_, leases_.get(), hostname_, &gpm_));
+    MIGCTL_ASSIGN_OR_RETURN(metrics::HostSample sample,
+                            metrics::Collect(nvml_, leases_.get(), hostname_, &gpm_));
+    if (Result<ChangeCounters> changes = ReadChangeCounters(run_dir_); changes.ok())
+      sample.changes = *changes;
     return metrics::HostFamilies(sample);
   }
 
@@ -105,6 +113,7 @@ class Renderer {
  private:
   const nvml::Nvml& nvml_;
   std::unique_ptr<LeaseTable> leases_;
+  std::string run_dir_;  ///< Where GPU changes are counted (reconcile/change_counters.h).
   std::chrono::duration<double> interval_;
   std::string hostname_;
   metrics::GpmState gpm_;
@@ -133,7 +142,7 @@ Result<int> RunExporter(Context& ctx, const ExporterArgs& args) {
   }
   MIGCTL_ASSIGN_OR_RETURN(nvml::Nvml * nvml, ctx.OpenNvml());
   auto leases = std::make_unique<LeaseTable>(DefaultLeaseDir(!ctx.options.sim.empty(), ctx.RunDir()));
-  Renderer renderer(*nvml, std::move(leases), args.once ? 0 : args.interval_s);
+  Renderer renderer(*nvml, std::move(leases), ctx.RunDir(), args.once ? 0 : args.interval_s);
 
   if (args.once) {
     // Two looks 0.1 s apart, so that GPM has something to measure.

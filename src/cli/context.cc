@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include "catalog/catalog.h"
 #include "cli/diagnostics.h"
 #include "integrations/k8s_refresh.h"
+#include "reconcile/change_counters.h"
 #include "common/gpu_selector.h"
 #include "launch/lease.h"
 #include "launch/lease_guard.h"
@@ -126,7 +129,15 @@ Result<ChangeReport> Context::ChangeGpus(ChangeRequest request, ChangeCallbacks 
     return own ? own(plans) : Ok();
   };
   const bool dry_run = request.dry_run;
+  const std::string command = CommandOf(request.command);
+  const auto started = std::chrono::steady_clock::now();
   Result<ChangeReport> report = migctl::ChangeGpus(request, callbacks);
+  if (!dry_run && !command.empty()) {  // for the exporter's counters; the change's outcome does not depend on it
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (Status counted = RecordChange(request.run_dir, command, report.ok(), seconds, std::time(nullptr));
+        !counted.ok())
+      PrintNote("the change was not counted: " + counted.error().message);
+  }
   // The Kubernetes files follow every change (integrations/k8s_refresh.h); the change stands if they cannot.
   if (report.ok() && !dry_run && report->changed() && nvml_) {
     if (const K8sRefresh refresh = K8sRefresh::FromEnvironment(); refresh.any()) {

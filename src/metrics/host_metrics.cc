@@ -115,11 +115,34 @@ std::vector<Family> HostFamilies(const HostSample& sample) {
       room.Add(labels, r.free);
     }
   }
+  Family commands{
+      "migctl_gpu_change_commands_total",
+      "Commands that changed GPUs through migctl's conductor on this host since boot (dry runs not "
+      "counted), by how they ended.",
+      MetricType::kCounter,
+      {}};
+  Family last_ok = Gauge("migctl_gpu_change_last_success", "1 when the command's last GPU change succeeded.");
+  Family last_time =
+      Gauge("migctl_gpu_change_last_timestamp_seconds", "When the command's last GPU change ended.");
+  Family last_seconds =
+      Gauge("migctl_gpu_change_last_duration_seconds", "How long the command's last GPU change took.");
+  for (const auto& [command, c] : sample.changes) {
+    const Labels labels = {{"hostname", sample.hostname}, {"command", command}};
+    Labels ok = labels, failed = labels;
+    ok.emplace_back("result", "succeeded");
+    failed.emplace_back("result", "failed");
+    commands.Add(ok, static_cast<double>(c.succeeded));
+    commands.Add(failed, static_cast<double>(c.failed));
+    last_ok.Add(labels, c.last_ok ? 1 : 0);
+    last_time.Add(labels, static_cast<double>(c.last_time));
+    last_seconds.Add(labels, c.last_seconds);
+  }
   Family seconds = Gauge("migctl_exporter_collect_seconds", "How long the last look at the GPUs took.");
   seconds.Add({{"hostname", sample.hostname}}, sample.collect_seconds);
-  return {gpu_info,    mig_mode,   gpu_total,    gpu_used,        gpu_procs,      sm_active, sm_occupancy,
-          dram_active, instance,   gi_sm_active, gi_sm_occupancy, gi_dram_active, dev_total, dev_used,
-          dev_procs,   dev_leased, room,         mig_pending,     seconds};
+  return {gpu_info,     mig_mode,   gpu_total,    gpu_used,        gpu_procs,      sm_active, sm_occupancy,
+          dram_active,  instance,   gi_sm_active, gi_sm_occupancy, gi_dram_active, dev_total, dev_used,
+          dev_procs,    dev_leased, room,         mig_pending,     commands,       last_ok,   last_time,
+          last_seconds, seconds};
 }
 
 }  // namespace migctl::metrics

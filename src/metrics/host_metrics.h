@@ -14,6 +14,7 @@
 #include "metrics/exposition.h"
 #include "nvml/device.h"
 #include "nvml/snapshot.h"
+#include "reconcile/change_counters.h"
 
 namespace migctl::metrics {
 
@@ -37,6 +38,7 @@ struct HostSample {
   std::string driver_version;
   std::vector<GpuSample> gpus;
   double collect_seconds = 0;  ///< How long the observation took.
+  ChangeCounters changes;      ///< GPU changes by command, from the run directory.
 };
 
 /// The families of one sample, in a fixed order.

@@ -122,6 +122,24 @@ TEST(HostMetrics, GpmRatiosPerGpuWithMigOffAndOncePerGpuInstance) {
   EXPECT_NE(Render({whole}).find("gpu=\"1\""), std::string::npos);
 }
 
+TEST(HostMetrics, GpuChangesByCommandAndOutcome) {
+  HostSample s = TwoGpus();
+  s.changes["apply"] = CommandChanges{4, 1, false, 1700000000, 2.5};
+  const std::vector<Family> f = HostFamilies(s);
+  const Family& total = Named(f, "migctl_gpu_change_commands_total");
+  EXPECT_EQ(total.type, MetricType::kCounter);
+  EXPECT_EQ(
+      Render({total}),
+      "# HELP migctl_gpu_change_commands_total " + total.help +
+          "\n# TYPE migctl_gpu_change_commands_total counter\n"
+          "migctl_gpu_change_commands_total{hostname=\"node1\",command=\"apply\",result=\"succeeded\"} 4\n"
+          "migctl_gpu_change_commands_total{hostname=\"node1\",command=\"apply\",result=\"failed\"} 1\n");
+  EXPECT_EQ(Named(f, "migctl_gpu_change_last_success").samples[0].second, 0);
+  EXPECT_EQ(Named(f, "migctl_gpu_change_last_timestamp_seconds").samples[0].second, 1700000000);
+  EXPECT_EQ(Named(f, "migctl_gpu_change_last_duration_seconds").samples[0].second, 2.5);
+  EXPECT_TRUE(DuplicateSeries(f).empty());
+}
+
 TEST(HostMetrics, NoSeriesTwiceAndARemovedInstanceLeavesNone) {
   HostSample s = TwoGpus();
   EXPECT_TRUE(DuplicateSeries(HostFamilies(s)).empty());
