@@ -134,8 +134,9 @@ Result<ChangeReport> Context::ChangeGpus(ChangeRequest request, ChangeCallbacks 
   Result<ChangeReport> report = migctl::ChangeGpus(request, callbacks);
   if (!dry_run && !command.empty()) {  // for the exporter's counters; the change's outcome does not depend on it
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    // A failed change already said why (often the run directory itself): only a successful one adds a note.
     if (Status counted = RecordChange(request.run_dir, command, report.ok(), seconds, std::time(nullptr));
-        !counted.ok())
+        !counted.ok() && report.ok())
       PrintNote("the change was not counted: " + counted.error().message);
   }
   // The Kubernetes files follow every change (integrations/k8s_refresh.h); the change stands if they cannot.

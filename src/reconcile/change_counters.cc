@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_io.h"
+#include "common/private_dir.h"
 
 namespace migctl {
 namespace {
@@ -36,8 +37,11 @@ std::string CommandOf(const std::string& text) {
   return text.substr(0, space);
 }
 
-Status RecordChange(const std::string& run_dir, const std::string& command, bool ok, double seconds,
+Status RecordChange(const std::string& given_dir, const std::string& command, bool ok, double seconds,
                     std::time_t now) {
+  // The conductor's own check of the run directory: nothing is written where someone else could interfere.
+  MIGCTL_ASSIGN_OR_RETURN(const std::string run_dir,
+                          EnsurePrivateDir(given_dir, "set MIGCTL_RUN_DIR to a directory of yours"));
   MIGCTL_ASSIGN_OR_RETURN(const int lock, OpenForAppend(run_dir + "/changes.lock", O_WRONLY, 0600));
   if (::flock(lock, LOCK_EX) != 0) {
     ::close(lock);

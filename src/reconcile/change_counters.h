@@ -26,8 +26,10 @@ using ChangeCounters = std::map<std::string, CommandChanges>;
 /// (`apply -f mig.yaml -c x` -> `apply`; `mode enable` -> `mode`; `slurm reshape` -> `slurm reshape`).
 std::string CommandOf(const std::string& text);
 
-/// Counts one change of `command` in `run_dir`/changes.json. kIo when the file cannot be updated; a file that
-/// does not parse is started again (the counts are a convenience, not a record).
+/// Counts one change of `command` in `run_dir`/changes.json. The directory is checked (and made) as the
+/// conductor does (EnsurePrivateDir): kInvalidInput when someone else could change it; kIo when the file
+/// cannot be updated. A file that does not parse is started again (the counts are a convenience, not a
+/// record).
 Status RecordChange(const std::string& run_dir, const std::string& command, bool ok, double seconds,
                     std::time_t now);
 

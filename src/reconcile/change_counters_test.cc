@@ -47,6 +47,18 @@ TEST(ChangeCounters, ConcurrentRecordersLoseNoCount) {
   EXPECT_EQ(ReadChangeCounters(dir.path())->at("create").succeeded, 100u);
 }
 
+TEST(ChangeCounters, ARunDirectoryOthersCanChangeGetsNothingWritten) {
+  TempDir dir;
+  const std::string open = dir.path() + "/open";
+  std::filesystem::create_directory(open);
+  std::filesystem::permissions(open, std::filesystem::perms::all);
+  const Status s = RecordChange(open, "apply", true, 1, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kInvalidInput) << s.error().message;
+  EXPECT_FALSE(std::filesystem::exists(open + "/changes.json"));
+  EXPECT_FALSE(std::filesystem::exists(open + "/changes.lock"));
+}
+
 TEST(ChangeCounters, AFileThatDoesNotParseStartsAgain) {
   TempDir dir;
   std::ofstream(dir.path() + "/changes.json") << "not json";
