@@ -1,7 +1,9 @@
-/* The floor for one look of `migctl exporter` at a GPU with MIG off: the NVML calls that look makes, made
- * directly -- driver version, GPU count, and per GPU its handle, UUID, name, PCI info, minor number,
- * architecture, memory, MIG mode, compute processes, and a GPM sample with three metrics against the previous
- * one. Loads NVML once, then times LOOKS looks, EVERY_MS apart (the exporter's cadence matters: a GPM sample
+/* The floor for one look of `migctl exporter`: the NVML calls that look needs, made directly -- driver
+ * version, GPU count, and per GPU its handle, UUID, name, PCI info, minor number, architecture, memory and MIG
+ * mode; with MIG off its compute processes and a GPM sample of the GPU; with MIG on, per GI profile its info
+ * and remaining capacity and its GPU instances (info, compute instances and their info), per MIG device its
+ * handle, GI and CI ids, UUID, memory and processes, and a GPM sample per GPU instance. Each GPM sample gets
+ * three metrics against the previous one. The GPM calls are skipped where GPM is not supported. Loads NVML once, then times LOOKS looks, EVERY_MS apart (the exporter's cadence matters: a GPM sample
  * costs more after a pause), and prints the median in ms. Needs no nvml.h (migctl's declarations).
  *   gcc -O2 -Isrc tools/device/exporter_floor.c -o /tmp/exporter_floor -ldl
  *   /tmp/exporter_floor [LIBRARY] [LOOKS] [EVERY_MS]                                                       */
@@ -40,7 +42,7 @@ int main(int argc, char** argv) {
   MIGCTL_NVML_FUNCTIONS(LOAD)
   if (nvmlInit_v2() != NVML_SUCCESS) return 1;
   static nvmlGpmMetricsGet_t get;
-  nvmlGpmSample_t last[64] = {0};
+  static nvmlGpmSample_t last[64][16]; /* [GPU][GI id + 1]: 0 is the whole GPU */
   double* ms = calloc((size_t)looks, sizeof(double));
   for (int look = -1; look < looks; ++look) { /* look -1 warms up and takes the first GPM samples */
     const double t0 = now_ms();
@@ -63,24 +65,76 @@ int main(int argc, char** argv) {
       nvmlDeviceGetArchitecture(d, &arch);
       nvmlDeviceGetMemoryInfo(d, &memory);
       nvmlDeviceGetMigMode(d, &current, &pending);
-      n = 64;
-      nvmlDeviceGetComputeRunningProcesses_v3(d, &n, procs);
-      nvmlGpmSample_t sample;
-      nvmlGpmSampleAlloc(&sample);
-      nvmlGpmSampleGet(d, sample);
-      if (last[i]) {
-        memset(&get, 0, sizeof get);
-        get.version = NVML_GPM_METRICS_GET_VERSION;
-        get.numMetrics = 3;
-        get.sample1 = last[i];
-        get.sample2 = sample;
-        get.metrics[0].metricId = NVML_GPM_METRIC_SM_UTIL;
-        get.metrics[1].metricId = NVML_GPM_METRIC_SM_OCCUPANCY;
-        get.metrics[2].metricId = NVML_GPM_METRIC_DRAM_BW_UTIL;
-        nvmlGpmMetricsGet(&get);
-        nvmlGpmSampleFree(last[i]);
+      nvmlGpmSupport_t support = {NVML_GPM_SUPPORT_VERSION, 0};
+      const int gpm = nvmlGpmQueryDeviceSupport && nvmlGpmQueryDeviceSupport(d, &support) == NVML_SUCCESS &&
+                      support.isSupportedDevice;
+      unsigned gis[16], n_gis = 0;
+      if (current != NVML_DEVICE_MIG_ENABLE) {
+        n = 64;
+        nvmlDeviceGetComputeRunningProcesses_v3(d, &n, procs);
+      } else {
+        for (unsigned p = 0; p < 32; ++p) {
+          nvmlGpuInstanceProfileInfo_v2_t info;
+          memset(&info, 0, sizeof info);
+          info.version = nvmlGpuInstanceProfileInfo_v2;
+          nvmlReturn_t rc = nvmlDeviceGetGpuInstanceProfileInfoV(d, p, &info);
+          if (rc == NVML_ERROR_INVALID_ARGUMENT) break;
+          if (rc != NVML_SUCCESS) continue;
+          unsigned free_count = 0, count = 8;
+          nvmlDeviceGetGpuInstanceRemainingCapacity(d, info.id, &free_count);
+          nvmlGpuInstance_t instances[8];
+          if (nvmlDeviceGetGpuInstances(d, info.id, instances, &count) != NVML_SUCCESS) count = 0;
+          for (unsigned g = 0; g < count; ++g) {
+            nvmlGpuInstanceInfo_t gi;
+            nvmlGpuInstanceGetInfo(instances[g], &gi);
+            if (n_gis < 16) gis[n_gis++] = gi.id;
+            for (unsigned c = 0; c < 8; ++c) {
+              nvmlComputeInstance_t cis[8];
+              unsigned n_ci = 8;
+              if (nvmlGpuInstanceGetComputeInstances(instances[g], c, cis, &n_ci) != NVML_SUCCESS) continue;
+              for (unsigned k = 0; k < n_ci; ++k) {
+                nvmlComputeInstanceInfo_t ci;
+                nvmlComputeInstanceGetInfo_v2(cis[k], &ci);
+              }
+            }
+          }
+        }
+        unsigned max = 0;
+        nvmlDeviceGetMaxMigDeviceCount(d, &max);
+        for (unsigned m = 0; m < max; ++m) {
+          nvmlDevice_t mig;
+          if (nvmlDeviceGetMigDeviceHandleByIndex(d, m, &mig) != NVML_SUCCESS) continue;
+          unsigned gi_id, ci_id;
+          nvmlDeviceGetGpuInstanceId(mig, &gi_id);
+          nvmlDeviceGetComputeInstanceId(mig, &ci_id);
+          nvmlDeviceGetUUID(mig, text, sizeof text);
+          nvmlDeviceGetMemoryInfo(mig, &memory);
+          n = 64;
+          nvmlDeviceGetComputeRunningProcesses_v3(mig, &n, procs);
+        }
       }
-      last[i] = sample;
+      /* GPM: the whole GPU with MIG off, each GPU instance with MIG on. */
+      const unsigned targets = current == NVML_DEVICE_MIG_ENABLE ? n_gis : 1;
+      for (unsigned t = 0; gpm && t < targets; ++t) {
+        const unsigned slot = current == NVML_DEVICE_MIG_ENABLE ? (gis[t] + 1) % 16 : 0;
+        nvmlGpmSample_t sample;
+        nvmlGpmSampleAlloc(&sample);
+        if (current == NVML_DEVICE_MIG_ENABLE) nvmlGpmMigSampleGet(d, gis[t], sample);
+        else nvmlGpmSampleGet(d, sample);
+        if (last[i][slot]) {
+          memset(&get, 0, sizeof get);
+          get.version = NVML_GPM_METRICS_GET_VERSION;
+          get.numMetrics = 3;
+          get.sample1 = last[i][slot];
+          get.sample2 = sample;
+          get.metrics[0].metricId = NVML_GPM_METRIC_SM_UTIL;
+          get.metrics[1].metricId = NVML_GPM_METRIC_SM_OCCUPANCY;
+          get.metrics[2].metricId = NVML_GPM_METRIC_DRAM_BW_UTIL;
+          nvmlGpmMetricsGet(&get);
+          nvmlGpmSampleFree(last[i][slot]);
+        }
+        last[i][slot] = sample;
+      }
     }
     if (look >= 0) ms[look] = now_ms() - t0;
     if (every_ms > 0) {
