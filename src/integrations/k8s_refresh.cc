@@ -1,7 +1,6 @@
 #include "integrations/k8s_refresh.h"
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -21,17 +20,11 @@ Result<std::vector<KubeGpu>> ReadKubeGpus(const nvml::Nvml& nvml) {
     MIGCTL_ASSIGN_OR_RETURN(nvml::GpuSnapshot snapshot, nvml::ObserveGpu(device));
     KubeGpu gpu{
         snapshot.name, snapshot.memory.total_mib * 1024 * 1024, snapshot.mig && snapshot.mig->current, {}};
-    if (gpu.mig) {
-      MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::MigDeviceInfo> migs, device.MigDevices());
-      for (const nvml::MigDeviceInfo& m : migs) {
-        std::string suffix;  // `+me`, `-me`: what the GI profile's name adds to slices and memory
-        for (const nvml::InstanceSnapshot& i : snapshot.instances)
-          if (i.gi == m.gi) {
-            const size_t at = std::min(i.profile_name.find('+'), i.profile_name.find("-me"));
-            if (at != std::string::npos) suffix = i.profile_name.substr(at);
-          }
-        gpu.devices.push_back({m.attributes, suffix});
-      }
+    for (const nvml::InstanceSnapshot& i : snapshot.instances) {
+      if (!gpu.mig || !i.attributes) continue;  // a GI without a compute instance is no MIG device
+      // `+me`, `-me`: what the GI profile's name adds to slices and memory.
+      const size_t at = std::min(i.profile_name.find('+'), i.profile_name.find("-me"));
+      gpu.devices.push_back({*i.attributes, at == std::string::npos ? "" : i.profile_name.substr(at)});
     }
     gpus.push_back(std::move(gpu));
   }
@@ -50,23 +43,24 @@ K8sRefresh K8sRefresh::FromEnvironment() {
   return r;
 }
 
-std::vector<int> ProcessesNamed(const std::string& proc, const std::string& program) {
-  std::vector<int> pids;
+std::vector<pid_t> ProcessesNamed(ProcessHost& host, const std::string& program) {
+  std::vector<pid_t> pids;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(proc, ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    Result<std::string> cmdline = ReadFile((entry.path() / "cmdline").string(), 64 * 1024);
-    if (!cmdline.ok() || cmdline->empty()) continue;
+    const pid_t pid = static_cast<pid_t>(std::atoi(name.c_str()));
+    const std::optional<std::string> cmdline = host.CommandLine(pid);
+    if (!cmdline || cmdline->empty()) continue;
     const std::string argv0 = cmdline->substr(0, cmdline->find('\0'));
     if (argv0.substr(argv0.rfind('/') == std::string::npos ? 0 : argv0.rfind('/') + 1) == program)
-      pids.push_back(std::atoi(name.c_str()));
+      pids.push_back(pid);
   }
   return pids;
 }
 
 Result<std::vector<std::string>> RefreshK8s(const K8sRefresh& refresh, const nvml::Nvml& nvml,
-                                            const std::string& proc) {
+                                            ProcessHost& host) {
   std::vector<std::string> done;
   if (!refresh.any()) return done;
   MIGCTL_ASSIGN_OR_RETURN(std::vector<KubeGpu> gpus, ReadKubeGpus(nvml));
@@ -89,9 +83,10 @@ Result<std::vector<std::string>> RefreshK8s(const K8sRefresh& refresh, const nvm
     done.push_back(fmt::format("k8s: device plugin config rewritten in {} (migStrategy {})",
                                refresh.device_plugin_config, MigStrategyName(strategy)));
   }
-  for (int pid : ProcessesNamed(proc, "nvidia-device-plugin"))
-    if (::kill(pid, SIGHUP) == 0)
-      done.push_back(fmt::format("k8s: sent SIGHUP to nvidia-device-plugin (pid {})", pid));
+  for (pid_t pid : ProcessesNamed(host, "nvidia-device-plugin")) {
+    host.Kill(pid, SIGHUP);
+    done.push_back(fmt::format("k8s: sent SIGHUP to nvidia-device-plugin (pid {})", pid));
+  }
   return done;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/process_host.h"
 #include "common/result.h"
 #include "integrations/k8s_labels.h"
 #include "nvml/device.h"
@@ -33,9 +34,9 @@ struct K8sRefresh {
 /// is not allowed) and sends SIGHUP to every process under `proc` whose program is nvidia-device-plugin.
 /// Returns what it did, one line each.
 Result<std::vector<std::string>> RefreshK8s(const K8sRefresh& refresh, const nvml::Nvml& nvml,
-                                            const std::string& proc = "/proc");
+                                            ProcessHost& host = RealProcessHost());
 
-/// The pids under `proc` whose argv[0]'s file name is `program`.
-std::vector<int> ProcessesNamed(const std::string& proc, const std::string& program);
+/// The live processes whose argv[0]'s file name is `program`: the pids /proc lists, read through `host`.
+std::vector<pid_t> ProcessesNamed(ProcessHost& host, const std::string& program);
 
 }  // namespace migctl

@@ -53,8 +53,7 @@ Result<HostSample> Collect(const nvml::Nvml& nvml, const LeaseTable* leases, con
     MIGCTL_ASSIGN_OR_RETURN(gpu.snapshot, nvml::ObserveGpu(device));
     if (gpm != nullptr) MIGCTL_RETURN_IF_ERROR(SampleGpm(device, gpu, *gpm, next));
     if (gpu.snapshot.mig && gpu.snapshot.mig->current) {
-      MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::GiProfileInfo> profiles, device.GiProfiles());
-      for (const nvml::GiProfileInfo& p : profiles) {
+      for (const nvml::GiProfileInfo& p : gpu.snapshot.profiles) {
         MIGCTL_ASSIGN_OR_RETURN(std::optional<unsigned> free, device.GiRemainingCapacity(p.id));
         if (free) gpu.room.push_back({p.id, p.name, *free});
       }

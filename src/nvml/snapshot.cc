@@ -15,8 +15,8 @@ Result<std::optional<MigMode>> ReadMigMode(const Device& device) {
   return std::move(mode).error();
 }
 
-Result<std::vector<InstanceSnapshot>> ObserveInstances(const Device& device) {
-  MIGCTL_ASSIGN_OR_RETURN(std::vector<GiProfileInfo> profiles, device.GiProfiles());
+Result<std::vector<InstanceSnapshot>> ObserveInstances(const Device& device,
+                                                       const std::vector<GiProfileInfo>& profiles) {
   std::map<unsigned, std::string> names;
   for (const GiProfileInfo& profile : profiles) names[profile.id.value()] = profile.name;
   MIGCTL_ASSIGN_OR_RETURN(std::vector<GpuInstance> gis, device.GpuInstances(profiles));
@@ -41,6 +41,7 @@ Result<std::vector<InstanceSnapshot>> ObserveInstances(const Device& device) {
         instance.uuid = found->second->uuid;
         instance.memory = found->second->memory;
         instance.processes = std::move(found->second->processes);
+        instance.attributes = found->second->attributes;
       }
       instances.push_back(std::move(instance));
     }
@@ -66,7 +67,8 @@ Result<GpuSnapshot> ObserveGpu(const Device& device) {
   MIGCTL_ASSIGN_OR_RETURN(gpu.memory, device.Memory());
   MIGCTL_ASSIGN_OR_RETURN(gpu.mig, ReadMigMode(device));
   if (gpu.mig && gpu.mig->current) {
-    MIGCTL_ASSIGN_OR_RETURN(gpu.instances, ObserveInstances(device));
+    MIGCTL_ASSIGN_OR_RETURN(gpu.profiles, device.GiProfiles());
+    MIGCTL_ASSIGN_OR_RETURN(gpu.instances, ObserveInstances(device, gpu.profiles));
   } else {
     MIGCTL_ASSIGN_OR_RETURN(gpu.processes, device.ComputeProcesses());
   }

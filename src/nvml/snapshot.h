@@ -25,6 +25,7 @@ struct InstanceSnapshot {
   std::optional<MigUuid> uuid;            ///< The MIG device's UUID.
   std::optional<MemoryInfo> memory;       ///< The MIG device's memory.
   std::vector<ProcessInfo> processes;     ///< Compute processes on the MIG device.
+  std::optional<MigDeviceAttributes> attributes;  ///< The MIG device's SMs, engines, slices and memory.
 };
 
 struct GpuSnapshot {
@@ -38,6 +39,7 @@ struct GpuSnapshot {
   MemoryInfo memory;
   std::optional<MigMode> mig;               ///< nullopt: the GPU has no MIG.
   std::vector<InstanceSnapshot> instances;  ///< When MIG is on: by GI id, then CI id (a CI-less GI first).
+  std::vector<GiProfileInfo> profiles;      ///< When MIG is on: the GI profiles the GPU answers (GiProfiles).
   std::vector<ProcessInfo> processes;  ///< When MIG is off (or absent): compute processes on the whole GPU.
 };
 

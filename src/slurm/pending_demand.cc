@@ -1,7 +1,8 @@
 #include "slurm/pending_demand.h"
 
 #include <algorithm>
-#include <charconv>
+
+#include "slurm/slurm_client.h"
 
 namespace migctl::slurm {
 namespace {
@@ -14,26 +15,6 @@ std::vector<std::string_view> Split(std::string_view text, char sep) {
     if (at == std::string_view::npos) return out;
     begin = at + 1;
   }
-}
-
-std::map<std::string, unsigned> GpuTypes(std::string_view gres) {
-  std::map<std::string, unsigned> types;
-  for (std::string_view entry : Split(gres, ',')) {
-    for (std::string_view prefix : {"gres:", "gres/"})
-      if (entry.starts_with(prefix)) entry.remove_prefix(prefix.size());
-    const std::vector<std::string_view> parts = Split(entry, ':');
-    if (parts.size() < 2 || parts.size() > 3 || parts[0] != "gpu" || parts[1].empty()) continue;
-    unsigned count = 1;
-    if (parts.size() == 3) {
-      const char* end = parts[2].data() + parts[2].size();
-      auto [ptr, ec] = std::from_chars(parts[2].data(), end, count);
-      if (ec != std::errc() || ptr != end) continue;
-    } else if (parts[1].find_first_not_of("0123456789") == std::string_view::npos) {
-      continue;  // gpu:N: no type
-    }
-    types[std::string(parts[1])] += count;
-  }
-  return types;
 }
 
 }  // namespace
@@ -57,7 +38,7 @@ std::vector<PendingJob> ParsePendingJobs(std::string_view squeue_output) {
   for (std::string_view line : Split(squeue_output, '\n')) {
     const std::vector<std::string_view> f = Split(line, '|');
     if (f.size() != 4 || f[0].empty()) continue;
-    PendingJob job{.id = std::string(f[0]), .reason = std::string(f[2]), .gpu_types = GpuTypes(f[3])};
+    PendingJob job{.id = std::string(f[0]), .reason = std::string(f[2]), .gpu_types = GpuTypeCounts(f[3])};
     for (std::string_view p : Split(f[1], ','))
       if (!p.empty()) job.partitions.emplace_back(p);
     jobs.push_back(std::move(job));

@@ -234,15 +234,22 @@ std::map<std::string, unsigned> GpuTypeCounts(std::string_view gres) {
     std::string_view entry = gres.substr(begin, i - begin);
     begin = i + 1;
     entry = entry.substr(0, entry.find('('));
+    for (std::string_view prefix : {"gres:", "gres/"})  // as squeue's %b writes a job's request
+      if (entry.starts_with(prefix)) entry.remove_prefix(prefix.size());
     if (!entry.starts_with("gpu:")) continue;
     entry.remove_prefix(4);
-    const size_t colon = entry.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) continue;  // gpu:N: untyped
-    const std::string_view count = entry.substr(colon + 1);
-    unsigned n = 0;
-    auto [ptr, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
-    if (ec != std::errc() || ptr != count.data() + count.size()) continue;
-    types[std::string(entry.substr(0, colon))] += n;
+    const size_t colon = entry.find(':');
+    const std::string_view type = entry.substr(0, colon);
+    if (type.empty()) continue;
+    unsigned n = 1;  // `gpu:TYPE` asks one
+    if (colon != std::string_view::npos) {
+      const std::string_view count = entry.substr(colon + 1);
+      auto [ptr, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+      if (ec != std::errc() || ptr != count.data() + count.size()) continue;
+    } else if (type.find_first_not_of("0123456789") == std::string_view::npos) {
+      continue;  // `gpu:N`: untyped
+    }
+    types[std::string(type)] += n;
   }
   return types;
 }
