@@ -251,6 +251,7 @@ class Pool:
                                  f"one slice per worker (create the slices on the nodes beforehand)")
             if workers is None or not (profile or memory):
                 raise ValueError("slurm= needs workers= and profile= (or memory=)")
+            _slurm_options(slurm)  # bad keys are refused before a spool is made
             spool = slurm.get("spool")
             if spool is None:  # the pool's own, in the working directory (which the nodes share), removed by close()
                 spool = self._own_spool = tempfile.mkdtemp(prefix="migctl-pool-", dir=os.getcwd())

@@ -141,10 +141,12 @@ def test_terminate_cancels_the_array(cluster: Path, tmp_path: Path, monkeypatch:
                     == 0, 10)
 
 
-def test_slurm_pools_refuse_this_hosts_device_options() -> None:
+def test_slurm_pools_refuse_this_hosts_device_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="create, ephemeral choose this host's devices"):
         migctl.Pool(profile="3g.40gb", workers=2, create=True, ephemeral=True, slurm={})
     with pytest.raises(ValueError, match="does not take nodez"):
         migctl.Pool(profile="3g.40gb", workers=2, slurm=dict(nodez=2))
     with pytest.raises(ValueError, match="needs workers= and profile="):
         migctl.Pool(profile="3g.40gb", slurm={})
+    assert list(tmp_path.iterdir()) == []  # a refused pool leaves no spool behind
