@@ -293,5 +293,68 @@ TEST_F(E2e, AsNvidiaMigPartedItRunsMigManagersSequenceUnchanged) {
   EXPECT_NE(mig_parted({"version"}).out.find("migctl"), std::string::npos);
 }
 
-}  // namespace
+// `service install --replace-mig-manager` on an image laid out as mig-parted's package installs it: the boot
+// unit applies the layout mig-manager's override.conf selected, from its config; mig-manager is disabled; the
+// layout the new unit applies is the one mig-parted would have applied; uninstall enables mig-manager again.
+TEST_F(E2e, ServiceInstallReplacesAnInstalledNvidiaMigManagerServiceAndUninstallGivesItBack) {
+  InitMachine("h100-80gb:2");
+  const std::string root = (dir_ / "image").string();
+  const std::string unit = "/usr/lib/systemd/system/nvidia-mig-manager.service";
+  const std::vector<std::string> links = {
+      "/etc/systemd/system/multi-user.target.wants/nvidia-mig-manager.service",
+      "/etc/systemd/system/nvidia-gpu-reset.target.wants/nvidia-mig-manager.service"};
+  for (const char* dir : {"/usr/lib/systemd/system", "/etc/systemd/system/nvidia-mig-manager.service.d",
+                          "/etc/nvidia-mig-manager"})
+    fs::create_directories(root + dir);
+  WriteFile(root + unit,
+            "[Unit]\nDescription=Configure MIG on NVIDIA GPUs\n[Service]\nType=oneshot\n"
+            "ExecStart=/bin/bash /etc/nvidia-mig-manager/service.sh\n"
+            "[Install]\nWantedBy=multi-user.target nvidia-gpu-reset.target\n");
+  WriteFile(root + "/etc/systemd/system/nvidia-mig-manager.service.d/override.conf",
+            "[Service]\nEnvironment=\"MIG_PARTED_SELECTED_CONFIG=all-3g.40gb\"\n");
+  const std::string nvidia_config = (kNvidiaConfigs / "mig-parted-config-default.yaml").string();
+  WriteFile(root + "/etc/nvidia-mig-manager/config.yaml", ReadFile(nvidia_config));
+  for (const std::string& link : links) {
+    fs::create_directories(fs::path(root + link).parent_path());
+    fs::create_symlink(unit, root + link);
+  }
 
+  Outcome refused = RunRaw({"service", "install", "-f", nvidia_config, "-c", "all-1g.10gb", "--root", root});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("--replace-mig-manager"), std::string::npos) << refused;
+  EXPECT_FALSE(fs::exists(root + "/etc/migctl"));
+
+  Outcome o = RunRaw({"--json", "service", "install", "--replace-mig-manager", "--root", root, "--migctl",
+                      "/usr/bin/migctl"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  Json done = Json::parse(o.out);
+  EXPECT_EQ(done["label"], "all-3g.40gb");
+  EXPECT_EQ(done["disabled"], Json(links));
+  for (const std::string& link : links) EXPECT_FALSE(fs::is_symlink(root + link)) << link;
+  const std::string ours = ReadFile(root + "/etc/systemd/system/migctl-apply.service");
+  EXPECT_NE(ours.find("apply -f /etc/migctl/mig.yaml -c all-3g.40gb"), std::string::npos) << ours;
+  Json status = Json::parse(RunRaw({"--json", "service", "status", "--root", root}).out);
+  EXPECT_EQ(status["replaced"], "nvidia-mig-manager.service");
+  EXPECT_EQ(status["conflicts"], Json::array());
+
+  // What the boot unit runs gives the layout mig-parted's service would have given.
+  o = RunRaw({"--sim", state_, "apply", "-f", root + "/etc/migctl/mig.yaml", "-c", "all-3g.40gb"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  const fs::path link = dir_ / "nvidia-mig-parted";
+  fs::create_symlink(MIGCTL_BINARY, link);
+  EXPECT_EQ(Start(link.string(), {"assert", "-f", nvidia_config, "-c", "all-3g.40gb"}, {{"MIGCTL_SIM", state_}})
+                .Wait()
+                .exit_code,
+            0);
+
+  o = RunRaw({"service", "uninstall", "--root", root});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_NE(o.out.find("Enabled nvidia-mig-manager.service again"), std::string::npos) << o;
+  for (const std::string& link : links) {
+    ASSERT_TRUE(fs::is_symlink(root + link)) << link;
+    EXPECT_EQ(fs::read_symlink(root + link), unit);
+  }
+  EXPECT_FALSE(fs::exists(root + "/etc/systemd/system/migctl-apply.service"));
+}
+
+}  // namespace

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/diagnostics.h"
+#include "integrations/mig_manager_service.h"
 #include "integrations/systemd_unit.h"
 
 namespace migctl {
@@ -20,6 +21,7 @@ struct ServiceArgs {
   std::string migctl;
   std::string root;
   bool force = false;
+  bool replace_mig_manager = false;
 };
 
 /// The running system, through systemctl; or, with --root, an image under it.
@@ -43,7 +45,8 @@ void PrintWarnings(const std::vector<std::string>& warnings) {
 
 Result<int> RunInstall(Context& ctx, const ServiceArgs& args) {
   integrations::InstallRequest request{args.config_file, args.label, args.hooks_file,
-                                       args.migctl.empty() ? OwnPath() : args.migctl, args.force};
+                                       args.migctl.empty() ? OwnPath() : args.migctl, args.force,
+                                       args.replace_mig_manager};
   ServiceInstaller installer = Installer(args);
   MIGCTL_ASSIGN_OR_RETURN(integrations::InstallResult done, installer.Install(request));
   PrintWarnings(done.warnings);
@@ -53,12 +56,23 @@ Result<int> RunInstall(Context& ctx, const ServiceArgs& args) {
               {"label", done.label},
               {"migctl", request.migctl},
               {"written", done.written},
+              {"config_source", done.config_source},
+              {"disabled", done.disabled_mig_manager},
               {"warnings", done.warnings},
               {"unit_text", done.unit_text}};
   std::string text =
       fmt::format("{} {}{}: applies layout '{}' at every boot\n", done.replaced ? "Replaced" : "Installed",
                   integrations::kServiceUnitName, args.root.empty() ? "" : " under " + args.root, done.label);
   for (const std::string& path : done.written) text += fmt::format("  wrote {}\n", path);
+  if (args.replace_mig_manager) {
+    text += fmt::format("It replaces {} (layout '{}' from {}){}\n", integrations::kMigManagerUnit, done.label,
+                        done.config_source,
+                        done.disabled_mig_manager.empty()
+                            ? ", which was not enabled"
+                            : "; that unit is disabled, and 'migctl service uninstall' enables it again");
+    for (const std::string& path : done.disabled_mig_manager)
+      text += fmt::format("  removed {}{}\n", args.root, path);
+  }
   std::string apply_now =
       fmt::format("migctl apply -f {} -c '{}'{}", integrations::kServiceConfigPath, done.label,
                   args.hooks_file.empty() ? "" : fmt::format(" --hooks {}", integrations::kServiceHooksPath));
@@ -87,6 +101,7 @@ Result<int> RunStatus(Context& ctx, const ServiceArgs& args) {
               {"source_config", or_null(s.source_config)},
               {"hooks", or_null(s.hooks)},
               {"source_hooks", or_null(s.source_hooks)},
+              {"replaced", or_null(s.replaced)},
               {"migctl", or_null(s.migctl)},
               {"conflicts", conflicts},
               {"problems", s.problems}};
@@ -107,6 +122,8 @@ Result<int> RunStatus(Context& ctx, const ServiceArgs& args) {
     row("config", s.config, s.source_config);
     row("hooks", s.hooks.empty() ? "none" : s.hooks, s.source_hooks);
     row("migctl", s.migctl, "");
+    if (!s.replaced.empty())
+      text += fmt::format("  replaces {} (disabled; 'migctl service uninstall' enables it again)\n", s.replaced);
   }
   for (const integrations::Blocker& b : s.conflicts)
     text += fmt::format("conflict: {}: {}; fix: {}\n", b.what, b.why, b.fix);
@@ -120,14 +137,20 @@ Result<int> RunUninstall(Context& ctx, const ServiceArgs& args) {
   Json doc = {{"unit", integrations::kServiceUnitName},
               {"root", RootJson(args)},
               {"was_installed", done.was_installed},
-              {"removed", done.removed}};
+              {"removed", done.removed},
+              {"reenabled", done.reenabled},
+              {"warnings", done.warning.empty() ? Json::array() : Json::array({done.warning})}};
   std::string text;
   if (!done.was_installed) {
     text = fmt::format("{} is not installed; nothing to do\n", integrations::kServiceUnitName);
   } else {
     text = fmt::format("Removed {}; the current MIG layout stays as it is\n", integrations::kServiceUnitName);
     for (const std::string& path : done.removed) text += fmt::format("  removed {}\n", path);
+    if (!done.reenabled.empty())
+      text += fmt::format("Enabled {} again, which it had replaced\n", integrations::kMigManagerUnit);
+    for (const std::string& path : done.reenabled) text += fmt::format("  linked {}{}\n", args.root, path);
   }
+  if (!done.warning.empty()) PrintWarning(done.warning);
   return ctx.Finish(doc, text);
 }
 
@@ -153,17 +176,23 @@ void AddServiceCommand(CLI::App& app, Context& ctx) {
       "The config (and hooks file) are checked, then copied to /etc/migctl/; installing again replaces\n"
       "the unit. Commands that the hooks file runs are not copied: keep them in place. Refused while\n"
       "mig-parted's nvidia-mig-manager.service is enabled (both would apply a layout at boot) unless\n"
-      "--force. Examples:\n"
+      "--replace-mig-manager, which takes its place: -f and -c default to the config and layout it\n"
+      "applies (MIG_PARTED_CONFIG_FILE, MIG_PARTED_SELECTED_CONFIG in its drop-ins), it is disabled once\n"
+      "migctl-apply.service is enabled, and 'service uninstall' enables it again. Examples:\n"
       "  migctl service install -f mig.yaml -c custom-config\n"
       "  migctl service install -f mig.yaml -c custom-config --hooks hooks.yaml\n"
+      "  migctl service install --replace-mig-manager\n"
       "  migctl service install -f mig.yaml -c all-balanced --root /mnt/image --migctl /usr/bin/migctl");
-  install->add_option("-f,--config-file", args->config_file, "mig-parted config file")->required();
+  install->add_option("-f,--config-file", args->config_file,
+                      "mig-parted config file (required unless --replace-mig-manager)");
   install->add_option("-c,--selected-config", args->label,
                       "Layout to apply at boot (may be left out when the file has only one)");
   install->add_option("--hooks", args->hooks_file, "mig-parted hooks file to run around the boot apply");
   install->add_option("--migctl", args->migctl, "The migctl the unit runs (default: this one)")
       ->option_text("PATH");
   install->add_flag("--force", args->force, "Install even though nvidia-mig-manager.service is enabled");
+  install->add_flag("--replace-mig-manager", args->replace_mig_manager,
+                    "Take the place of nvidia-mig-manager.service, with its layout unless -f/-c say otherwise");
   AddRootOption(install, *args);
   install->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunInstall(ctx, *args); }; });
 

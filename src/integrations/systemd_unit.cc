@@ -16,6 +16,8 @@
 #include "common/child_process.h"
 #include "common/process_host.h"
 #include "common/file_io.h"
+#include "common/trusted_path.h"
+#include "integrations/mig_manager_service.h"
 #include "spec/config.h"
 #include "spec/hooks_file.h"
 
@@ -131,6 +133,15 @@ std::optional<std::string> ConfigProblem(const std::string& path, const std::str
   return std::nullopt;
 }
 
+/// The `replaced` record of the installed service.json (what Uninstall enables again), or null.
+json RecordedReplacement(const std::string& state_path) {
+  Result<std::string> text = ReadFile(state_path);
+  if (!text.ok()) return nullptr;
+  json state = json::parse(*text, nullptr, false);
+  if (!state.is_object() || !state.contains("replaced") || !state["replaced"].is_object()) return nullptr;
+  return state["replaced"];
+}
+
 }  // namespace
 
 std::string QuoteExecWord(std::string_view word) {
@@ -231,13 +242,43 @@ Result<InstallResult> ServiceInstaller::Install(const InstallRequest& request) {
   std::error_code ec;
   if (!fs::is_directory(Root(), ec))
     return MakeError(ErrorCode::kNotFound, fmt::format("root {} is not a directory", Root()));
-  if (request.config_file.empty() || request.config_file == "-")
+  InstallResult result;
+  std::string config_file = request.config_file;
+  std::string label = request.label;
+  MigManagerService mig_manager;
+  if (request.replace_mig_manager) {
+    mig_manager = ReadMigManagerService(Root());
+    if (!mig_manager.installed)
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("{} is not installed under {}, so there is nothing to replace; leave out "
+                                   "--replace-mig-manager",
+                                   kMigManagerUnit, Root()));
+    if (config_file.empty()) {
+      config_file = Path(mig_manager.config_file);
+      if (live() && ::geteuid() == 0)
+        MIGCTL_RETURN_IF_ERROR(CheckOnlyRootCanChange(config_file, "nvidia-mig-manager's config"));
+    }
+    if (label.empty() && request.config_file.empty()) {
+      if (mig_manager.label.empty())
+        return MakeError(ErrorCode::kInvalidInput,
+                         fmt::format("{} selects no layout (no MIG_PARTED_SELECTED_CONFIG in {}); name the "
+                                     "one to apply at boot with -c LABEL",
+                                     kMigManagerUnit, fmt::join(mig_manager.sources, ", ")));
+      label = mig_manager.label;
+    }
+    if (request.hooks_file.empty() && !mig_manager.hooks_file.empty())
+      result.warnings.push_back(fmt::format(
+          "nvidia-mig-manager's hooks ({}) are not carried over: migctl-apply.service starts before the "
+          "services they stop; pass --hooks FILE to run them anyway",
+          mig_manager.hooks_file));
+  } else if (config_file.empty() || config_file == "-") {
     return MakeError(ErrorCode::kInvalidInput,
                      "service install needs the config as a file (-f FILE): it is copied for use at boot");
-  InstallResult result;
-  MIGCTL_ASSIGN_OR_RETURN(std::string config_text, ReadText(request.config_file, "config file"));
-  MIGCTL_ASSIGN_OR_RETURN(spec::ConfigFile config, spec::ParseConfig(config_text, request.config_file));
-  MIGCTL_ASSIGN_OR_RETURN(const spec::NamedConfig* chosen, spec::SelectConfig(config, request.label));
+  }
+  result.config_source = config_file;
+  MIGCTL_ASSIGN_OR_RETURN(std::string config_text, ReadText(config_file, "config file"));
+  MIGCTL_ASSIGN_OR_RETURN(spec::ConfigFile config, spec::ParseConfig(config_text, config_file));
+  MIGCTL_ASSIGN_OR_RETURN(const spec::NamedConfig* chosen, spec::SelectConfig(config, label));
   result.label = chosen->label;
   std::string hooks_text;
   if (!request.hooks_file.empty()) {
@@ -258,13 +299,13 @@ Result<InstallResult> ServiceInstaller::Install(const InstallRequest& request) {
                    request.hooks_file.empty() ? "" : kServiceHooksPath};
   MIGCTL_ASSIGN_OR_RETURN(result.unit_text, RenderServiceUnit(unit));
 
-  if (HostProbe(Root()).UnitEnabled("nvidia-mig-manager.service")) {
+  if (!request.replace_mig_manager && HostProbe(Root()).UnitEnabled(kMigManagerUnit)) {
     if (!request.force)
       return MakeError(
           ErrorCode::kBusy,
           "nvidia-mig-manager.service (mig-parted) is enabled: at boot both would apply a layout "
           "and the last one wins; run 'systemctl disable nvidia-mig-manager.service' first, or "
-          "pass --force; nothing was installed");
+          "pass --replace-mig-manager to take its place with its layout (or --force); nothing was installed");
     result.warnings.push_back(
         "nvidia-mig-manager.service is enabled too: at boot the layout applied last wins");
   }
@@ -291,24 +332,48 @@ Result<InstallResult> ServiceInstaller::Install(const InstallRequest& request) {
                 {"unit", kServiceUnitName},
                 {"label", chosen->label},
                 {"config", kServiceConfigPath},
-                {"source_config", Absolute(request.config_file)},
+                {"source_config", Absolute(config_file)},
                 {"hooks", unit.hooks},
                 {"source_hooks", request.hooks_file.empty() ? "" : Absolute(request.hooks_file)},
                 {"migctl", request.migctl}};
+  // What Uninstall must enable again: mig-manager's links now, else those an earlier install removed.
+  json replaced = RecordedReplacement(Path(kServiceStatePath));
+  if (request.replace_mig_manager && mig_manager.enabled()) {
+    replaced = {{"unit", kMigManagerUnit}, {"links", json::array()}};
+    for (const UnitLink& link : mig_manager.links)
+      replaced["links"].push_back({{"path", link.path}, {"target", link.target}});
+  }
+  if (!replaced.is_null()) state["replaced"] = replaced;
   MIGCTL_RETURN_IF_ERROR(write(kServiceStatePath, state.dump(2) + "\n", 0644));
   MIGCTL_RETURN_IF_ERROR(write(kServiceUnitPath, result.unit_text, 0644));
 
   if (!live()) {
     MIGCTL_RETURN_IF_ERROR(LinkAtomically(kServiceUnitPath, Path(kServiceWantsPath)));
     result.written.push_back(Path(kServiceWantsPath));
-    return result;
+  } else {
+    constexpr std::string_view kAftermath =
+        ": the files are written but the unit is not enabled; fix systemd and run 'systemctl daemon-reload "
+        "&& systemctl enable migctl-apply.service', or 'migctl service uninstall'";
+    MIGCTL_RETURN_IF_ERROR(RunSystemctl(*systemctl_, {"daemon-reload"}, kAftermath));
+    MIGCTL_RETURN_IF_ERROR(RunSystemctl(*systemctl_, {"enable", kServiceUnitName}, kAftermath));
+    result.written.push_back(kServiceWantsPath);
   }
-  constexpr std::string_view kAftermath =
-      ": the files are written but the unit is not enabled; fix systemd and run 'systemctl daemon-reload && "
-      "systemctl enable migctl-apply.service', or 'migctl service uninstall'";
-  MIGCTL_RETURN_IF_ERROR(RunSystemctl(*systemctl_, {"daemon-reload"}, kAftermath));
-  MIGCTL_RETURN_IF_ERROR(RunSystemctl(*systemctl_, {"enable", kServiceUnitName}, kAftermath));
-  result.written.push_back(kServiceWantsPath);
+  // Only now that ours is enabled: a failure leaves both enabled (the same layout), never neither.
+  if (request.replace_mig_manager && mig_manager.enabled()) {
+    if (live()) {
+      MIGCTL_RETURN_IF_ERROR(RunSystemctl(
+          *systemctl_, {"disable", kMigManagerUnit},
+          ": migctl-apply.service is enabled, and so is nvidia-mig-manager.service still; run 'systemctl "
+          "disable nvidia-mig-manager.service'"));
+    } else {
+      for (const UnitLink& link : mig_manager.links)
+        if (::unlink(Path(link.path).c_str()) != 0 && errno != ENOENT)
+          return IoError("migctl-apply.service is enabled, but cannot disable nvidia-mig-manager.service: "
+                         "cannot remove",
+                         Path(link.path), errno);
+    }
+    for (const UnitLink& link : mig_manager.links) result.disabled_mig_manager.push_back(link.path);
+  }
   return result;
 }
 
@@ -336,6 +401,8 @@ Result<ServiceStatus> ServiceInstaller::Status() const {
       s.source_config = field("source_config");
       s.source_hooks = field("source_hooks");
       s.migctl = field("migctl");
+      if (state.contains("replaced") && state["replaced"].is_object())
+        s.replaced = state["replaced"].value("unit", std::string(kMigManagerUnit));
     }
   }
 
@@ -390,6 +457,7 @@ Result<UninstallResult> ServiceInstaller::Uninstall() {
                                           Path(kServiceHooksPath)};
   for (const std::string& p : paths) result.was_installed = result.was_installed || Present(p);
   if (!result.was_installed) return result;
+  const json replaced = RecordedReplacement(Path(kServiceStatePath));
 
   if (live() && Present(Path(kServiceUnitPath)))
     MIGCTL_RETURN_IF_ERROR(RunSystemctl(*systemctl_, {"disable", kServiceUnitName}, "; nothing was removed"));
@@ -402,6 +470,30 @@ Result<UninstallResult> ServiceInstaller::Uninstall() {
   if (live())
     MIGCTL_RETURN_IF_ERROR(RunSystemctl(*systemctl_, {"daemon-reload"},
                                         ": the files are removed; run 'systemctl daemon-reload' yourself"));
+  if (replaced.is_null() || !replaced.contains("links") || !replaced["links"].is_array()) return result;
+  // Give mig-parted's boot apply back, as it was enabled before the install took its place.
+  if (!ReadMigManagerService(Root()).installed) {
+    result.warning = fmt::format("{} was replaced but is no longer installed; it is not enabled again",
+                                 kMigManagerUnit);
+    return result;
+  }
+  std::vector<UnitLink> links;
+  for (const json& link : replaced["links"])
+    if (link.is_object() && link.value("path", "").starts_with("/etc/systemd/system/"))
+      links.push_back({link.value("path", ""), link.value("target", "")});
+  if (links.empty()) return result;
+  if (live()) {
+    MIGCTL_RETURN_IF_ERROR(RunSystemctl(*systemctl_, {"enable", kMigManagerUnit},
+                                        ": migctl-apply.service is removed; run 'systemctl enable "
+                                        "nvidia-mig-manager.service' to give mig-parted its boot apply back"));
+  } else {
+    for (const UnitLink& link : links) {
+      if (link.target.empty() || link.path.find("/../") != std::string::npos) continue;
+      MIGCTL_RETURN_IF_ERROR(MakeDirectories(fs::path(Path(link.path)).parent_path().string()));
+      MIGCTL_RETURN_IF_ERROR(LinkAtomically(link.target, Path(link.path)));
+    }
+  }
+  for (const UnitLink& link : links) result.reenabled.push_back(link.path);
   return result;
 }
 

@@ -98,6 +98,9 @@ struct InstallRequest {
   std::string hooks_file;   ///< Empty: none.
   std::string migctl;       ///< Absolute path of the migctl the unit runs.
   bool force = false;       ///< Install even though nvidia-mig-manager.service is enabled.
+  /// Take the place of mig-parted's nvidia-mig-manager.service: an empty `config_file` or `label` means the
+  /// one it applies at boot; it is disabled once this unit is enabled, and Uninstall enables it again.
+  bool replace_mig_manager = false;
 };
 
 struct InstallResult {
@@ -106,6 +109,10 @@ struct InstallResult {
   std::string unit_text;              ///< What was written to the unit file.
   std::vector<std::string> written;   ///< Files and links written, with the root.
   std::vector<std::string> warnings;  ///< One line each: hooks file warnings, a binary not under the root.
+  std::string config_source;          ///< The config file copied (with the root).
+  /// With replace_mig_manager: the enabling links of nvidia-mig-manager.service that were removed
+  /// (system paths); empty when it was not enabled.
+  std::vector<std::string> disabled_mig_manager;
 };
 
 struct ServiceStatus {
@@ -116,13 +123,19 @@ struct ServiceStatus {
   std::optional<std::string> state;
   // From service.json; empty when it is missing or unreadable.
   std::string label, config, hooks, source_config, source_hooks, migctl;
+  /// `nvidia-mig-manager.service` when the install replaced it (Uninstall enables it again); else empty.
+  std::string replaced;
   std::vector<Blocker> conflicts;     ///< Other MIG managers (kConflict from the host probe).
   std::vector<std::string> problems;  ///< One line each: what will make the boot apply fail, and the fix.
 };
 
 struct UninstallResult {
   bool was_installed = false;
-  std::vector<std::string> removed;  ///< With the root.
+  std::vector<std::string> removed;    ///< With the root.
+  /// The enabling links of nvidia-mig-manager.service made again (system paths), when the install had
+  /// replaced it and its unit is still installed.
+  std::vector<std::string> reenabled;
+  std::string warning;                 ///< Why it was not enabled again; empty otherwise.
 };
 
 /// Installs, inspects and removes migctl-apply.service. `root`: where the system's files lie (empty: `/`).
@@ -136,9 +149,13 @@ class ServiceInstaller {
   /// Validates everything before writing anything: the config parses and has the layout, the hooks file
   /// parses, the binary is executable (under a root: a warning if it is not there), and no
   /// nvidia-mig-manager.service is enabled (kBusy, unless `force`: both would apply a layout at boot, and
-  /// the last one wins). Then writes the files, and enables the unit. Installing again replaces everything.
-  /// Errors: the config's and hooks file's own (kInvalidInput, kNotFound), kIo for a write or a systemctl
-  /// that fails (files already written stay; the message says so).
+  /// the last one wins; or `replace_mig_manager`). Then writes the files, and enables the unit; with
+  /// `replace_mig_manager`, then disables nvidia-mig-manager.service, recording its links so Uninstall can
+  /// restore them (a reinstall keeps that record). Installing again replaces everything.
+  /// Errors: the config's and hooks file's own (kInvalidInput, kNotFound); with `replace_mig_manager`,
+  /// kNotFound when nvidia-mig-manager.service is not installed, kInvalidInput when it selects no layout and
+  /// none is given, or (as root on the live system) when others can change its config; kIo for a write or a
+  /// systemctl that fails (files already written stay; the message says so).
   Result<InstallResult> Install(const InstallRequest& request);
 
   /// What is installed and whether it will work at boot. Fails only when the root is not a directory or
@@ -146,8 +163,9 @@ class ServiceInstaller {
   Result<ServiceStatus> Status() const;
 
   /// Disables the unit and removes every file Install writes; /etc/migctl itself when it is then empty.
-  /// Not installed: Ok with was_installed false. kIo when systemctl disable fails (nothing is removed then)
-  /// or a file cannot be removed.
+  /// When the install replaced nvidia-mig-manager.service, enables it again (when still installed).
+  /// Not installed: Ok with was_installed false. kIo when systemctl disable fails (nothing is removed then),
+  /// a file cannot be removed, or enabling nvidia-mig-manager.service fails (the message says what is left).
   Result<UninstallResult> Uninstall();
 
  private:

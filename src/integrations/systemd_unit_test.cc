@@ -1,5 +1,7 @@
 #include "integrations/systemd_unit.h"
 
+#include "integrations/mig_manager_service.h"
+
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <map>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace migctl::integrations {
@@ -90,9 +93,17 @@ class FakeSystemctl : public Systemctl {
     for (const std::string& a : args) line += (line.empty() ? "" : " ") + a;
     calls.push_back(line);
     if (auto it = exit_status.find(args[0]); it != exit_status.end() && it->second != 0) return it->second;
-    const std::string link = root_ + kServiceWantsPath;
-    if (args[0] == "enable") fs::create_symlink(kServiceUnitPath, link);
-    if (args[0] == "disable") fs::remove(link);
+    if (args[0] == "enable" || args[0] == "disable") {
+      const std::string wants = root_ + "/etc/systemd/system/multi-user.target.wants/";
+      if (args[0] == "enable") {
+        fs::create_directories(wants);
+        fs::remove(wants + args[1]);
+        fs::create_symlink("/etc/systemd/system/" + args[1], wants + args[1]);
+      } else {
+        for (const fs::directory_entry& e : fs::directory_iterator(root_ + "/etc/systemd/system"))
+          if (e.path().extension() == ".wants") fs::remove(e.path() / args[1]);
+      }
+    }
     return 0;
   }
   std::vector<std::string> calls;
@@ -373,6 +384,123 @@ TEST(ServiceInstaller, RefusesNextToAnEnabledMigPartedServiceUnlessForced) {
   ASSERT_TRUE(status.ok());
   ASSERT_EQ(status->conflicts.size(), 1u);
   EXPECT_EQ(status->conflicts[0].fix, "systemctl disable nvidia-mig-manager.service");
+}
+
+/// mig-parted's service as its package installs it, enabled, applying `label` from its default config.
+void InstallMigPartedService(const TempRoot& t, const std::string& label) {
+  const std::string unit = "/usr/lib/systemd/system/nvidia-mig-manager.service";
+  fs::create_directories(t.At("/usr/lib/systemd/system"));
+  std::ofstream(t.At(unit)) << "[Service]\nType=oneshot\nExecStart=/bin/bash /etc/nvidia-mig-manager/service.sh\n"
+                               "[Install]\nWantedBy=multi-user.target nvidia-gpu-reset.target\n";
+  fs::create_directories(t.At("/etc/systemd/system/nvidia-mig-manager.service.d"));
+  std::ofstream(t.At("/etc/systemd/system/nvidia-mig-manager.service.d/override.conf"))
+      << "[Service]\nEnvironment=\"MIG_PARTED_SELECTED_CONFIG=" << label << "\"\n"
+      << "Environment=\"MIG_PARTED_HOOKS_FILE=/etc/nvidia-mig-manager/hooks.yaml\"\n";
+  fs::create_directories(t.At("/etc/nvidia-mig-manager"));
+  std::ofstream(t.At("/etc/nvidia-mig-manager/config.yaml")) << kConfig;
+  for (const char* target : {"multi-user.target", "nvidia-gpu-reset.target"}) {
+    fs::create_directories(t.At(fmt::format("/etc/systemd/system/{}.wants", target)));
+    fs::create_symlink(unit, t.At(fmt::format("/etc/systemd/system/{}.wants/nvidia-mig-manager.service", target)));
+  }
+}
+
+TEST(ServiceInstaller, ReplacesMigPartedServiceWithItsLayoutAndUninstallGivesItBack) {
+  TempRoot t;
+  t.Executable(t.At("/usr/bin/migctl"));
+  InstallMigPartedService(t, "custom-config");
+  ServiceInstaller installer(t.root(), nullptr);
+  InstallRequest replace{"", "", "", "/usr/bin/migctl"};
+  replace.replace_mig_manager = true;
+  Result<InstallResult> done = installer.Install(replace);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(done->label, "custom-config");
+  EXPECT_EQ(done->config_source, t.At("/etc/nvidia-mig-manager/config.yaml"));
+  EXPECT_EQ(Read(t.At(kServiceConfigPath)), kConfig);
+  EXPECT_TRUE(Contains(Read(t.At(kServiceUnitPath)), "-c custom-config"));
+  EXPECT_EQ(done->disabled_mig_manager,
+            (std::vector<std::string>{
+                "/etc/systemd/system/multi-user.target.wants/nvidia-mig-manager.service",
+                "/etc/systemd/system/nvidia-gpu-reset.target.wants/nvidia-mig-manager.service"}));
+  EXPECT_FALSE(ReadMigManagerService(t.root()).enabled());
+  ASSERT_EQ(done->warnings.size(), 1u);
+  EXPECT_TRUE(Contains(done->warnings[0], "hooks (/etc/nvidia-mig-manager/hooks.yaml) are not carried over"));
+  Result<ServiceStatus> status = installer.Status();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->replaced, "nvidia-mig-manager.service");
+  EXPECT_TRUE(status->conflicts.empty());
+  EXPECT_TRUE(status->problems.empty()) << status->problems[0];
+
+  // A later reinstall, with a layout of the user's, keeps the record of what to give back.
+  ASSERT_TRUE(installer.Install({t.UserFile("mig.yaml", kConfig), "all-disabled", "", "/usr/bin/migctl"}).ok());
+  EXPECT_EQ(installer.Status()->replaced, "nvidia-mig-manager.service");
+
+  Result<UninstallResult> gone = installer.Uninstall();
+  ASSERT_TRUE(gone.ok()) << gone.error().message;
+  EXPECT_EQ(gone->reenabled, done->disabled_mig_manager);
+  MigManagerService back = ReadMigManagerService(t.root());
+  ASSERT_EQ(back.links.size(), 2u);
+  EXPECT_EQ(back.links[0].target, "/usr/lib/systemd/system/nvidia-mig-manager.service");
+  EXPECT_FALSE(fs::exists(t.At(kServiceUnitPath)));
+  EXPECT_FALSE(installer.Status()->installed);
+}
+
+TEST(ServiceInstaller, ReplacingChecksEverythingFirstAndChangesNothingOnError) {
+  TempRoot t;
+  t.Executable(t.At("/usr/bin/migctl"));
+  ServiceInstaller installer(t.root(), nullptr);
+  InstallRequest replace{"", "", "", "/usr/bin/migctl"};
+  replace.replace_mig_manager = true;
+  Result<InstallResult> absent = installer.Install(replace);
+  ASSERT_FALSE(absent.ok());
+  EXPECT_EQ(absent.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(Contains(absent.error().message, "nvidia-mig-manager.service is not installed"));
+
+  InstallMigPartedService(t, "no-such-layout");
+  Result<InstallResult> bad_label = installer.Install(replace);
+  ASSERT_FALSE(bad_label.ok());
+  EXPECT_TRUE(Contains(bad_label.error().message, "no-such-layout"));
+
+  fs::remove(t.At("/etc/systemd/system/nvidia-mig-manager.service.d/override.conf"));
+  Result<InstallResult> no_label = installer.Install(replace);
+  ASSERT_FALSE(no_label.ok());
+  EXPECT_EQ(no_label.error().code, ErrorCode::kInvalidInput);
+  EXPECT_TRUE(Contains(no_label.error().message, "selects no layout"));
+  EXPECT_TRUE(Contains(no_label.error().message, "-c LABEL"));
+
+  fs::remove(t.At("/etc/nvidia-mig-manager/config.yaml"));
+  replace.label = "custom-config";
+  Result<InstallResult> no_config = installer.Install(replace);
+  ASSERT_FALSE(no_config.ok());
+  EXPECT_TRUE(Contains(no_config.error().message, "config.yaml"));
+
+  EXPECT_FALSE(fs::exists(t.At("/etc/migctl")));
+  EXPECT_EQ(ReadMigManagerService(t.root()).links.size(), 2u);
+}
+
+TEST(ServiceInstaller, ReplacingOnTheRunningSystemEnablesOursBeforeDisablingTheirs) {
+  TempRoot t;
+  t.Executable(t.At("/usr/bin/migctl"));
+  InstallMigPartedService(t, "custom-config");
+  FakeSystemctl systemctl(t.root());
+  ServiceInstaller installer(t.root(), &systemctl);
+  InstallRequest replace{"", "", "", "/usr/bin/migctl"};
+  replace.replace_mig_manager = true;
+  systemctl.exit_status["disable"] = 1;
+  Result<InstallResult> failed = installer.Install(replace);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_TRUE(Contains(failed.error().message, "migctl-apply.service is enabled, and so is "
+                                               "nvidia-mig-manager.service still"));
+  systemctl.exit_status.erase("disable");
+  systemctl.calls.clear();
+  ASSERT_TRUE(installer.Install(replace).ok());
+  EXPECT_EQ(systemctl.calls, (std::vector<std::string>{"daemon-reload", "enable migctl-apply.service",
+                                                       "disable nvidia-mig-manager.service"}));
+  systemctl.calls.clear();
+  ASSERT_TRUE(installer.Uninstall().ok());
+  EXPECT_EQ(systemctl.calls,
+            (std::vector<std::string>{"disable migctl-apply.service", "daemon-reload",
+                                      "enable nvidia-mig-manager.service"}));
+  EXPECT_TRUE(ReadMigManagerService(t.root()).enabled());
 }
 
 TEST(ServiceInstaller, RunningSystemIsReloadedAndEnabledThroughSystemctl) {
