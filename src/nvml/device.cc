@@ -404,6 +404,7 @@ Result<std::vector<GiProfileInfo>> Device::GiProfiles() const {
     return library_->Missing("nvmlDeviceGetGpuInstanceProfileInfoV");
   }
   std::vector<GiProfileInfo> profiles;
+  bool v2_answers = false;  // once V has answered, its NOT_SUPPORTED means the profile is absent
   for (unsigned index = 0; index < MIGCTL_NVML_GPU_INSTANCE_PROFILE_SCAN_LIMIT; ++index) {
     nvmlReturn_t rc = NVML_ERROR_FUNCTION_NOT_FOUND;
     if (fn.nvmlDeviceGetGpuInstanceProfileInfoV != nullptr) {
@@ -411,13 +412,14 @@ Result<std::vector<GiProfileInfo>> Device::GiProfiles() const {
       info.version = nvmlGpuInstanceProfileInfo_v2;
       rc = fn.nvmlDeviceGetGpuInstanceProfileInfoV(handle_, index, &info);
       if (rc == NVML_SUCCESS) {
+        v2_answers = true;
         profiles.push_back(FromV2(index, info));
         continue;
       }
     }
     // V failed or is absent: v1 decides (V can answer NOT_SUPPORTED with MIG off, or INVALID_ARGUMENT for a
     // struct version it does not know, where v1 still answers).
-    if (fn.nvmlDeviceGetGpuInstanceProfileInfo != nullptr) {
+    if (fn.nvmlDeviceGetGpuInstanceProfileInfo != nullptr && !(v2_answers && rc == NVML_ERROR_NOT_SUPPORTED)) {
       nvmlGpuInstanceProfileInfo_t info{};
       rc = fn.nvmlDeviceGetGpuInstanceProfileInfo(handle_, index, &info);
       if (rc == NVML_SUCCESS) {

@@ -22,7 +22,11 @@ Result<std::vector<InstanceSnapshot>> ObserveInstances(const Device& device,
   MIGCTL_ASSIGN_OR_RETURN(std::vector<GpuInstance> gis, device.GpuInstances(profiles));
   MIGCTL_ASSIGN_OR_RETURN(std::vector<MigDeviceInfo> mig_devices, device.MigDevices());
   std::map<std::pair<unsigned, unsigned>, MigDeviceInfo*> by_ids;
-  for (MigDeviceInfo& mig : mig_devices) by_ids[{mig.gi.value(), mig.ci.value()}] = &mig;
+  std::map<unsigned, std::vector<CiId>> cis_of_gi;  // every CI is a MIG device: its CIs, without a profile scan
+  for (MigDeviceInfo& mig : mig_devices) {
+    by_ids[{mig.gi.value(), mig.ci.value()}] = &mig;
+    cis_of_gi[mig.gi.value()].push_back(mig.ci);
+  }
 
   std::vector<InstanceSnapshot> instances;
   for (const GpuInstance& gi : gis) {
@@ -30,7 +34,15 @@ Result<std::vector<InstanceSnapshot>> ObserveInstances(const Device& device,
                           .profile_name = names[gi.info().profile.value()],
                           .gi = gi.info().id,
                           .placement = gi.info().placement};
-    MIGCTL_ASSIGN_OR_RETURN(std::vector<ComputeInstance> cis, gi.ComputeInstances());
+    std::vector<ComputeInstance> cis;
+    if (auto found = cis_of_gi.find(gi.info().id.value()); found != cis_of_gi.end()) {
+      for (CiId id : found->second) {
+        MIGCTL_ASSIGN_OR_RETURN(ComputeInstance ci, gi.ComputeInstanceById(id));
+        cis.push_back(std::move(ci));
+      }
+    } else {  // no MIG device: normally no CI either, but ask the GPU instance itself
+      MIGCTL_ASSIGN_OR_RETURN(cis, gi.ComputeInstances());
+    }
     if (cis.empty()) instances.push_back(base);
     for (const ComputeInstance& ci : cis) {
       InstanceSnapshot instance = base;

@@ -50,6 +50,8 @@ struct HostSnapshot {
 };
 
 /// Observes one GPU. Instances are read only while MIG is currently on; a pending mode alone lists none.
+/// CIs are found through the GPU's MIG devices (each CI is one), so a look scans no CI profiles; a GI with no
+/// MIG device is asked for its CIs itself.
 /// Errors: the first NVML failure, prefixed with the GPU (a GPU without MIG is not an error: `mig` is
 /// nullopt).
 Result<GpuSnapshot> ObserveGpu(const Device& device);

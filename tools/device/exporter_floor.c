@@ -1,8 +1,9 @@
 /* The floor for one look of `migctl exporter`: the NVML calls that look needs, made directly -- driver
  * version, GPU count, and per GPU its handle, UUID, name, PCI info, minor number, architecture, memory and MIG
  * mode; with MIG off its compute processes and a GPM sample of the GPU; with MIG on, per GI profile its info
- * and remaining capacity and its GPU instances (info, compute instances and their info), per MIG device its
- * handle, GI and CI ids, UUID, memory and processes, and a GPM sample per GPU instance. Each GPM sample gets
+ * and remaining capacity and its GPU instances and their info, per MIG device its handle, GI and CI ids, its
+ * compute instance (by id: each CI is one MIG device) and that CI's info, UUID, memory and processes, and a GPM
+ * sample per GPU instance. Each GPM sample gets
  * three metrics against the previous one. The GPM calls are skipped where GPM is not supported. Loads NVML once, then times LOOKS looks, EVERY_MS apart (the exporter's cadence matters: a GPM sample
  * costs more after a pause), and prints the median in ms. Needs no nvml.h (migctl's declarations).
  *   gcc -O2 -Isrc tools/device/exporter_floor.c -o /tmp/exporter_floor -ldl
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
       const int gpm = nvmlGpmQueryDeviceSupport && nvmlGpmQueryDeviceSupport(d, &support) == NVML_SUCCESS &&
                       support.isSupportedDevice;
       unsigned gis[16], n_gis = 0;
+      nvmlGpuInstance_t gi_by_id[16] = {0};
       if (current != NVML_DEVICE_MIG_ENABLE) {
         n = 64;
         nvmlDeviceGetComputeRunningProcesses_v3(d, &n, procs);
@@ -88,15 +90,7 @@ int main(int argc, char** argv) {
             nvmlGpuInstanceInfo_t gi;
             nvmlGpuInstanceGetInfo(instances[g], &gi);
             if (n_gis < 16) gis[n_gis++] = gi.id;
-            for (unsigned c = 0; c < 8; ++c) {
-              nvmlComputeInstance_t cis[8];
-              unsigned n_ci = 8;
-              if (nvmlGpuInstanceGetComputeInstances(instances[g], c, cis, &n_ci) != NVML_SUCCESS) continue;
-              for (unsigned k = 0; k < n_ci; ++k) {
-                nvmlComputeInstanceInfo_t ci;
-                nvmlComputeInstanceGetInfo_v2(cis[k], &ci);
-              }
-            }
+            if (gi.id < 16) gi_by_id[gi.id] = instances[g];
           }
         }
         unsigned max = 0;
@@ -107,6 +101,11 @@ int main(int argc, char** argv) {
           unsigned gi_id, ci_id;
           nvmlDeviceGetGpuInstanceId(mig, &gi_id);
           nvmlDeviceGetComputeInstanceId(mig, &ci_id);
+          nvmlComputeInstance_t ci_handle;
+          nvmlComputeInstanceInfo_t ci;
+          if (gi_id < 16 && gi_by_id[gi_id] &&
+              nvmlGpuInstanceGetComputeInstanceById(gi_by_id[gi_id], ci_id, &ci_handle) == NVML_SUCCESS)
+            nvmlComputeInstanceGetInfo_v2(ci_handle, &ci);
           nvmlDeviceGetUUID(mig, text, sizeof text);
           nvmlDeviceGetMemoryInfo(mig, &memory);
           n = 64;

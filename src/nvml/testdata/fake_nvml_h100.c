@@ -245,6 +245,13 @@ nvmlReturn_t nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t gi, unsigned i
   return NVML_SUCCESS;
 }
 
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceById(nvmlGpuInstance_t gi, unsigned int id,
+                                                   nvmlComputeInstance_t* ci) {
+  if (gi != GI_3G || id != 0) return NVML_ERROR_NOT_FOUND;
+  *ci = CI_3G;
+  return NVML_SUCCESS;
+}
+
 nvmlReturn_t nvmlComputeInstanceGetInfo_v2(nvmlComputeInstance_t ci, nvmlComputeInstanceInfo_t* info) {
   (void)ci;
   info->device = GPU;
