@@ -54,9 +54,14 @@ class ExporterE2e : public E2e {
         {"exporter", "--listen", "127.0.0.1:" + std::to_string(exporter_port_), "--interval", "0.2"}));
     httplib::Client client("127.0.0.1", exporter_port_);
     const auto deadline = steady_clock::now() + std::chrono::seconds(10);
-    while (steady_clock::now() < deadline && !client.Get("/metrics"))
+    while (steady_clock::now() < deadline) {
+      if (httplib::Result first = client.Get("/metrics")) {
+        first_scrape_ = first->body;
+        break;
+      }
       std::this_thread::sleep_for(milliseconds(50));
-    ASSERT_TRUE(client.Get("/metrics")) << "the exporter does not answer";
+    }
+    ASSERT_FALSE(first_scrape_.empty()) << "the exporter does not answer";
   }
 
   /// Prometheus scraping the exporter every second, until its first scrape is in.
@@ -102,12 +107,15 @@ class ExporterE2e : public E2e {
 
   std::unique_ptr<Child> exporter_, prometheus_;
   int exporter_port_ = 0, prom_port_ = 0;
+  std::string first_scrape_;  ///< The body of the exporter's first answer.
 };
 
 TEST_F(ExporterE2e, PrometheusSeesTheLayoutChangesLeasesAndRemovedInstancesGoStale) {
   InitMigMachine("h100-80gb:8");
   for (int gpu = 0; gpu < 8; ++gpu) MustJson({"create", "-i", std::to_string(gpu), "3g.40gb"});
   StartExporter();
+  EXPECT_NE(first_scrape_.find("migctl_gpu_instance_sm_active_ratio{gpu=\"7\""), std::string::npos)
+      << "the very first scrape has GPM ratios (the exporter looked once before serving)";
   StartPrometheus();
   EXPECT_EQ(Value("count(migctl_gpu_info)"), 8);
   EXPECT_EQ(Value("count(migctl_mig_device_memory_total_bytes)"), 8);

@@ -89,7 +89,8 @@ class Renderer {
         interval_(interval_s),
         hostname_(ShortHostname()) {}
 
-  /// One look. GPM metrics cover the time since the previous look; the first look has none.
+  /// One look. GPM metrics cover the time since the previous look; the first look has none (RunExporter
+  /// takes it before serving).
   Result<std::vector<metrics::Family>> Families() {
     MIGCTL_ASSIGN_OR_RETURN(metrics::HostSample sample,
                             metrics::Collect(nvml_, leases_.get(), hostname_, &gpm_));
@@ -144,10 +145,12 @@ Result<int> RunExporter(Context& ctx, const ExporterArgs& args) {
   auto leases = std::make_unique<LeaseTable>(DefaultLeaseDir(!ctx.options.sim.empty(), ctx.RunDir()));
   Renderer renderer(*nvml, std::move(leases), ctx.RunDir(), args.once ? 0 : args.interval_s);
 
+  // GPM measures between two looks: one now, 0.1 s before the first that is shown, so that no scrape,
+  // file or --once output lacks GPM ratios. An NVML failure is reported here, before anything is served.
+  if (Result<std::vector<metrics::Family>> first = renderer.Families(); !first.ok()) return first.error();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
   if (args.once) {
-    // Two looks 0.1 s apart, so that GPM has something to measure.
-    if (Result<std::vector<metrics::Family>> first = renderer.Families(); !first.ok()) return first.error();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     MIGCTL_ASSIGN_OR_RETURN(std::vector<metrics::Family> families, renderer.Families());
     if (!args.textfile.empty()) MIGCTL_RETURN_IF_ERROR(WriteTextfile(args.textfile, renderer));
     if (ctx.options.json) {
