@@ -201,6 +201,23 @@ TEST_F(ExporterE2e, TheTextIsCleanForPromtoolWithNoSeriesTwice) {
   EXPECT_EQ(doc["families"][0]["name"], "migctl_gpu_info");
 }
 
+TEST_F(ExporterE2e, TasksSharingAWholeGpuAreCountedWhileTheyRun) {
+  InitMachine("h100-80gb:1");
+  auto workers = [&] {
+    const std::string text = RunRaw({"--sim", state_, "exporter", "--once"}).out;
+    const std::string name = "migctl_gpu_leased_workers{gpu=\"0\"";
+    const size_t at = text.find(name);
+    return at == std::string::npos ? -1 : std::stoi(text.substr(text.find("} ", at) + 2));
+  };
+  EXPECT_EQ(workers(), 0);
+  Child run = StartMigctl({"run", "-i", "0", "--share", "none", "--workers", "3", "--param", "n=60,61,62",
+                           "--", "sleep", "{n}"});
+  EXPECT_TRUE(Until([&] { return workers() == 3; }, 15)) << workers();
+  ::kill(run.pid(), SIGTERM);
+  run.Wait();
+  EXPECT_EQ(workers(), 0);
+}
+
 TEST_F(ExporterE2e, TheTextfileIsWrittenWholeAndBadInputIsOneLine) {
   InitMigMachine("h100-80gb:1");
   MustJson({"create", "-i", "0", "3g.40gb"});

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -86,6 +87,21 @@ std::optional<pid_t> LeaseTable::Holder(const std::string& key) const {
   if (!text.ok()) return std::nullopt;
   std::optional<TreeRecord> record = ParseTreeRecord(*text);
   return record ? LiveProcessOf(*record) : std::nullopt;
+}
+
+std::map<std::string, pid_t> LeaseTable::Holders() const {
+  std::map<std::string, pid_t> held;
+  std::error_code ec;
+  for (const std::filesystem::directory_entry& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.ends_with(".lock") || !entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;
+    Result<std::string> text = ReadFile(entry.path().string(), kMaxRecord);
+    if (!text.ok()) continue;
+    std::optional<TreeRecord> record = ParseTreeRecord(*text);
+    if (std::optional<pid_t> pid = record ? LiveProcessOf(*record) : std::nullopt)
+      held.emplace(name.substr(0, name.size() - 5), *pid);
+  }
+  return held;
 }
 
 std::string DefaultLeaseDir(bool simulated, const std::string& run_dir) {

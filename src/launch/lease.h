@@ -21,6 +21,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -70,6 +71,10 @@ class LeaseTable {
   Result<std::optional<Lease>> TryAcquire(const std::string& key);
   /// A live process of whoever holds `key`, from its record (the keeper first), when there is one.
   std::optional<pid_t> Holder(const std::string& key) const;
+  /// Every held key with a live process of its holder (as Holder), from one pass over the directory; keys
+  /// as their files name them ('/' read as '.': `GPU-…/slot0` is `GPU-….slot0`). Empty when the directory
+  /// does not exist or cannot be read.
+  std::map<std::string, pid_t> Holders() const;
   const std::string& dir() const { return dir_; }
 
  private:

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "common/task_tree.h"
 
 namespace migctl {
@@ -149,6 +151,24 @@ TEST_F(LeaseTest, ARecordOfProcessesThatHaveEndedIsStale) {
   EXPECT_EQ(table.Holder("MIG-1"), std::nullopt);
   Result<std::optional<Lease>> again = table.TryAcquire("MIG-1");
   ASSERT_TRUE(again.ok() && again->has_value());
+}
+
+TEST_F(LeaseTest, HoldersListsLiveHoldersInOnePass) {
+  LeaseTable table(dir_.string());
+  EXPECT_TRUE(table.Holders().empty()) << "no directory yet";
+  const ProcStamp self{::getpid(), ProcessStartTime(::getpid())};
+  const ProcStamp gone{::getpid(), self.start + 7};
+  for (const auto& [key, who] : {std::pair<std::string, ProcStamp>{"MIG-1", self},
+                                 {"GPU-2/slot0", self},
+                                 {"MIG-3", gone}}) {
+    Result<std::optional<Lease>> lease = table.TryAcquire(key);
+    ASSERT_TRUE(lease.ok() && lease->has_value());
+    Write(**lease, TreeRecord{who, {who}, (dir_ / "no-such-cgroup").string()});
+  }
+  fs::create_symlink(dir_ / "MIG-1.lock", dir_ / "MIG-4.lock");  // a link is not a lease of its own
+  const std::map<std::string, pid_t> held = table.Holders();
+  EXPECT_EQ(held, (std::map<std::string, pid_t>{{"GPU-2.slot0", self.pid}, {"MIG-1", self.pid}}));
+  for (const auto& [key, pid] : held) EXPECT_EQ(table.Holder(key), pid) << key;
 }
 
 TEST_F(LeaseTest, AnUnusableDirectoryIsAnError) {

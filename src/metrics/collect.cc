@@ -48,6 +48,7 @@ Result<HostSample> Collect(const nvml::Nvml& nvml, const LeaseTable* leases, con
   MIGCTL_ASSIGN_OR_RETURN(sample.driver_version, nvml.DriverVersion());
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, nvml.Devices());
   std::map<std::pair<unsigned, long long>, nvml::GpmSample> next;  // this look's GPM samples
+  const std::map<std::string, pid_t> held = leases != nullptr ? leases->Holders() : std::map<std::string, pid_t>();
   for (const nvml::Device& device : devices) {
     GpuSample gpu;
     MIGCTL_ASSIGN_OR_RETURN(gpu.snapshot, nvml::ObserveGpu(device));
@@ -58,9 +59,12 @@ Result<HostSample> Collect(const nvml::Nvml& nvml, const LeaseTable* leases, con
         if (free) gpu.room.push_back({p.id, p.name, *free});
       }
     }
-    if (leases != nullptr)
-      for (const nvml::InstanceSnapshot& i : gpu.snapshot.instances)
-        if (i.uuid) gpu.leased[i.uuid->value()] = leases->Holder(i.uuid->value()).has_value();
+    for (const nvml::InstanceSnapshot& i : gpu.snapshot.instances)
+      if (i.uuid) gpu.leased[i.uuid->value()] = held.contains(i.uuid->value());
+    // The whole GPU: one key for a run on it, `UUID/slotN` (a file `UUID.slotN`) per worker sharing it.
+    const std::string uuid = gpu.snapshot.uuid.value(), slot = uuid + ".slot";
+    for (auto it = held.lower_bound(uuid); it != held.end() && it->first.starts_with(uuid); ++it)
+      if (it->first == uuid || it->first.starts_with(slot)) ++gpu.leased_workers;
     sample.gpus.push_back(std::move(gpu));
   }
   if (gpm != nullptr) gpm->last = std::move(next);  // samples of instances that are gone are dropped

@@ -38,6 +38,10 @@ std::vector<Family> HostFamilies(const HostSample& sample) {
   Family dev_procs = Gauge("migctl_mig_device_processes", "Compute processes on the MIG device.");
   Family dev_leased = Gauge("migctl_mig_device_leased",
                             "1 when a migctl task or worker holds the MIG device's lease (run, exec, Pool).");
+  Family gpu_workers =
+      Gauge("migctl_gpu_leased_workers",
+            "migctl tasks running on the whole GPU (MIG off), each holding its lease or one of its shares "
+            "(run --share, Pool share=).");
   Family room =
       Gauge("migctl_gpu_profile_free",
             "How many more GPU instances of the profile fit on the GPU now, given the placements of "
@@ -77,7 +81,10 @@ std::vector<Family> HostFamilies(const HostSample& sample) {
     }
     gpu_total.Add(base, static_cast<double>(g.memory.total_mib) * kMib);
     gpu_used.Add(base, static_cast<double>(g.memory.used_mib) * kMib);
-    if (!g.mig || !g.mig->current) gpu_procs.Add(base, static_cast<double>(g.processes.size()));
+    if (!g.mig || !g.mig->current) {
+      gpu_procs.Add(base, static_cast<double>(g.processes.size()));
+      gpu_workers.Add(base, gpu.leased_workers);
+    }
     if (gpu.gpm) add_gpm(*gpu.gpm, base, sm_active, sm_occupancy, dram_active);
     for (const nvml::InstanceSnapshot& i : g.instances) {
       Labels labels = base;
@@ -139,10 +146,10 @@ std::vector<Family> HostFamilies(const HostSample& sample) {
   }
   Family seconds = Gauge("migctl_exporter_collect_seconds", "How long the last look at the GPUs took.");
   seconds.Add({{"hostname", sample.hostname}}, sample.collect_seconds);
-  return {gpu_info,     mig_mode,   gpu_total,    gpu_used,        gpu_procs,      sm_active, sm_occupancy,
-          dram_active,  instance,   gi_sm_active, gi_sm_occupancy, gi_dram_active, dev_total, dev_used,
-          dev_procs,    dev_leased, room,         mig_pending,     commands,       last_ok,   last_time,
-          last_seconds, seconds};
+  return {gpu_info,   mig_mode,     gpu_total,    gpu_used,   gpu_procs,   gpu_workers,     sm_active,
+          sm_occupancy, dram_active, instance,   gi_sm_active, gi_sm_occupancy, gi_dram_active, dev_total,
+          dev_used,   dev_procs,    dev_leased,   room,       mig_pending, commands,    last_ok,
+          last_time,  last_seconds, seconds};
 }
 
 }  // namespace migctl::metrics

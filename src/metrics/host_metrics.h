@@ -29,6 +29,7 @@ struct GpuSample {
   nvml::GpuSnapshot snapshot;
   std::vector<ProfileRoom> room;                ///< With MIG on; empty otherwise.
   std::map<std::string, bool> leased;           ///< By MIG UUID: a migctl task or worker holds its lease.
+  unsigned leased_workers = 0;  ///< migctl tasks running on the whole GPU, each holding it or a share.
   std::optional<nvml::GpmMetrics> gpm;          ///< The whole GPU's since the last sample (MIG off).
   std::map<unsigned, nvml::GpmMetrics> gpm_gi;  ///< Each GPU instance's, by GI id (MIG on).
 };

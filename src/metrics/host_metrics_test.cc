@@ -99,6 +99,16 @@ TEST(HostMetrics, FreeRoomPerProfileAndWholeGpuProcesses) {
   EXPECT_EQ(Named(f, "migctl_gpu_memory_used_bytes").samples[0].second, 1024.0 * 1024 * 1024);
 }
 
+TEST(HostMetrics, WorkersHoldingAWholeGpuAreCountedOnMigOffGpusOnly) {
+  HostSample s = TwoGpus();
+  s.gpus[1].leased_workers = 3;
+  const std::vector<Family> f = HostFamilies(s);
+  const Family& workers = Named(f, "migctl_gpu_leased_workers");
+  ASSERT_EQ(workers.samples.size(), 1u) << "a MIG-on GPU's leases are its MIG devices'";
+  EXPECT_NE(Render({workers}).find("{gpu=\"1\",UUID=\"GPU-bbbb\",hostname=\"node1\"} 3\n"), std::string::npos)
+      << Render({workers});
+}
+
 TEST(HostMetrics, GpmRatiosPerGpuWithMigOffAndOncePerGpuInstance) {
   HostSample s = TwoGpus();
   // GI 1 has a second compute instance: the GI's GPM series comes once, not per MIG device.
