@@ -466,6 +466,20 @@ TEST_F(SlurmSync, SlurmReshapeLeavesWhatAnotherNodeMakesAndGivesUpWhenTheJobGoes
   EXPECT_EQ(NodeField("n1", "State").find("DRAIN"), std::string::npos) << o;
   ASSERT_EQ(Slurm("scontrol", {"update", "NodeName=n2", "State=RESUME"}).exit_code, 0);
 
+  // n1 comes first, but a job that has waited longer than --takeover-after (from squeue's submit time) is
+  // served by the next node too: n2 would re-cut for it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  Args takeover = {"slurm", "reshape", "--node", "n2", "--root", RootOf("n2"), "--slurm-conf", SlurmConf(),
+                   "--dry-run", "--takeover-after", "1"};
+  o = OnNode("n2", takeover);
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(o.OutJson()["share"][0]["first"], "n1") << o;
+  EXPECT_EQ(o.OutJson()["share"][0]["here"], 2) << o;
+  EXPECT_EQ(o.OutJson()["share"][0]["takeover"], 2) << o;
+  EXPECT_EQ(o.OutJson()["outcome"], "would_recut") << o;
+  takeover.back() = "3600";
+  EXPECT_EQ(OnNode("n2", takeover).OutJson()["outcome"], "not_here");
+
   // Now n1 comes first (all busy, then by name): it would turn its four 1g.10gb into a second 3g.40gb, so it
   // drains with its claim (both 3g.40gb) and waits for its long job. The pending job is cancelled meanwhile:
   // n1 gives up, resumed unchanged, its long job untouched.

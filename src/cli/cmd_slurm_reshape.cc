@@ -3,6 +3,7 @@
 // is drained with its claim and empty while its layout changes.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <thread>
 
@@ -28,6 +29,7 @@ struct SlurmReshapeArgs {
   SyncArgs sync;
   double time_limit_s = 10;
   double watch_s = 0;  ///< --watch: again every this many seconds; 0: once.
+  long long takeover_after_s = 600;  ///< Jobs waiting this long are served by the next node too.
 };
 
 constexpr std::chrono::seconds kSlurmCommandTimeout{30};
@@ -63,7 +65,8 @@ std::string WhyNothing(const std::vector<slurm::TypeShare>& shares) {
     else if (s.first.empty())
       text += ": no usable node can make it";
     else
-      text += fmt::format(": {} comes first for it", s.first);
+      text += fmt::format(": {} comes first for it{}", s.first,
+                          s.takeover > 0 ? "" : " (the next nodes take over jobs that wait too long)");
     why.push_back(std::move(text));
   }
   return fmt::format("{}", fmt::join(why, "; "));
@@ -186,10 +189,14 @@ Result<int> ReshapeOnce(Context& ctx, SlurmReshapeArgs& args) {
   auto share_of = [&](const ClusterState& state, bool recheck) {
     slurm::ShareRequest request{.self = node, .nodes = state.nodes, .jobs = state.jobs, .recheck = recheck};
     request.can_make = [&](const slurm::NodeInfo& n, const std::string& type) {
-      if (n.name != node) return slurm::CouldMakeType(n.gpu_types, type);
+      if (n.name != node) return slurm::MakesType(n.gpu_types, type);
       return std::any_of(models.begin(), models.end(),
-                         [&](const GpuModel& m) { return slurm::ProfileOfType(m, type) != nullptr; });
+                         [&](const GpuModel& m) { return slurm::ProfileOfType(m, type) != nullptr; })
+                 ? slurm::Capability::kCan
+                 : slurm::Capability::kCannot;
     };
+    request.now = static_cast<long long>(std::time(nullptr));
+    request.takeover_after_s = args.takeover_after_s;
     return slurm::ShareOf(request);
   };
   const std::vector<slurm::TypeShare> shares = share_of(cluster, false);
@@ -202,7 +209,8 @@ Result<int> ReshapeOnce(Context& ctx, SlurmReshapeArgs& args) {
                           {"free_elsewhere", s.free_elsewhere},
                           {"claimed_elsewhere", s.claimed},
                           {"first", s.first.empty() ? Json(nullptr) : Json(s.first)},
-                          {"here", s.mine}});
+                          {"here", s.mine},
+                          {"takeover", s.takeover}});
   }
   // `outcome`: nothing_pending, not_here, in_place, would_recut, no_longer_needed or recut.
   auto finish = [&](const char* outcome, const std::string& text, const ReshapeReport* report,
@@ -341,8 +349,11 @@ void AddSlurmReshapeCommand(CLI::App& slurm, Context& ctx) {
 A pass reads the pending jobs' GPU requests (squeue: --gres=gpu:TYPE:N, array elements one by one; only jobs
 waiting for Resources, Priority or None, in a partition of this node) and every node (scontrol -d show node).
 It leaves out the jobs that GPUs free on other nodes can take and those another node's re-cut under way will
-serve (it says so in its drain reason), and gives the rest to one node: the first idle one that can make the
-type, then the first busy one, by name. Every node reads the same state and agrees.
+serve (it says so in its drain reason), and gives the rest to one node: idle before busy, then nodes sure to
+make the type before those whose Gres types fit several GPU models, then by name. Every node reads the same state
+and agrees. A job still waiting --takeover-after seconds after it was submitted is served by the next node
+too, after twice that by the one after, so a first node that cannot make the type after all, or fails,
+holds nobody up for long.
 
 On the node that comes first, it plans the re-cut `migctl reshape` would make. When that creates something, it
 drains the node with its claim (no new job starts there) and waits until no job runs there (--wait-timeout,
@@ -367,6 +378,11 @@ Examples:
   cmd->add_flag("--dry-run", args->sync.dry_run, "Print what would change and change nothing");
   cmd->add_option("--watch", args->watch_s, "Make a pass every SECONDS until stopped (default: once)")
       ->check(Seconds(1, 86400));
+  cmd->add_option("--takeover-after", args->takeover_after_s,
+                  "A job waiting this long (from its submit time) is served by the next node too, twice this "
+                  "by the one after (default 600; 0: only the first node)")
+      ->check(CLI::Range(0LL, 7LL * 86400))
+      ->option_text("SECONDS");
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunSlurmReshape(ctx, *args); }; });
 }
 

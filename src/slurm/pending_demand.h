@@ -9,8 +9,8 @@
 
 namespace migctl::slurm {
 
-/// `squeue -h -r -t PENDING -o %i|%P|%r|%b`: one line per pending job or array element: its id, partitions,
-/// reason and the GRES it asks per node.
+/// `squeue -h -r -t PENDING -o %i|%P|%r|%b|%V`: one line per pending job or array element: its id,
+/// partitions, reason, the GRES it asks per node and its submit time.
 std::vector<std::string> PendingJobsArgv();
 
 struct PendingJob {
@@ -18,6 +18,7 @@ struct PendingJob {
   std::vector<std::string> partitions;        ///< Those it was submitted to.
   std::string reason;                         ///< Why it waits: `Resources`, `Priority`, `JobHeldUser`…
   std::map<std::string, unsigned> gpu_types;  ///< GPUs asked per node, by type.
+  long long submitted = 0;                    ///< Submit time, seconds since the epoch; 0 when unknown.
 
   /// It waits for resources, so GPUs it can use would let it start: Slurm's reason is `Resources`,
   /// `Priority` (others come first) or `None` (not yet considered). Held jobs, jobs waiting on a dependency,
@@ -29,7 +30,8 @@ struct PendingJob {
 
 /// The lines of `squeue_output` (PendingJobsArgv's format). A line's `gres:gpu:TYPE:N` (also
 /// `gres/gpu:TYPE:N`, and `gpu:TYPE` for one) asks N of TYPE; GPUs without a type, other GRES and malformed
-/// entries ask nothing. Lines that are not four fields are left out.
+/// entries ask nothing. The submit time is squeue's `YYYY-MM-DDTHH:MM:SS` in local time (0 when it is not
+/// one). Lines that are not four or five fields are left out.
 std::vector<PendingJob> ParsePendingJobs(std::string_view squeue_output);
 
 }  // namespace migctl::slurm

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 namespace migctl::slurm {
 namespace {
 
@@ -23,6 +25,21 @@ TEST(PendingJobs, ReadsEachJobsPartitionsReasonAndTypedGpus) {
   EXPECT_TRUE(jobs[5].gpu_types.empty());
   EXPECT_EQ(jobs[6].gpu_types, (std::map<std::string, unsigned>{{"1g.10gb", 1}}));
   EXPECT_EQ(jobs[7].gpu_types, (std::map<std::string, unsigned>{{"7g.80gb", 1}}));
+}
+
+TEST(PendingJobs, ReadsTheSubmitTimeInLocalTime) {
+  const std::vector<PendingJob> jobs =
+      ParsePendingJobs("1|p|Resources|gres:gpu:1g.10gb:1|2026-12-05T07:00:00\n2|p|Resources|gpu:1g.10gb|N/A\n");
+  ASSERT_EQ(jobs.size(), 2u);
+  std::tm tm{};
+  tm.tm_year = 2026 - 1900;
+  tm.tm_mon = 11;
+  tm.tm_mday = 5;
+  tm.tm_hour = 7;
+  tm.tm_isdst = -1;
+  EXPECT_EQ(jobs[0].submitted, static_cast<long long>(std::mktime(&tm)));
+  EXPECT_EQ(jobs[1].submitted, 0) << "unknown";
+  EXPECT_EQ(jobs[1].gpu_types, (std::map<std::string, unsigned>{{"1g.10gb", 1}}));
 }
 
 TEST(PendingJobs, OnlyResourcesPriorityAndNoneWaitForGpus) {

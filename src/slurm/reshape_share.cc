@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -44,13 +45,17 @@ std::map<std::string, unsigned> ParseClaim(std::string_view reason) {
   return types;
 }
 
-bool CouldMakeType(const std::map<std::string, unsigned>& gpu_types, std::string_view type) {
-  if (gpu_types.empty()) return false;
-  return std::any_of(BuiltinModels().begin(), BuiltinModels().end(), [&](const GpuModel& model) {
-    return ProfileOfType(model, type) != nullptr &&
-           std::all_of(gpu_types.begin(), gpu_types.end(),
-                       [&](const auto& t) { return ProfileOfType(model, t.first) != nullptr; });
-  });
+Capability MakesType(const std::map<std::string, unsigned>& gpu_types, std::string_view type) {
+  if (gpu_types.empty()) return Capability::kCannot;
+  unsigned fit = 0, make = 0;  // models that have every type of the node; of those, that make `type`
+  for (const GpuModel& model : BuiltinModels()) {
+    if (!std::all_of(gpu_types.begin(), gpu_types.end(),
+                     [&](const auto& t) { return ProfileOfType(model, t.first) != nullptr; }))
+      continue;
+    ++fit;
+    if (ProfileOfType(model, type) != nullptr) ++make;
+  }
+  return make == 0 ? Capability::kCannot : make == fit ? Capability::kCan : Capability::kMaybe;
 }
 
 std::vector<TypeShare> ShareOf(const ShareRequest& request) {
@@ -78,7 +83,7 @@ std::vector<TypeShare> ShareOf(const ShareRequest& request) {
     };
     // Room for the type elsewhere, node by node: a job's GPUs must all be on one node.
     std::vector<std::pair<const NodeInfo*, unsigned>> free_room, claimed_room;
-    std::vector<const NodeInfo*> candidates;
+    std::vector<std::pair<const NodeInfo*, Capability>> candidates;
     for (const NodeInfo& n : request.nodes) {
       if (n.name != request.self) {
         const auto claim = ParseClaim(n.reason);
@@ -93,10 +98,20 @@ std::vector<TypeShare> ShareOf(const ShareRequest& request) {
         const unsigned used = n.gpu_types_used.contains(type) ? n.gpu_types_used.at(type) : 0;
         if (have > used) free_room.emplace_back(&n, have - used);
       }
-      if (request.can_make && request.can_make(n, type)) candidates.push_back(&n);
+      const Capability able = request.can_make ? request.can_make(n, type) : Capability::kCannot;
+      if (able != Capability::kCannot) candidates.emplace_back(&n, able);
     }
+    std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+      return std::tuple(!a.first->Has("IDLE"), a.second != Capability::kCan, a.first->name) <
+             std::tuple(!b.first->Has("IDLE"), b.second != Capability::kCan, b.first->name);
+    });
+    // This node's place among them: the first serves every job left, the next ones jobs waiting too long.
+    size_t rank = candidates.size();
+    for (size_t i = 0; i < candidates.size(); ++i)
+      if (candidates[i].first->name == request.self) rank = i;
+    if (request.recheck) rank = 0;  // a node that claimed serves as the first, drained as it now is
+    const bool candidate = request.recheck || rank < candidates.size();
     // The jobs, in squeue's order, take free room first, then what is being made; the rest is left.
-    unsigned left = 0;
     for (const PendingJob* job : jobs_of[type]) {
       const unsigned k = job->gpu_types.at(type);
       auto take = [&](std::vector<std::pair<const NodeInfo*, unsigned>>& room) {
@@ -107,21 +122,23 @@ std::vector<TypeShare> ShareOf(const ShareRequest& request) {
           }
         return false;
       };
-      if (take(free_room))
+      if (take(free_room)) {
         share.free_elsewhere += k;
-      else if (take(claimed_room))
+      } else if (take(claimed_room)) {
         share.claimed += k;
-      else
-        left += k;
+      } else if (candidate) {
+        const long long waited = job->submitted > 0 && request.now > job->submitted ? request.now - job->submitted : 0;
+        const long long reach = request.takeover_after_s > 0 ? waited / request.takeover_after_s : 0;
+        if (static_cast<long long>(rank) <= reach) {
+          share.mine += k;
+          if (rank > 0) share.takeover += k;
+        }
+      }
     }
-    std::sort(candidates.begin(), candidates.end(), [](const NodeInfo* a, const NodeInfo* b) {
-      return std::pair(!a->Has("IDLE"), a->name) < std::pair(!b->Has("IDLE"), b->name);
-    });
     if (request.recheck)
       share.first = request.self;
     else if (!candidates.empty())
-      share.first = candidates.front()->name;
-    if (share.first == request.self) share.mine = left;
+      share.first = candidates.front().first->name;
   }
   std::vector<TypeShare> out;
   for (auto& [type, share] : shares) out.push_back(std::move(share));

@@ -32,7 +32,7 @@ ShareRequest Request(std::string self, std::vector<NodeInfo> nodes, std::vector<
                       .nodes = std::move(nodes),
                       .jobs = std::move(jobs),
                       .can_make = [](const NodeInfo& n, const std::string& type) {
-                        return CouldMakeType(n.gpu_types, type);
+                        return MakesType(n.gpu_types, type);
                       }};
 }
 
@@ -140,16 +140,64 @@ TEST(ReshapeShare, ClaimReasonsRoundTrip) {
 }
 
 TEST(ReshapeShare, OtherNodesModelsAreReadOffTheirGresTypes) {
-  EXPECT_TRUE(CouldMakeType({{"1g.10gb", 7}}, "3g.40gb"));  // A100-80GB or H100-80GB (or an A100-40GB)
-  EXPECT_FALSE(CouldMakeType({{"1g.5gb", 7}}, "3g.40gb"));  // only an A100-40GB has 1g.5gb
+  // 1g.10gb: an A100-80GB or H100-80GB, which make 3g.40gb, or an A100-40GB, which does not.
+  EXPECT_EQ(MakesType({{"1g.10gb", 7}}, "3g.40gb"), Capability::kMaybe);
+  EXPECT_EQ(MakesType({{"3g.40gb", 2}}, "1g.10gb"), Capability::kCan);
+  EXPECT_EQ(MakesType({{"1g.5gb", 7}}, "3g.40gb"), Capability::kCannot);  // only an A100-40GB has 1g.5gb
   const GpuModel& h200 = *FindModel("h200-141gb").value();
   const GiProfile& big = *h200.FindProfile("3g.71gb");
   const std::string h200_3g = MigTypeName(big.compute_slices, big.memory_mib);
-  EXPECT_TRUE(CouldMakeType({{"1g.16gb", 7}}, h200_3g));  // an H200's 1g.18gb, as Slurm names it
-  EXPECT_FALSE(CouldMakeType({{"1g.10gb", 7}}, h200_3g));
-  EXPECT_FALSE(CouldMakeType({{"1g.6gb", 4}}, "3g.40gb"));  // an A30
-  EXPECT_FALSE(CouldMakeType({}, "3g.40gb"));
-  EXPECT_FALSE(CouldMakeType({{"nvidia_h100_80gb_hbm3", 8}}, "3g.40gb")) << "whole GPUs: no MIG";
+  EXPECT_NE(MakesType({{"1g.16gb", 7}}, h200_3g), Capability::kCannot);  // an H200's 1g.18gb, as Slurm names it
+  EXPECT_EQ(MakesType({{"1g.10gb", 7}}, h200_3g), Capability::kCannot);
+  EXPECT_EQ(MakesType({{"1g.6gb", 4}}, "3g.40gb"), Capability::kCannot);  // an A30
+  EXPECT_EQ(MakesType({}, "3g.40gb"), Capability::kCannot);
+  EXPECT_EQ(MakesType({{"nvidia_h100_80gb_hbm3", 8}}, "3g.40gb"), Capability::kCannot) << "whole GPUs: no MIG";
+}
+
+TEST(ReshapeShare, AJobWaitingTooLongIsServedByTheNextNodesInTurn) {
+  // n1 shows only 1g.10gb and comes first (idle, by name), but is an A100-40GB: it cannot make the 3g.40gb
+  // and its own pass makes nothing. n2 and n3 (also only 1g.10gb) take over as the job ages.
+  const std::vector<NodeInfo> nodes = {Node("n1", "IDLE", {{"1g.10gb", 7}}), Node("n2", "IDLE", {{"1g.10gb", 7}}),
+                                       Node("n3", "IDLE", {{"1g.10gb", 7}})};
+  PendingJob job = Job("9", {{"3g.40gb", 1}});
+  job.submitted = 1'000'000;
+  auto mine = [&](const char* self, long long waited) {
+    ShareRequest r = Request(self, nodes, {job});
+    r.now = job.submitted + waited;
+    const TypeShare s = Of(ShareOf(r), "3g.40gb");
+    EXPECT_EQ(s.first, "n1");
+    return std::pair(s.mine, s.takeover);
+  };
+  EXPECT_EQ(mine("n1", 0), std::pair(1u, 0u));
+  EXPECT_EQ(mine("n2", 599), std::pair(0u, 0u));
+  EXPECT_EQ(mine("n2", 600), std::pair(1u, 1u)) << "after --takeover-after, the second node too";
+  EXPECT_EQ(mine("n3", 600), std::pair(0u, 0u));
+  EXPECT_EQ(mine("n3", 1200), std::pair(1u, 1u)) << "after twice that, the third";
+  // Once n2 claims it (drains for it), nobody else makes another.
+  std::vector<NodeInfo> claimed = nodes;
+  claimed[1] = Node("n2", "IDLE+DRAIN", {{"1g.10gb", 7}}, {}, ClaimReason({{"3g.40gb", 1}}));
+  ShareRequest r = Request("n3", claimed, {job});
+  r.now = job.submitted + 5000;
+  EXPECT_EQ(Of(ShareOf(r), "3g.40gb").mine, 0u);
+  EXPECT_EQ(Of(ShareOf(r), "3g.40gb").claimed, 1u);
+  // No takeover when it is off, or the submit time is unknown.
+  r = Request("n2", nodes, {job});
+  r.now = job.submitted + 5000;
+  r.takeover_after_s = 0;
+  EXPECT_EQ(Of(ShareOf(r), "3g.40gb").mine, 0u);
+  job.submitted = 0;
+  r = Request("n2", nodes, {job});
+  r.now = 5000;
+  EXPECT_EQ(Of(ShareOf(r), "3g.40gb").mine, 0u);
+}
+
+TEST(ReshapeShare, AmongIdleNodesOneSureToMakeTheTypeComesFirst) {
+  // n1 may be an A100-40GB; n2 shows a 3g.40gb, so it surely makes more.
+  const std::vector<NodeInfo> nodes = {Node("n1", "IDLE", {{"1g.10gb", 7}}),
+                                       Node("n2", "IDLE", {{"3g.40gb", 1}, {"1g.10gb", 3}})};
+  const std::vector<PendingJob> jobs = {Job("3", {{"3g.40gb", 2}})};
+  EXPECT_EQ(Of(ShareOf(Request("n1", nodes, jobs)), "3g.40gb").first, "n2");
+  EXPECT_EQ(Of(ShareOf(Request("n2", nodes, jobs)), "3g.40gb").mine, 2u);
 }
 
 }  // namespace
