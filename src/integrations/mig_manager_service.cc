@@ -118,6 +118,8 @@ MigManagerService ReadMigManagerService(const std::string& root_dir) {
   std::error_code ec;
   for (const char* dir : kUnitDirs) {
     const std::string path = std::string(dir) + "/" + kMigManagerUnit;
+    if (fs::is_symlink(fs::symlink_status(root + path, ec)) && fs::read_symlink(root + path, ec) == "/dev/null")
+      s.masked = true;  // `systemctl mask`: whatever lies below never runs
     if (fs::is_regular_file(root + path, ec)) {
       s.installed = true;
       s.unit_path = path;

@@ -42,8 +42,9 @@ struct MigManagerService {
   std::string label;                ///< MIG_PARTED_SELECTED_CONFIG; empty when not set.
   std::string hooks_file;           ///< MIG_PARTED_HOOKS_FILE; empty when not set.
   std::vector<std::string> sources; ///< The files read for the above, in the order read.
+  bool masked = false;              ///< Its unit in /etc or /run is a link to /dev/null: it never runs.
 
-  bool enabled() const { return !links.empty(); }
+  bool enabled() const { return !masked && !links.empty(); }
 };
 
 /// The assignments of one systemd `Environment=` value, in order, as systemd splits it: words separated by

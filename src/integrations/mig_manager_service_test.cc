@@ -123,5 +123,18 @@ TEST(MigManagerService, DefaultsAndAbsence) {
   EXPECT_EQ(s.hooks_file, "");
 }
 
+TEST(MigManagerService, AMaskedServiceIsNotEnabledWhateverLinksRemain) {
+  Root r;
+  r.Write("/usr/lib/systemd/system/nvidia-mig-manager.service", kUnit);
+  r.Link("/usr/lib/systemd/system/nvidia-mig-manager.service",
+         "/etc/systemd/system/multi-user.target.wants/nvidia-mig-manager.service");
+  EXPECT_TRUE(ReadMigManagerService(r.path()).enabled());
+  r.Link("/dev/null", "/etc/systemd/system/nvidia-mig-manager.service");
+  MigManagerService s = ReadMigManagerService(r.path());
+  EXPECT_TRUE(s.installed);
+  EXPECT_TRUE(s.masked);
+  EXPECT_FALSE(s.enabled()) << "replacing it disables nothing, and uninstall enables nothing";
+}
+
 }  // namespace
 }  // namespace migctl::integrations
