@@ -293,6 +293,35 @@ TEST_F(E2e, AsNvidiaMigPartedItRunsMigManagersSequenceUnchanged) {
   EXPECT_NE(mig_parted({"version"}).out.find("migctl"), std::string::npos);
 }
 
+// The command lines of mig-parted's own boot script (deployments/systemd/service.sh), in its order, on A100s
+// whose mode change needs a reset: generate-config (not taken: the script then uses the config it has), the
+// mode asserted, set without a reset, set again (the reset), the layout applied and exported.
+TEST_F(E2e, AsNvidiaMigPartedItRunsTheBootScriptsSequenceUnchanged) {
+  InitMachine("a100-80gb:2");
+  const fs::path link = dir_ / "nvidia-mig-parted";
+  fs::create_symlink(MIGCTL_BINARY, link);
+  const Env env = {{"MIGCTL_SIM", state_},
+                   {"MIG_PARTED_CONFIG_FILE", (kNvidiaConfigs / "mig-parted-config-default.yaml").string()},
+                   {"MIG_PARTED_SELECTED_CONFIG", "all-1g.10gb"}};
+  auto mig_parted = [&](const Args& args) { return Start(link.string(), args, env).Wait(); };
+  const fs::path generated = dir_ / "config.yaml.tmp";
+  EXPECT_EQ(mig_parted({"generate-config", "-f", generated.string()}).exit_code, 1);
+  EXPECT_FALSE(fs::exists(generated));
+  EXPECT_EQ(mig_parted({"assert", "--mode-only"}).exit_code, 1);
+  Outcome o = mig_parted({"apply", "--mode-only", "--skip-reset"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(mig_parted({"assert", "--mode-only"}).exit_code, 1) << "pending until the reset";
+  o = mig_parted({"apply", "--mode-only"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(mig_parted({"assert", "--mode-only"}).exit_code, 0);
+  o = mig_parted({"apply"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(mig_parted({"export"}).exit_code, 0);
+  EXPECT_EQ(mig_parted({"assert"}).exit_code, 0);
+  EXPECT_EQ(Instances(0).size(), 7u);
+  EXPECT_EQ(Instances(1).size(), 7u);
+}
+
 // `service install --replace-mig-manager` on an image laid out as mig-parted's package installs it: the boot
 // unit applies the layout mig-manager's override.conf selected, from its config; mig-manager is disabled; the
 // layout the new unit applies is the one mig-parted would have applied; uninstall enables mig-manager again.
