@@ -1,5 +1,7 @@
 #include "integrations/host_blockers.h"
 
+#include "integrations/mig_manager_service.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -151,16 +153,6 @@ Result<std::optional<bool>> HostProbe::PciResetAvailable(std::string_view nvml_b
   return std::optional<bool>(fs::exists(device + "/reset", ec));
 }
 
-bool HostProbe::UnitEnabled(std::string_view unit) const {
-  std::error_code ec;
-  for (const fs::directory_entry& dir : fs::directory_iterator(Path("etc/systemd/system"), ec)) {
-    if (!dir.path().filename().string().ends_with(".wants")) continue;
-    // The link's target is a path inside the root, so test the link itself, not what it points to.
-    if (fs::is_symlink(dir.path() / unit, ec) || fs::exists(dir.path() / unit, ec)) return true;
-  }
-  return false;
-}
-
 Result<std::vector<Blocker>> HostProbe::Probe(const std::vector<std::string>& gpu_bus_ids) const {
   std::error_code ec;
   if (!fs::is_directory(root_, ec))
@@ -212,7 +204,7 @@ Result<std::vector<Blocker>> HostProbe::Probe(const std::vector<std::string>& gp
                      "set the mode, then reboot the host (VM)"});
   }
 
-  if (UnitEnabled("nvidia-mig-manager.service"))
+  if (ReadMigManagerService(root_).enabled())
     found.push_back({BlockerKind::kConflict,
                      "nvidia-mig-manager.service (mig-parted) is enabled",
                      {},

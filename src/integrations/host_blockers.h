@@ -81,10 +81,6 @@ class HostProbe {
   /// (a simulated GPU, or /sys not visible), so nothing can be said. kInvalidInput for a malformed bus id.
   Result<std::optional<bool>> PciResetAvailable(std::string_view nvml_bus_id) const;
 
-  /// Whether `unit` (e.g. `nvidia-mig-manager.service`) is enabled: a link to it in any
-  /// `<root>/etc/systemd/system/*.wants/` directory, which is what `systemctl enable` creates.
-  bool UnitEnabled(std::string_view unit) const;
-
  private:
   std::string Path(std::string_view relative) const;
 

@@ -139,18 +139,6 @@ TEST(HostProbe, PciResetIsUnknownForDevicesSysfsDoesNotList) {
   EXPECT_EQ(probe.Probe({"bogus"}).error().code, ErrorCode::kInvalidInput);
 }
 
-TEST(HostProbe, UnitEnabledLooksInEveryWantsDirectory) {
-  FakeHost host;
-  HostProbe probe(host.root() + "/");
-  EXPECT_FALSE(probe.UnitEnabled("nvidia-mig-manager.service"));
-  host.Write("etc/systemd/system/nvidia-mig-manager.service", "[Unit]\n");  // installed, not enabled
-  EXPECT_FALSE(probe.UnitEnabled("nvidia-mig-manager.service"));
-  host.Link("etc/systemd/system/nvidia-gpu-reset.target.wants/nvidia-mig-manager.service",
-            "/etc/systemd/system/nvidia-mig-manager.service");
-  EXPECT_TRUE(probe.UnitEnabled("nvidia-mig-manager.service"));
-  EXPECT_FALSE(probe.UnitEnabled("migctl-apply.service"));
-}
-
 TEST(HostProbe, RootMustBeADirectoryAndComesFromTheEnvironment) {
   EXPECT_EQ(HostProbe("/nonexistent/host").Probe().error().code, ErrorCode::kNotFound);
   setenv("MIGCTL_HOST_ROOT", "/host", 1);

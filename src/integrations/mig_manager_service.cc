@@ -28,14 +28,22 @@ bool IsVariableName(std::string_view name) {
 
 char Unescape(char c) {
   switch (c) {
-    case 'n': return '\n';
-    case 't': return '\t';
-    case 'r': return '\r';
-    case 'a': return '\a';
-    case 'b': return '\b';
-    case 'f': return '\f';
-    case 'v': return '\v';
-    default: return c;  // `\\`, `\"`, `\'`, `\ ` and the rest stand for themselves
+    case 'n':
+      return '\n';
+    case 't':
+      return '\t';
+    case 'r':
+      return '\r';
+    case 'a':
+      return '\a';
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'v':
+      return '\v';
+    default:
+      return c;  // `\\`, `\"`, `\'`, `\ ` and the rest stand for themselves
   }
 }
 
@@ -65,7 +73,10 @@ Environment ParseEnvironmentSetting(std::string_view value) {
       if (c == '\\' && i + 1 < value.size()) {
         word += Unescape(value[++i]);
       } else if (quote != 0) {
-        if (c == quote) quote = 0; else word += c;
+        if (c == quote)
+          quote = 0;
+        else
+          word += c;
       } else if (c == '"' || c == '\'') {
         quote = c;
       } else if (IsBlank(c)) {
@@ -118,7 +129,8 @@ MigManagerService ReadMigManagerService(const std::string& root_dir) {
   std::error_code ec;
   for (const char* dir : kUnitDirs) {
     const std::string path = std::string(dir) + "/" + kMigManagerUnit;
-    if (fs::is_symlink(fs::symlink_status(root + path, ec)) && fs::read_symlink(root + path, ec) == "/dev/null")
+    if (fs::is_symlink(fs::symlink_status(root + path, ec)) &&
+        fs::read_symlink(root + path, ec) == "/dev/null")
       s.masked = true;  // `systemctl mask`: whatever lies below never runs
     if (fs::is_regular_file(root + path, ec)) {
       s.installed = true;

@@ -35,14 +35,14 @@ struct UnitLink {
 
 /// What the installed nvidia-mig-manager.service does at boot. Paths are as the booted host sees them.
 struct MigManagerService {
-  bool installed = false;           ///< Its unit file exists.
-  std::string unit_path;            ///< Where the unit file lies; empty when not installed.
-  std::vector<UnitLink> links;      ///< Its links in `/etc/systemd/system/*.wants|*.requires/`: enabled.
-  std::string config_file;          ///< MIG_PARTED_CONFIG_FILE, else kMigManagerDefaultConfig.
-  std::string label;                ///< MIG_PARTED_SELECTED_CONFIG; empty when not set.
-  std::string hooks_file;           ///< MIG_PARTED_HOOKS_FILE; empty when not set.
-  std::vector<std::string> sources; ///< The files read for the above, in the order read.
-  bool masked = false;              ///< Its unit in /etc or /run is a link to /dev/null: it never runs.
+  bool installed = false;            ///< Its unit file exists.
+  std::string unit_path;             ///< Where the unit file lies; empty when not installed.
+  std::vector<UnitLink> links;       ///< Its links in `/etc/systemd/system/*.wants|*.requires/`: enabled.
+  std::string config_file;           ///< MIG_PARTED_CONFIG_FILE, else kMigManagerDefaultConfig.
+  std::string label;                 ///< MIG_PARTED_SELECTED_CONFIG; empty when not set.
+  std::string hooks_file;            ///< MIG_PARTED_HOOKS_FILE; empty when not set.
+  std::vector<std::string> sources;  ///< The files read for the above, in the order read.
+  bool masked = false;               ///< Its unit in /etc or /run is a link to /dev/null: it never runs.
 
   bool enabled() const { return !masked && !links.empty(); }
 };

@@ -105,10 +105,10 @@ TEST(MigManagerService, ReadsTheLayoutItAppliesAndHowItIsEnabled) {
   EXPECT_EQ(s.links[1].path, "/etc/systemd/system/nvidia-gpu-reset.target.wants/nvidia-mig-manager.service");
   EXPECT_EQ(s.links[0].target, "/usr/lib/systemd/system/nvidia-mig-manager.service");
   EXPECT_TRUE(s.enabled());
-  EXPECT_EQ(s.sources, (std::vector<std::string>{
-                           "/usr/lib/systemd/system/nvidia-mig-manager.service",
-                           "/etc/systemd/system/nvidia-mig-manager.service.d/override.conf",
-                           "/usr/lib/systemd/system/nvidia-mig-manager.service.d/zz-site.conf"}));
+  EXPECT_EQ(s.sources,
+            (std::vector<std::string>{"/usr/lib/systemd/system/nvidia-mig-manager.service",
+                                      "/etc/systemd/system/nvidia-mig-manager.service.d/override.conf",
+                                      "/usr/lib/systemd/system/nvidia-mig-manager.service.d/zz-site.conf"}));
 }
 
 TEST(MigManagerService, DefaultsAndAbsence) {

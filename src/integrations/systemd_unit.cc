@@ -299,7 +299,7 @@ Result<InstallResult> ServiceInstaller::Install(const InstallRequest& request) {
                    request.hooks_file.empty() ? "" : kServiceHooksPath};
   MIGCTL_ASSIGN_OR_RETURN(result.unit_text, RenderServiceUnit(unit));
 
-  if (!request.replace_mig_manager && HostProbe(Root()).UnitEnabled(kMigManagerUnit)) {
+  if (!request.replace_mig_manager && ReadMigManagerService(Root()).enabled()) {
     if (!request.force)
       return MakeError(
           ErrorCode::kBusy,

@@ -6,7 +6,7 @@
 // with every byte, so a client sending a byte every few seconds (slowloris) would hold a thread for hours,
 // and a handful of them would stall /metrics. So each response closes its connection (no keep-alive: a
 // scrape is one request, and Prometheus reconnects), and a watchdog shuts down any connection older than
-// `max_connection_age`. A scrape takes milliseconds, so only a stalled or hostile client meets the limit.
+// `max_connection_age` (5 s). A scrape takes milliseconds, so only a stalled or hostile client meets the limit.
 #pragma once
 
 #include <chrono>
@@ -26,7 +26,9 @@ class MetricsServer {
 
   struct Limits {
     int threads = 8;                                          ///< Connections served at once.
-    std::chrono::milliseconds max_connection_age{10'000};     ///< Then the connection is shut down.
+    /// Then the connection is shut down. Under Prometheus's default 10 s scrape timeout: a scrape queued
+    /// behind slow clients gets a thread within this.
+    std::chrono::milliseconds max_connection_age{5'000};
   };
 
   /// Listens on `host`:`port` (port 0: any free one) and serves on its own threads until Stop. kIo when it
