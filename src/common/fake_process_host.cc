@@ -186,9 +186,11 @@ std::optional<std::string> FakeProcessHost::CommandLine(pid_t pid) {
   return line;
 }
 
-void FakeProcessHost::Kill(pid_t pid, int signal) {
-  auto it = processes_.find(pid);
-  if (it != processes_.end()) Deliver(*it->second, signal);
+bool FakeProcessHost::Kill(pid_t pid, int signal, const IsIt& is_it) {
+  const std::optional<std::string> line = CommandLine(pid);
+  if (!line || !is_it(*line)) return false;
+  Deliver(*processes_.at(pid), signal);
+  return true;
 }
 
 void FakeProcessHost::Deliver(State& process, int signal) {

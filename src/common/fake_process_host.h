@@ -96,7 +96,7 @@ class FakeProcessHost final : public ProcessHost {
   /// While fake process `pid` runs: its arguments, each followed by a NUL (as /proc/PID/cmdline). Else, and
   /// for any pid that is not a fake one, nullopt.
   std::optional<std::string> CommandLine(pid_t pid) override;
-  void Kill(pid_t pid, int signal) override;
+  bool Kill(pid_t pid, int signal, const IsIt& is_it) override;
 
  private:
   friend class FakeProcess;

@@ -1,6 +1,8 @@
 #include "common/process_host.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -65,8 +67,23 @@ class RealHost final : public ProcessHost {
     return cmdline.ok() ? std::move(cmdline).value() : std::string();
   }
 
-  void Kill(pid_t pid, int signal) override {
-    if (pid > 0) ::kill(pid, signal);
+  bool Kill(pid_t pid, int signal, const IsIt& is_it) override {
+    if (pid <= 0) return false;
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) {
+      // Gone (ESRCH), or not a process (EINVAL). Without pidfds (a kernel before 5.3: ENOSYS; a seccomp
+      // filter: EPERM), check, then signal.
+      if (errno != ENOSYS && errno != EPERM) return false;
+      const std::optional<std::string> line = CommandLine(pid);
+      return line && is_it(*line) && ::kill(pid, signal) == 0;
+    }
+    // Read after the pidfd is held: if the pid was reused before, this is the process the pidfd holds; if
+    // that process ends now, the signal fails (ESRCH) rather than reaching a newcomer.
+    const std::optional<std::string> line = CommandLine(pid);
+    const bool sent =
+        line && is_it(*line) && ::syscall(SYS_pidfd_send_signal, fd, signal, nullptr, 0) == 0;
+    ::close(fd);
+    return sent;
   }
 };
 

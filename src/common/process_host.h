@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,8 +69,13 @@ class ProcessHost {
   /// command line (each argument followed by a NUL, as in /proc/PID/cmdline; "" when unreadable) while it
   /// lives; nullopt once it has ended (a zombie has ended).
   virtual std::optional<std::string> CommandLine(pid_t pid) = 0;
-  /// Sends `signal` to such a process, `pid` alone. (A Process of ours is signalled through Signal.)
-  virtual void Kill(pid_t pid, int signal) = 0;
+  /// Whether a command line (CommandLine's form) is the process meant.
+  using IsIt = std::function<bool(const std::string& command_line)>;
+  /// Sends `signal` to such a process, `pid` alone, only while `is_it` holds for its command line; returns
+  /// whether it was sent. The real side holds the process by a pidfd while it checks, so a pid that was
+  /// reused meanwhile (the process meant ended, another took its number) is never signalled. (A Process of
+  /// ours is signalled through Signal.)
+  virtual bool Kill(pid_t pid, int signal, const IsIt& is_it) = 0;
 };
 
 /// The real side: Child processes and steady_clock. One per process.

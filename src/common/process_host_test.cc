@@ -128,9 +128,13 @@ TEST(RealProcessHost, CommandLineOfALivingProcessOnly) {
   EXPECT_EQ(line, std::string("sleep\0"
                               "30\0",
                               9));
-  host.Kill(pid, SIGKILL);
+  EXPECT_FALSE(host.Kill(pid, SIGKILL, [](const std::string& line) { return line.starts_with("true"); }))
+      << "not the process meant: not signalled";
+  EXPECT_TRUE(host.CommandLine(pid).has_value());
+  EXPECT_TRUE(host.Kill(pid, SIGKILL, [](const std::string& line) { return line.starts_with("sleep"); }));
   while (!(*child)->Poll()) host.SleepUntil(host.Now() + 5ms);
   EXPECT_EQ(host.CommandLine(pid), std::nullopt);
+  EXPECT_FALSE(host.Kill(pid, SIGKILL, [](const std::string&) { return true; })) << "ended: nothing to signal";
 }
 
 // The fake side.

@@ -28,13 +28,16 @@ std::string LockPath(const std::string& root) { return root + "/migctl-mps.lock"
 /// True when `pid` has ended: no such process, or a zombie nobody has reaped yet.
 bool ProcessGone(ProcessHost& host, pid_t pid) { return !host.CommandLine(pid).has_value(); }
 
+/// Whether a command line is an MPS control program's (`nvidia-cuda-mps-control`, or a stand-in for it).
+bool IsControlDaemon(const std::string& cmdline) { return cmdline.find("mps-control") != std::string::npos; }
+
 /// The pid of a control daemon that lives but may not answer (it quits, and waits for its clients): its pid
 /// file names a process whose command line is a control program's (not another that reused a stale pid).
 std::optional<pid_t> LivingDaemon(ProcessHost& host, const DaemonDirs& dirs) {
   std::optional<pid_t> pid = ReadDaemonPidFile(dirs);
   if (!pid) return std::nullopt;
   std::optional<std::string> cmdline = host.CommandLine(*pid);
-  if (!cmdline || cmdline->find("mps-control") == std::string::npos) return std::nullopt;
+  if (!cmdline || !IsControlDaemon(*cmdline)) return std::nullopt;
   return pid;
 }
 
@@ -98,12 +101,12 @@ Result<DaemonRecord> StartDetached(const DetachedOptions& options, ProcessHost& 
   const Clock::time_point deadline = host.Now() + options.start_timeout;
   if (!PollUntil(host, deadline, [&] { return client.Answering(); })) {
     std::optional<pid_t> pid = ReadDaemonPidFile(dirs);
-    if (pid && !ProcessGone(host, *pid)) host.Kill(*pid, SIGTERM);
+    const bool stopped = pid && host.Kill(*pid, SIGTERM, IsControlDaemon);
     return MakeError(ErrorCode::kIo,
                      fmt::format("the MPS control daemon{} started by {} -d did not answer "
                                  "within {} ms{}; {}",
                                  Described(pid), program, options.start_timeout.count(),
-                                 pid ? ", so it was sent SIGTERM" : "", DaemonLogHint(dirs, mark)));
+                                 stopped ? ", so it was sent SIGTERM" : "", DaemonLogHint(dirs, mark)));
   }
 
   DaemonRecord record{dirs,    options.gpus,  options.default_thread_percentage, ReadDaemonPidFile(dirs),

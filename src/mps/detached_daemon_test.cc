@@ -142,7 +142,8 @@ TEST_F(DetachedDaemonTest, StopWithoutDaemonIsNotFound) {
 TEST_F(DetachedDaemonTest, StaleRecordIsReportedAndRemovedByStop) {
   Result<DaemonRecord> started = StartDetached(Options(), host_);
   ASSERT_TRUE(started.ok()) << started.error().message;
-  host_.Kill(*started->pid, SIGKILL);  // its pid file and pipe stay behind
+  // Its pid file and pipe stay behind.
+  ASSERT_TRUE(host_.Kill(*started->pid, SIGKILL, [](const std::string&) { return true; }));
 
   Result<DetachedStatus> status = QueryDetached(Root(), host_);
   ASSERT_TRUE(status.ok()) << status.error().message;

@@ -187,7 +187,7 @@ void ScriptedControl::Quit(const std::string& pipe_dir, Served& daemon) {
 
 void ScriptedControl::ShutDown(const std::string& pipe_dir) {
   Served& daemon = daemons_[pipe_dir];
-  for (pid_t server : daemon.servers) host_.Kill(server, SIGTERM);
+  for (pid_t server : daemon.servers) host_.Kill(server, SIGTERM, [](const std::string&) { return true; });
   ::unlink(PidFile(pipe_dir).c_str());
   Log(daemon, "Exit with status 0");
 }
