@@ -155,6 +155,35 @@ TEST_F(RunIsolationE2e, CtrlCWhileEphemeralSlicesAreCreatedRemovesThemAndRunsNoT
   EXPECT_TRUE(ReadIntervals(log).empty()) << "no task runs after Ctrl-C";
 }
 
+TEST_F(RunIsolationE2e, ASliceLeftByAKilledEphemeralRunIsRemovedByTheNextEphemeralRun) {
+  InitMachine("h100-80gb:1");
+  const fs::path log = dir_ / "slices.log";
+  Child killed = StartMigctl({"run", "--profile", "3g.40gb", "--workers", "2", "--create", "--ephemeral", "--",
+                              Probe(), "--log", log.string(), "--sleep-ms", "1500"});
+  WaitForStarts(log, 1);
+  ::kill(killed.pid(), SIGKILL);  // nothing of its own runs after this: its slices stay
+  killed.Wait();
+  ASSERT_EQ(Instances(0).size(), 2u);
+  // Its task ends by itself (or with its keeper); until then its slice stays leased.
+  const int task = ReadIntervals(log).front().pid;
+  const auto idle = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < idle && ::kill(task, 0) == 0) std::this_thread::sleep_for(milliseconds(50));
+  // A run without --ephemeral takes them as they are (it removes nothing it did not make).
+  Outcome plain = Migctl({"run", "--profile", "3g.40gb", "--workers", "2", "--repeat", "2", "--", "true"});
+  EXPECT_EQ(plain.exit_code, kExitOk) << plain;
+  EXPECT_EQ(Instances(0).size(), 2u);
+  // The next --ephemeral run removes them (idle now), then makes and removes its own.
+  Outcome next = Migctl({"run", "--profile", "1g.10gb", "--workers", "1", "--create", "--ephemeral", "--", "true"});
+  EXPECT_EQ(next.exit_code, kExitOk) << next;
+  EXPECT_NE(next.err.find("removed 2 GPU instances left by a run that was killed (pid " +
+                          std::to_string(killed.pid()) + ")"),
+            std::string::npos)
+      << next;
+  EXPECT_TRUE(Instances(0).empty()) << next;
+  Outcome again = Migctl({"run", "--profile", "1g.10gb", "--workers", "1", "--create", "--ephemeral", "--", "true"});
+  EXPECT_EQ(again.err.find("left by a run that was killed"), std::string::npos) << "the record is gone: " << again;
+}
+
 TEST_F(RunIsolationE2e, EphemeralNeverRemovesASliceAnotherRunUses) {
   const fs::path log = dir_ / "slices.log";
   for (int round = 0; round < kRounds; ++round) {

@@ -15,6 +15,7 @@
 #include "common/memory_size.h"
 #include "common/stop_signals.h"
 #include "common/task_cgroup.h"
+#include "launch/ephemeral_record.h"
 #include "launch/lease.h"
 #include "launch/lease_guard.h"
 #include "launch/result_log.h"
@@ -92,8 +93,9 @@ Result<std::vector<nvml::GpuSnapshot>> Observe(const std::vector<nvml::Device>& 
 }
 
 /// Creates the MIG devices create needs, through the conductor. `created` gets every GI made, even when a
-/// later GPU fails, so that ephemeral can remove them.
-Status CreatePartitions(const RunRequest& r, RunOutcome& out, std::vector<CreatedPartition>& created) {
+/// later GPU fails, so that ephemeral can remove them; `made` is called after each GPU that made some.
+Status CreatePartitions(const RunRequest& r, RunOutcome& out, std::vector<CreatedPartition>& created,
+                        const std::function<void()>& made) {
   PartitionPlan plan;
   ChangeRequest change;
   change.devices = r.devices;
@@ -102,9 +104,10 @@ Status CreatePartitions(const RunRequest& r, RunOutcome& out, std::vector<Create
   change.dry_run = r.dry_run;
   change.command = "run --create";
   ChangeCallbacks callbacks;
-  callbacks.changed = [&created](std::size_t k, const GpuOutcome& outcome) {
-    std::vector<CreatedPartition> made = CreatedBy(k, outcome);
-    created.insert(created.end(), made.begin(), made.end());
+  callbacks.changed = [&created, &made](std::size_t k, const GpuOutcome& outcome) {
+    std::vector<CreatedPartition> now = CreatedBy(k, outcome);
+    created.insert(created.end(), now.begin(), now.end());
+    if (!now.empty() && made) made();
   };
   MIGCTL_ASSIGN_OR_RETURN(ChangeReport report, r.change_gpus(std::move(change), callbacks));
   for (const PartitionAddition& a : plan.additions)
@@ -160,6 +163,61 @@ Result<unsigned> RemoveCreated(const RunRequest& r, LeaseTable& leases, const st
   for (const GpuOutcome& g : report.gpus)
     for (const PlannedOp& op : g.plan.steps.ops) removed += op.kind == PlannedOp::Kind::kDestroyGi;
   return removed;
+}
+
+/// Whether the GI `g` names is still on `gpu` as it was made (same id, profile and placement start).
+bool StillThere(const nvml::GpuSnapshot& gpu, GiId gi, ProfileId profile, unsigned start) {
+  return std::any_of(gpu.instances.begin(), gpu.instances.end(), [&](const nvml::InstanceSnapshot& i) {
+    return i.gi == gi && i.profile == profile && i.placement.start == start;
+  });
+}
+
+/// `created` as a record of this run names it.
+Result<EphemeralRecord> RecordOf(const RunRequest& r, const ProcStamp& self,
+                                 const std::vector<CreatedPartition>& created) {
+  EphemeralRecord record{self, {}};
+  for (const CreatedPartition& c : created) {
+    MIGCTL_ASSIGN_OR_RETURN(GpuUuid uuid, r.devices[c.gpu].Uuid());
+    record.gis.push_back({uuid.value(), c.gi.value(), c.profile.value(), c.start});
+  }
+  return record;
+}
+
+/// Removes what `run --ephemeral` runs of this user that were killed left on the selected GPUs: the GIs
+/// still there unchanged and idle, as RemoveCreated does (a busy one stays, with a note). Each record then
+/// keeps only what is still there (a busy GI, GPUs not selected here); an empty one is removed. Under
+/// EphemeralLock, so a concurrent run reads the records only once they are rewritten.
+Status SweepKilledRuns(const RunRequest& r, LeaseTable& leases, RunEvents& events) {
+  MIGCTL_ASSIGN_OR_RETURN(FileLock lock, EphemeralLock(leases.dir()));
+  std::vector<EphemeralRecord> orphans = OrphanedEphemeralRecords(leases.dir());
+  if (orphans.empty()) return Ok();
+  MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::GpuSnapshot> gpus, Observe(r.devices));
+  std::map<std::string, size_t> index_of;
+  for (size_t k = 0; k < gpus.size(); ++k) index_of[gpus[k].uuid.value()] = k;
+  std::vector<CreatedPartition> left;
+  std::set<pid_t> owners;
+  for (const EphemeralRecord& o : orphans)
+    for (const EphemeralGi& g : o.gis)
+      if (auto k = index_of.find(g.gpu_uuid);
+          k != index_of.end() && StillThere(gpus[k->second], GiId(g.gi), ProfileId(g.profile), g.start)) {
+        left.push_back({k->second, GiId(g.gi), ProfileId(g.profile), g.start});
+        owners.insert(o.owner.pid);
+      }
+  if (!left.empty()) {
+    MIGCTL_ASSIGN_OR_RETURN(unsigned removed, RemoveCreated(r, leases, left, events));
+    if (removed > 0)
+      events.OnNote(fmt::format("--ephemeral: removed {} GPU instance{} left by a run that was killed (pid {})",
+                                removed, removed == 1 ? "" : "s", fmt::join(owners, ", ")));
+    MIGCTL_ASSIGN_OR_RETURN(gpus, Observe(r.devices));
+  }
+  for (EphemeralRecord& o : orphans) {
+    std::erase_if(o.gis, [&](const EphemeralGi& g) {
+      const auto k = index_of.find(g.gpu_uuid);
+      return k != index_of.end() && !StillThere(gpus[k->second], GiId(g.gi), ProfileId(g.profile), g.start);
+    });
+    MIGCTL_RETURN_IF_ERROR(WriteEphemeralRecord(leases.dir(), o));
+  }
+  return Ok();
 }
 
 /// Workers of `request`, from the GPUs as they are now.
@@ -375,9 +433,24 @@ Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
   // comes while partitions are being created (the supervisor then runs no task), or while they are removed.
   StopSignals early_stop;
   MIGCTL_RETURN_IF_ERROR(early_stop.Install());
+  // --ephemeral: what killed runs left goes first; what this run makes is recorded as it is made, so that
+  // if this run is killed too, the next one removes it.
+  const bool owns = request.ephemeral && !request.dry_run;
+  if (owns) MIGCTL_RETURN_IF_ERROR(SweepKilledRuns(request, leases, events));
+  const ProcStamp self{::getpid(), ProcessStartTime(::getpid())};
   std::vector<CreatedPartition> created;
+  auto record = [&](const std::vector<CreatedPartition>& gis) {
+    Result<EphemeralRecord> rec = RecordOf(request, self, gis);
+    Status written = rec.ok() ? WriteEphemeralRecord(leases.dir(), *rec) : Status(rec.error());
+    if (!written.ok())
+      events.OnNote("--ephemeral: cannot record what this run made (were it killed, it would stay): " +
+                    written.error().message);
+  };
   Result<RunOutcome> result = [&]() -> Result<RunOutcome> {
-    if (request.create) MIGCTL_RETURN_IF_ERROR(CreatePartitions(request, out, created));
+    if (request.create)
+      MIGCTL_RETURN_IF_ERROR(CreatePartitions(request, out, created, [&] {
+        if (owns) record(created);
+      }));
     for (const std::string& line : out.partitions) events.OnNote(line);
     MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::GpuSnapshot> gpus, Observe(request.devices));
     if (request.reshape) {  // whatever MIG devices there are, none included: the first reshape makes some
@@ -438,6 +511,13 @@ Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
   // Whatever happened, what --ephemeral owns goes away (unless another run uses it).
   if (request.ephemeral && !created.empty()) {
     Result<unsigned> removed = RemoveCreated(request, leases, created, events);
+    // What stays (another run's task uses it) stays recorded: a later run --ephemeral removes it once idle.
+    if (Result<std::vector<nvml::GpuSnapshot>> now = Observe(request.devices); now.ok() && owns) {
+      std::vector<CreatedPartition> left;
+      for (const CreatedPartition& c : created)
+        if (StillThere((*now)[c.gpu], c.gi, c.profile, c.start)) left.push_back(c);
+      record(left);
+    }
     std::string line = removed.ok() ? fmt::format("--ephemeral: removed the {} GPU instance{} this run created",
                                                   *removed, *removed == 1 ? "" : "s")
                                     : "--ephemeral: could not remove what this run created: " +
