@@ -466,9 +466,36 @@ TEST_F(SlurmSync, SlurmReshapeLeavesWhatAnotherNodeMakesAndGivesUpWhenTheJobGoes
   EXPECT_EQ(NodeField("n1", "State").find("DRAIN"), std::string::npos) << o;
   ASSERT_EQ(Slurm("scontrol", {"update", "NodeName=n2", "State=RESUME"}).exit_code, 0);
 
+  auto responding = [&] {  // a node that misses a ping is not usable until it answers again
+    for (const char* n : {"n1", "n2", "n3"})
+      if (!WaitFor([&] { return NodeField(n, "State").find("NOT_RESPONDING") == std::string::npos; }, 30))
+        return false;
+    return true;
+  };
+  // Bad input changes nothing: a node slurmctld does not know; a node someone else drained is left be (and
+  // the work goes to the next node).
+  Args unknown = reshape;
+  unknown[3] = "n9";
+  o = OnNode("n1", unknown);
+  EXPECT_EQ(o.exit_code, kExitUsage) << o;
+  EXPECT_NE(o.err.find("slurmctld does not know node n9"), std::string::npos) << o;
+  ASSERT_EQ(Slurm("scontrol", {"update", "NodeName=n1", "State=DRAIN", "Reason=disk failing"}).exit_code, 0);
+  Args dry = reshape;
+  dry.push_back("--dry-run");
+  ASSERT_TRUE(responding());
+  o = OnNode("n1", dry);
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(o.OutJson()["outcome"], "not_here") << o;
+  EXPECT_EQ(o.OutJson()["share"][0]["here"], 0) << o;
+  EXPECT_EQ(o.OutJson()["share"][0]["first"], "n2") << o;
+  EXPECT_EQ(NodeField("n1", "Reason"), "disk") << "still the admin's drain";
+  ASSERT_EQ(Slurm("scontrol", {"update", "NodeName=n1", "State=RESUME"}).exit_code, 0);
+  EXPECT_EQ(NodeField("n1", "Gres"), gres_before);
+
   // n1 comes first, but a job that has waited longer than --takeover-after (from squeue's submit time) is
   // served by the next node too: n2 would re-cut for it.
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  ASSERT_TRUE(responding());
   Args takeover = {"slurm", "reshape", "--node", "n2", "--root", RootOf("n2"), "--slurm-conf", SlurmConf(),
                    "--dry-run", "--takeover-after", "1"};
   o = OnNode("n2", takeover);
