@@ -168,6 +168,13 @@ TEST_F(RunIsolationE2e, ASliceLeftByAKilledEphemeralRunIsRemovedByTheNextEphemer
   const int task = ReadIntervals(log).front().pid;
   const auto idle = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < idle && ::kill(task, 0) == 0) std::this_thread::sleep_for(milliseconds(50));
+  // status names them, and what removes them.
+  Outcome shown = RunRaw({"--sim", state_, "status"});
+  EXPECT_NE(shown.out.find("left by a killed 'run --ephemeral' (pid " + std::to_string(killed.pid()) +
+                           "): the next 'run --ephemeral' removes them"),
+            std::string::npos)
+      << shown;
+  EXPECT_EQ(Status()["gpus"][0]["instances"][0]["left_by_killed_run"], killed.pid());
   // A run without --ephemeral takes them as they are (it removes nothing it did not make).
   Outcome plain = Migctl({"run", "--profile", "3g.40gb", "--workers", "2", "--repeat", "2", "--", "true"});
   EXPECT_EQ(plain.exit_code, kExitOk) << plain;
@@ -180,6 +187,7 @@ TEST_F(RunIsolationE2e, ASliceLeftByAKilledEphemeralRunIsRemovedByTheNextEphemer
             std::string::npos)
       << next;
   EXPECT_TRUE(Instances(0).empty()) << next;
+  EXPECT_EQ(RunRaw({"--sim", state_, "status"}).out.find("left by a killed"), std::string::npos);
   Outcome again = Migctl({"run", "--profile", "1g.10gb", "--workers", "1", "--create", "--ephemeral", "--", "true"});
   EXPECT_EQ(again.err.find("left by a run that was killed"), std::string::npos) << "the record is gone: " << again;
 }

@@ -1,11 +1,15 @@
 // `migctl status`: GPUs, MIG mode, every GI/CI with placement, MIG UUID, memory and processes, free capacity,
 // and a slot map per GPU.
+#include <map>
+
 #include <fmt/format.h>
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/slot_map.h"
 #include "cli/table.h"
+#include "launch/ephemeral_record.h"
+#include "launch/lease.h"
 #include "layout/feasibility.h"
 #include "nvml/device.h"
 #include "nvml/snapshot.h"
@@ -48,7 +52,20 @@ struct GpuReport {
   nvml::GpuSnapshot snapshot;
   const GpuModel* model = nullptr;   ///< Built-in model, when known.
   std::optional<GpuModel> geometry;  ///< For free capacity, when MIG is on.
+  std::map<unsigned, pid_t> left_by_killed_run;  ///< GI id -> pid of the killed `run --ephemeral` that made it.
 };
+
+/// The GIs of `g` that killed `run --ephemeral` runs of this user made and left, still as made.
+std::map<unsigned, pid_t> LeftByKilledRuns(const nvml::GpuSnapshot& g, const std::vector<EphemeralRecord>& orphans) {
+  std::map<unsigned, pid_t> out;
+  for (const EphemeralRecord& o : orphans)
+    for (const EphemeralGi& e : o.gis)
+      for (const nvml::InstanceSnapshot& i : g.instances)
+        if (e.gpu_uuid == g.uuid.value() && i.gi.value() == e.gi && i.profile.value() == e.profile &&
+            i.placement.start == e.start)
+          out[e.gi] = o.owner.pid;
+  return out;
+}
 
 Json GpuJson(const GpuReport& r) {
   const nvml::GpuSnapshot& g = r.snapshot;
@@ -71,6 +88,8 @@ Json GpuJson(const GpuReport& r) {
     entry["memory_mib"] = i.memory ? Json(i.memory->total_mib) : Json(nullptr);
     entry["memory_used_mib"] = i.memory ? Json(i.memory->used_mib) : Json(nullptr);
     entry["processes"] = ProcessesJson(i.processes);
+    const auto left = r.left_by_killed_run.find(i.gi.value());
+    entry["left_by_killed_run"] = left != r.left_by_killed_run.end() ? Json(left->second) : Json(nullptr);
     instances.push_back(entry);
   }
   gpu["instances"] = instances;
@@ -111,6 +130,14 @@ std::string GpuText(const GpuReport& r) {
     }
     out += table.Render("  ");
   }
+  std::map<pid_t, std::vector<unsigned>> by_run;
+  for (const auto& [gi, pid] : r.left_by_killed_run) by_run[pid].push_back(gi);
+  for (const auto& [pid, gis] : by_run)
+    out += fmt::format(
+        "  GI {} left by a killed 'run --ephemeral' (pid {}): the next 'run --ephemeral' removes {}, or "
+        "'migctl destroy -i {} --gi {}'\n",
+                       fmt::join(gis, ", "), pid, gis.size() == 1 ? "it" : "them", g.index.value(),
+                       fmt::join(gis, " "));
   if (r.geometry) {
     std::vector<SlotSpan> spans;
     for (const auto& i : g.instances)
@@ -132,6 +159,8 @@ Result<int> RunStatus(Context& ctx, const StatusArgs& args) {
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, ctx.SelectDevices(args.gpus));
   MIGCTL_ASSIGN_OR_RETURN(nvml::Nvml * nvml, ctx.OpenNvml());
   std::vector<GpuReport> reports;
+  const std::vector<EphemeralRecord> orphans =
+      OrphanedEphemeralRecords(DefaultLeaseDir(!ctx.options.sim.empty(), ctx.RunDir()));
   for (const nvml::Device& device : devices) {
     GpuReport r;
     MIGCTL_ASSIGN_OR_RETURN(r.snapshot, nvml::ObserveGpu(device));
@@ -139,6 +168,7 @@ Result<int> RunStatus(Context& ctx, const StatusArgs& args) {
     if (r.snapshot.mig && r.snapshot.mig->current) {
       MIGCTL_ASSIGN_OR_RETURN(r.geometry, GeometryOf(device, r.snapshot));
     }
+    r.left_by_killed_run = LeftByKilledRuns(r.snapshot, orphans);
     reports.push_back(std::move(r));
   }
   if (ctx.options.json) {

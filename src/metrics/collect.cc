@@ -48,7 +48,8 @@ Result<HostSample> Collect(const nvml::Nvml& nvml, const LeaseTable* leases, con
   MIGCTL_ASSIGN_OR_RETURN(sample.driver_version, nvml.DriverVersion());
   MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::Device> devices, nvml.Devices());
   std::map<std::pair<unsigned, long long>, nvml::GpmSample> next;  // this look's GPM samples
-  const std::map<std::string, pid_t> held = leases != nullptr ? leases->Holders() : std::map<std::string, pid_t>();
+  const std::map<std::string, pid_t> held =
+      leases != nullptr ? leases->Holders() : std::map<std::string, pid_t>();
   for (const nvml::Device& device : devices) {
     GpuSample gpu;
     MIGCTL_ASSIGN_OR_RETURN(gpu.snapshot, nvml::ObserveGpu(device));

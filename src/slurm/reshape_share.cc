@@ -127,7 +127,8 @@ std::vector<TypeShare> ShareOf(const ShareRequest& request) {
       } else if (take(claimed_room)) {
         share.claimed += k;
       } else if (candidate) {
-        const long long waited = job->submitted > 0 && request.now > job->submitted ? request.now - job->submitted : 0;
+        const long long waited =
+            job->submitted > 0 && request.now > job->submitted ? request.now - job->submitted : 0;
         const long long reach = request.takeover_after_s > 0 ? waited / request.takeover_after_s : 0;
         if (static_cast<long long>(rank) <= reach) {
           share.mine += k;
