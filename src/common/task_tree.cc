@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -106,6 +107,8 @@ constexpr size_t kMaxScan = 65536;
 pid_t g_pids[kMaxScan];
 pid_t g_parents[kMaxScan];
 bool g_mark[kMaxScan];
+unsigned g_by_parent[kMaxScan];  // indexes into the arrays above, ordered by parent
+pid_t g_queue[kMaxScan];         // pids whose children are still to be found
 
 }  // namespace
 
@@ -134,15 +137,23 @@ size_t Descendants(pid_t root, pid_t* out, size_t capacity) {
     g_mark[n] = false;
     ++n;
   });
-  // Mark children of root, then children of marked ones, until nothing changes (depth passes).
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (size_t i = 0; i < n; ++i) {
-      if (g_mark[i]) continue;
-      bool in = g_parents[i] == root;
-      for (size_t j = 0; !in && j < n; ++j) in = g_mark[j] && g_pids[j] == g_parents[i];
-      if (in) g_mark[i] = changed = true;
-    }
+  // From root down, each process's children found by parent in the sorted index: O(n log n). (std::sort
+  // and std::equal_range neither allocate nor lock: safe after fork.)
+  for (size_t i = 0; i < n; ++i) g_by_parent[i] = static_cast<unsigned>(i);
+  std::sort(g_by_parent, g_by_parent + n, [](unsigned a, unsigned b) { return g_parents[a] < g_parents[b]; });
+  struct ByParent {
+    bool operator()(unsigned i, pid_t parent) const { return g_parents[i] < parent; }
+    bool operator()(pid_t parent, unsigned i) const { return parent < g_parents[i]; }
+  };
+  size_t head = 0, tail = 0;
+  g_queue[tail++] = root;
+  while (head < tail) {
+    const auto [first, last] = std::equal_range(g_by_parent, g_by_parent + n, g_queue[head++], ByParent());
+    for (const unsigned* child = first; child != last; ++child)
+      if (!g_mark[*child] && tail < kMaxScan) {
+        g_mark[*child] = true;  // each process once, so the queue never holds more than n
+        g_queue[tail++] = g_pids[*child];
+      }
   }
   size_t found = 0;
   for (size_t i = 0; i < n; ++i)
