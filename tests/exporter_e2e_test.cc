@@ -218,6 +218,38 @@ TEST_F(ExporterE2e, TasksSharingAWholeGpuAreCountedWhileTheyRun) {
   EXPECT_EQ(workers(), 0);
 }
 
+// examples/systemd/migctl-exporter.service: systemd-analyze accepts it (with this build's migctl), and its
+// ExecStart line, on a free port, serves /metrics.
+TEST_F(ExporterE2e, TheExampleUnitVerifiesAndItsCommandLineServes) {
+  InitMigMachine("h100-80gb:1");
+  const std::string example = ReadFile(fs::path(MIGCTL_SOURCE_DIR) / "examples/systemd/migctl-exporter.service");
+  std::string exec;
+  for (const std::string& line : Lines(example))
+    if (line.starts_with("ExecStart=")) exec = line.substr(10);
+  ASSERT_TRUE(exec.starts_with("/usr/local/bin/migctl exporter --listen 127.0.0.1:9400 ")) << exec;
+  if (fs::exists("/usr/bin/systemd-analyze")) {
+    std::string unit = example;
+    const std::string from = "\nExecStart=/usr/local/bin/migctl ";
+    unit.replace(unit.find(from), from.size() - 1, "\nExecStart=" + std::string(MIGCTL_BINARY));
+    const fs::path path = dir_ / "migctl-exporter.service";
+    std::ofstream(path) << unit;
+    Outcome verify = Start("/usr/bin/systemd-analyze", {"verify", path.string()}).Wait();
+    EXPECT_EQ(verify.exit_code, 0) << verify;
+    EXPECT_EQ(verify.out + verify.err, "") << verify;
+  }
+  std::istringstream words(exec);
+  Args args{"--sim", state_};
+  for (std::string w; words >> w;) args.push_back(w);
+  args.erase(args.begin() + 2);  // the binary
+  exporter_port_ = FreePort();
+  std::replace(args.begin(), args.end(), std::string("127.0.0.1:9400"), "127.0.0.1:" + std::to_string(exporter_port_));
+  exporter_ = std::make_unique<Child>(Start(MIGCTL_BINARY, args));
+  EXPECT_TRUE(Until([&] { return httplib::Client("127.0.0.1", exporter_port_).Get("/metrics"); }, 10));
+  auto res = httplib::Client("127.0.0.1", exporter_port_).Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_NE(res->body.find("migctl_gpu_info{"), std::string::npos);
+}
+
 TEST_F(ExporterE2e, TheTextfileIsWrittenWholeAndBadInputIsOneLine) {
   InitMigMachine("h100-80gb:1");
   MustJson({"create", "-i", "0", "3g.40gb"});
