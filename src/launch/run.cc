@@ -436,7 +436,9 @@ Result<RunOutcome> Run(const RunRequest& request, RunEvents& events) {
   // --ephemeral: what killed runs left goes first; what this run makes is recorded as it is made, so that
   // if this run is killed too, the next one removes it.
   const bool owns = request.ephemeral && !request.dry_run;
-  if (owns) MIGCTL_RETURN_IF_ERROR(SweepKilledRuns(request, leases, events));
+  if (owns)
+    if (Status swept = SweepKilledRuns(request, leases, events); !swept.ok())
+      events.OnNote("--ephemeral: could not remove what killed runs left: " + swept.error().message);
   const ProcStamp self{::getpid(), ProcessStartTime(::getpid())};
   std::vector<CreatedPartition> created;
   auto record = [&](const std::vector<CreatedPartition>& gis) {
