@@ -98,8 +98,9 @@ struct InstallRequest {
   std::string hooks_file;   ///< Empty: none.
   std::string migctl;       ///< Absolute path of the migctl the unit runs.
   bool force = false;       ///< Install even though nvidia-mig-manager.service is enabled.
-  /// Take the place of mig-parted's nvidia-mig-manager.service: an empty `config_file` or `label` means the
-  /// one it applies at boot; it is disabled once this unit is enabled, and Uninstall enables it again.
+  /// Take the place of mig-parted's nvidia-mig-manager.service: an empty `config_file` means the config it
+  /// applies at boot, and then an empty `label` its layout; it is disabled once this unit is enabled, and
+  /// Uninstall enables it again.
   bool replace_mig_manager = false;
 };
 
