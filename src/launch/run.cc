@@ -297,8 +297,10 @@ std::function<Result<std::optional<std::vector<Worker>>>(const std::vector<TaskN
                               record.waiting == 1 ? "" : "s", record.served, record.seconds,
                               fmt::join(record.changes, "; ")));
     out.reshapes.push_back(std::move(record));
-    (void)done;
-    MIGCTL_ASSIGN_OR_RETURN(std::vector<nvml::GpuSnapshot> gpus, Observe(r.devices));
+    // The GPUs as the conductor left them (its check after each change; what it found where none was made):
+    // no third look.
+    std::vector<nvml::GpuSnapshot> gpus;
+    for (const GpuOutcome& g : done.gpus) gpus.push_back(g.change ? g.change->after : g.before.snapshot);
     std::vector<std::string> skipped;
     Result<std::vector<Worker>> workers = SelectMigWorkers(gpus, WorkerRequest{}, &skipped);
     return std::optional<std::vector<Worker>>(workers.ok() ? std::move(*workers) : std::vector<Worker>());
