@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include "common/temp_dir.h"
 
 namespace migctl::integrations {
 namespace {
@@ -28,25 +28,21 @@ ExecStart=/bin/bash /etc/nvidia-mig-manager/service.sh
 WantedBy=multi-user.target nvidia-gpu-reset.target
 )";
 
+/// A system image under a temporary directory.
 class Root {
  public:
-  Root() {
-    std::string pattern = (fs::temp_directory_path() / "mig_manager_service_test.XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-  }
-  ~Root() { fs::remove_all(dir_); }
-  const std::string& path() const { return dir_; }
+  const std::string& path() const { return tmp_.path(); }
   void Write(const std::string& system_path, std::string_view text) const {
-    fs::create_directories(fs::path(dir_ + system_path).parent_path());
-    std::ofstream(dir_ + system_path) << text;
+    fs::create_directories(fs::path(path() + system_path).parent_path());
+    std::ofstream(path() + system_path) << text;
   }
   void Link(const std::string& target, const std::string& system_path) const {
-    fs::create_directories(fs::path(dir_ + system_path).parent_path());
-    fs::create_symlink(target, dir_ + system_path);
+    fs::create_directories(fs::path(path() + system_path).parent_path());
+    fs::create_symlink(target, path() + system_path);
   }
 
  private:
-  std::string dir_;
+  TempDir tmp_{"mig_manager_service_test"};
 };
 
 TEST(EnvironmentSetting, SplitsQuotedAndBareAssignmentsAsSystemdDoes) {

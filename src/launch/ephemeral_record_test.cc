@@ -1,12 +1,13 @@
 #include "launch/ephemeral_record.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "common/temp_dir.h"
 
 namespace migctl {
 namespace {
@@ -15,12 +16,8 @@ namespace fs = std::filesystem;
 
 class EphemeralRecordTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "ephemeral_record_test.XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string dir_;
+  TempDir tmp_{"ephemeral_record_test"};
+  const std::string& dir_ = tmp_.path();
 };
 
 TEST_F(EphemeralRecordTest, OnlyRecordsOfRunsThatNoLongerRunAreOrphans) {
