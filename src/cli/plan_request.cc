@@ -6,16 +6,11 @@
 
 #include "catalog/catalog.h"
 #include "common/memory_size.h"
+#include "common/trim.h"
 #include "spec/workloads_file.h"
 
 namespace migctl {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::vector<std::string_view> Items(std::string_view text) {
   std::vector<std::string_view> out;
@@ -23,7 +18,7 @@ std::vector<std::string_view> Items(std::string_view text) {
   while (begin <= text.size()) {
     size_t end = text.find(',', begin);
     if (end == std::string_view::npos) end = text.size();
-    out.push_back(Trim(text.substr(begin, end - begin)));
+    out.push_back(Trim(text.substr(begin, end - begin), " \t"));
     begin = end + 1;
   }
   return out;
@@ -47,10 +42,10 @@ Result<std::vector<planner::FleetGroup>> ParseFleetSpec(std::string_view text) {
     if (item.empty())
       return MakeError(ErrorCode::kInvalidInput, "--fleet: an empty entry; write MODEL[:COUNT],...");
     const size_t colon = item.find(':');
-    const std::string_view key = Trim(item.substr(0, colon));
+    const std::string_view key = Trim(item.substr(0, colon), " \t");
     unsigned count = 1;
     if (colon != std::string_view::npos) {
-      MIGCTL_ASSIGN_OR_RETURN(count, Count(Trim(item.substr(colon + 1)), item, "--fleet"));
+      MIGCTL_ASSIGN_OR_RETURN(count, Count(Trim(item.substr(colon + 1), " \t"), item, "--fleet"));
     }
     MIGCTL_ASSIGN_OR_RETURN(const GpuModel* model, FindModel(key));
     planner::FleetGroup group;
@@ -72,8 +67,8 @@ Result<std::vector<planner::Workload>> ParseNeeds(std::string_view text) {
          {std::string_view(" x"), std::string_view("\xc3\x97"), std::string_view(" *")}) {
       const size_t at = item.rfind(sep);
       if (at != std::string_view::npos) {
-        size = Trim(item.substr(0, at));
-        count_text = Trim(item.substr(at + sep.size()));
+        size = Trim(item.substr(0, at), " \t");
+        count_text = Trim(item.substr(at + sep.size()), " \t");
         counted = true;
         break;
       }
@@ -98,10 +93,10 @@ Result<std::vector<planner::Workload>> ParseDemand(std::string_view text) {
       return MakeError(ErrorCode::kInvalidInput, "--demand: an empty entry; write PROFILE:N,...");
     const size_t colon = item.rfind(':');
     planner::Workload w;
-    w.name = std::string(Trim(item.substr(0, colon)));
+    w.name = std::string(Trim(item.substr(0, colon), " \t"));
     w.profile = w.name;
     if (colon != std::string_view::npos) {
-      MIGCTL_ASSIGN_OR_RETURN(w.count, Count(Trim(item.substr(colon + 1)), item, "--demand"));
+      MIGCTL_ASSIGN_OR_RETURN(w.count, Count(Trim(item.substr(colon + 1), " \t"), item, "--demand"));
     }
     out.push_back(std::move(w));
   }

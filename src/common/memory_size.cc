@@ -6,6 +6,8 @@
 #include <cctype>
 #include <limits>
 
+#include "common/trim.h"
+
 namespace migctl {
 namespace {
 
@@ -21,14 +23,7 @@ Error BadSize(std::string_view text, std::string_view why) {
                   text, why));
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 /// MiB per unit for a unit spelling (`M`, `MB`, `MiB`, ..., case-insensitive; empty is MiB), 0 when it is
 /// none.
@@ -53,7 +48,7 @@ unsigned long long UnitMib(std::string_view unit) {
 }  // namespace
 
 Result<unsigned long long> ParseMemoryMib(std::string_view text) {
-  const std::string_view s = Trim(text);
+  const std::string_view s = Trim(text, " \t");
   constexpr unsigned long long kMax = std::numeric_limits<unsigned long long>::max();
   size_t pos = 0;
   unsigned long long whole = 0;
@@ -75,7 +70,7 @@ Result<unsigned long long> ParseMemoryMib(std::string_view text) {
     }
     if (pos == first) return BadSize(text, "no digits after the '.'");
   }
-  const std::string_view unit = Trim(s.substr(pos));
+  const std::string_view unit = Trim(s.substr(pos), " \t");
   const unsigned long long unit_mib = UnitMib(unit);
   if (unit_mib == 0) return BadSize(text, fmt::format("unknown unit '{}'", unit));
   if (whole > kMax / unit_mib) return BadSize(text, "too large");

@@ -94,6 +94,12 @@ ProcessHost& RealProcessHost() {
   return host;
 }
 
+std::string ProgramOf(std::string_view command_line) {
+  const std::string_view argv0 = command_line.substr(0, command_line.find('\0'));
+  const size_t slash = argv0.rfind('/');
+  return std::string(slash == std::string_view::npos ? argv0 : argv0.substr(slash + 1));
+}
+
 Result<ChildExit> RunProcess(ProcessHost& host, const ChildOptions& options, milliseconds timeout,
                              milliseconds grace) {
   constexpr milliseconds kStep(10);

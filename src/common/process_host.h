@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/child_process.h"
@@ -80,6 +81,9 @@ class ProcessHost {
 
 /// The real side: Child processes and steady_clock. One per process.
 ProcessHost& RealProcessHost();
+
+/// The program of a command line (CommandLine's form): argv[0] without its directory; "" for an empty one.
+std::string ProgramOf(std::string_view command_line);
 
 /// Runs a child to completion on `host`: after `timeout` (0: none) SIGTERM to its group, after `grace` more
 /// SIGKILL; its exit then reads `timed out`. Checks on it every 10 ms of host time at most. Errors as

@@ -137,6 +137,13 @@ TEST(RealProcessHost, CommandLineOfALivingProcessOnly) {
   EXPECT_FALSE(host.Kill(pid, SIGKILL, [](const std::string&) { return true; })) << "ended: nothing to signal";
 }
 
+TEST(ProgramOf, IsArgv0WithoutItsDirectory) {
+  EXPECT_EQ(ProgramOf(std::string("/usr/bin/nvidia-device-plugin\0--config\0", 39)), "nvidia-device-plugin");
+  EXPECT_EQ(ProgramOf(std::string("sleep\0" "30\0", 9)), "sleep");
+  EXPECT_EQ(ProgramOf("/opt/x/"), "");
+  EXPECT_EQ(ProgramOf(""), "");
+}
+
 // The fake side.
 
 class FakeHostTest : public ::testing::Test {

@@ -1,7 +1,5 @@
 #include "integrations/host_blockers.h"
 
-#include "integrations/mig_manager_service.h"
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -12,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "common/file_io.h"
+#include "common/process_host.h"
+#include "integrations/mig_manager_service.h"
 
 namespace migctl::integrations {
 namespace {
@@ -72,8 +72,7 @@ std::optional<std::string> ProgramName(const std::string& proc_dir) {
   if (comm->size() < kCommLength) return comm;
   std::optional<std::string> cmdline = ReadIfPresent(proc_dir + "/cmdline");
   if (!cmdline) return comm;
-  std::string argv0 = cmdline->substr(0, cmdline->find('\0'));
-  std::string base = argv0.substr(argv0.rfind('/') == std::string::npos ? 0 : argv0.rfind('/') + 1);
+  std::string base = ProgramOf(*cmdline);
   return base.starts_with(*comm) ? base : *comm;
 }
 

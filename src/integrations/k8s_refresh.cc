@@ -43,13 +43,6 @@ K8sRefresh K8sRefresh::FromEnvironment() {
   return r;
 }
 
-/// Whether a command line's argv[0], without its directory, is `program`.
-bool IsProgram(const std::string& cmdline, const std::string& program) {
-  if (cmdline.empty()) return false;
-  const std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
-  return argv0.substr(argv0.rfind('/') == std::string::npos ? 0 : argv0.rfind('/') + 1) == program;
-}
-
 std::vector<pid_t> ProcessesNamed(ProcessHost& host, const std::string& program) {
   std::vector<pid_t> pids;
   std::error_code ec;
@@ -58,7 +51,7 @@ std::vector<pid_t> ProcessesNamed(ProcessHost& host, const std::string& program)
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     const pid_t pid = static_cast<pid_t>(std::atoi(name.c_str()));
     const std::optional<std::string> cmdline = host.CommandLine(pid);
-    if (cmdline && IsProgram(*cmdline, program)) pids.push_back(pid);
+    if (cmdline && ProgramOf(*cmdline) == program) pids.push_back(pid);
   }
   return pids;
 }
@@ -89,7 +82,7 @@ Result<std::vector<std::string>> RefreshK8s(const K8sRefresh& refresh, const nvm
   }
   constexpr const char* kPlugin = "nvidia-device-plugin";
   for (pid_t pid : ProcessesNamed(host, kPlugin))
-    if (host.Kill(pid, SIGHUP, [&](const std::string& line) { return IsProgram(line, kPlugin); }))
+    if (host.Kill(pid, SIGHUP, [&](const std::string& line) { return ProgramOf(line) == kPlugin; }))
       done.push_back(fmt::format("k8s: sent SIGHUP to nvidia-device-plugin (pid {})", pid));
   return done;
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/file_io.h"
+#include "common/trim.h"
 
 namespace migctl::integrations {
 namespace {
@@ -45,12 +46,6 @@ char Unescape(char c) {
     default:
       return c;  // `\\`, `\"`, `\'`, `\ ` and the rest stand for themselves
   }
-}
-
-std::string_view StripBlanks(std::string_view text) {
-  while (!text.empty() && IsBlank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && IsBlank(text.back())) text.remove_suffix(1);
-  return text;
 }
 
 std::string Read(const std::string& path) {
@@ -97,20 +92,20 @@ void ApplyServiceEnvironment(std::string_view unit_text, Environment& env) {
   bool in_service = false;
   std::string line;
   for (std::string part; std::getline(in, part);) {
-    std::string_view piece = StripBlanks(part);
+    std::string_view piece = Trim(part, " \t\r\n");
     if (line.empty() && (piece.starts_with('#') || piece.starts_with(';'))) continue;
     if (piece.ends_with('\\')) {  // continued: the backslash becomes a blank
       line += std::string(piece.substr(0, piece.size() - 1)) + " ";
       continue;
     }
     line += piece;
-    std::string_view whole = StripBlanks(line);
+    std::string_view whole = Trim(line, " \t\r\n");
     if (whole.starts_with('[')) {
       in_service = whole == "[Service]";
     } else if (in_service && whole.starts_with("Environment")) {
-      std::string_view rest = StripBlanks(whole.substr(std::string_view("Environment").size()));
+      std::string_view rest = Trim(whole.substr(std::string_view("Environment").size()), " \t\r\n");
       if (rest.starts_with('=')) {
-        std::string_view value = StripBlanks(rest.substr(1));
+        std::string_view value = Trim(rest.substr(1), " \t\r\n");
         if (value.empty()) env.clear();
         for (auto& [name, v] : ParseEnvironmentSetting(value)) {
           std::erase_if(env, [&](const auto& kv) { return kv.first == name; });

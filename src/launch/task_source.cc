@@ -8,6 +8,7 @@
 
 #include "common/file_io.h"
 #include "common/memory_size.h"
+#include "common/trim.h"
 #include "launch/command_line.h"
 
 namespace migctl {
@@ -168,12 +169,6 @@ Status ParseTaskOption(std::string_view word, const std::string& where, TaskNeed
   return Ok();
 }
 
-std::string_view TrimBlanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 /// One non-blank, non-comment task file line as a template; `where` is its `FILE:LINE: ` prefix.
 Result<TaskTemplate> ParseTaskLine(std::string_view line, std::string where,
                                    const TaskSourceOptions& options) {
@@ -183,7 +178,7 @@ Result<TaskTemplate> ParseTaskLine(std::string_view line, std::string where,
     while (!line.empty() && line[0] == '@') {
       const size_t end = line.find_first_of(" \t");
       MIGCTL_RETURN_IF_ERROR(ParseTaskOption(line.substr(0, end), t.where, t.needs, seen));
-      line = TrimBlanks(end == std::string_view::npos ? std::string_view() : line.substr(end));
+      line = Trim(end == std::string_view::npos ? std::string_view() : line.substr(end), " \t");
     }
     if (line.empty() || line[0] == '#') return Invalid(t.where + "task options but no command");
     t.words.push_back(ParseTemplate(line));
@@ -232,7 +227,7 @@ Result<std::vector<TaskTemplate>> ReadTaskFile(const TaskSourceOptions& options,
   std::string line;
   for (unsigned number = 1; std::getline(lines, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::string_view trimmed = TrimBlanks(line);
+    const std::string_view trimmed = Trim(line, " \t");
     if (trimmed.empty() || trimmed[0] == '#') continue;
     MIGCTL_ASSIGN_OR_RETURN(TaskTemplate t,
                             ParseTaskLine(trimmed, fmt::format("{}:{}: ", name, number), options));

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "catalog/catalog.h"
+#include "common/trim.h"
 #include "nvml/nvml_abi.h"
 #include "sim/engine.h"
 #include "sim/state_check.h"
@@ -22,12 +23,6 @@ std::string PciBusId(unsigned index) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "00000000:%02X:00.0", bus & 0xFF);
   return buf;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
 }
 
 Error SpecError(std::string_view spec, const std::string& why) {
@@ -97,17 +92,17 @@ unsigned UnusedPid(const MachineState& state) {
 
 Result<std::vector<const GpuModel*>> ParseMachineSpec(std::string_view spec) {
   std::vector<const GpuModel*> models;
-  if (Trim(spec).empty()) return SpecError(spec, "it is empty");
+  if (Trim(spec, " ").empty()) return SpecError(spec, "it is empty");
   std::string_view rest = spec;
   while (true) {
     size_t comma = rest.find(',');
-    std::string_view term = Trim(rest.substr(0, comma));
+    std::string_view term = Trim(rest.substr(0, comma), " ");
     size_t colon = term.find(':');
-    std::string_view key = Trim(term.substr(0, colon));
+    std::string_view key = Trim(term.substr(0, colon), " ");
     if (key.empty()) return SpecError(spec, "a model is missing");
     unsigned count = 1;
     if (colon != std::string_view::npos) {
-      std::string_view digits = Trim(term.substr(colon + 1));
+      std::string_view digits = Trim(term.substr(colon + 1), " ");
       auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
       if (ec != std::errc() || end != digits.data() + digits.size() || count == 0) {
         return SpecError(spec, "'" + std::string(digits) + "' is not a GPU count (1 or more)");

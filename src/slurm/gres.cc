@@ -9,15 +9,10 @@
 #include <fmt/format.h>
 
 #include "catalog/catalog.h"
+#include "common/trim.h"
 
 namespace migctl::slurm {
 namespace {
-
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 std::optional<unsigned> ParseUnsigned(std::string_view s) {
   unsigned value = 0;
@@ -85,11 +80,11 @@ Result<MigMinors> ParseMigMinors(std::string_view text) {
   std::optional<Error> error;
   ForEachLine(text, [&](unsigned number, std::string_view line) {
     if (error) return;
-    line = TrimSpace(line);
+    line = Trim(line);
     if (line.empty()) return;
     const size_t space = line.find_first_of(" \t");
     std::optional<unsigned> minor;
-    if (space != std::string_view::npos) minor = ParseUnsigned(TrimSpace(line.substr(space)));
+    if (space != std::string_view::npos) minor = ParseUnsigned(Trim(line.substr(space)));
     if (!minor) {
       error = Error{ErrorCode::kCorrupt,
                     fmt::format("mig-minors line {}: expected a capability and a minor number", number)};
@@ -243,13 +238,13 @@ Result<std::vector<MapEntry>> ParseGresMap(std::string_view text, std::string_vi
   std::optional<Error> error;
   ForEachLine(text, [&](unsigned number, std::string_view line) {
     if (error) return;
-    line = TrimSpace(line);
+    line = Trim(line);
     if (line.empty() || line.front() == '#') return;
     std::vector<std::string_view> words;
     while (!line.empty()) {
       const size_t end = line.find_first_of(" \t");
       words.push_back(line.substr(0, end));
-      line = end == std::string_view::npos ? std::string_view() : TrimSpace(line.substr(end));
+      line = end == std::string_view::npos ? std::string_view() : Trim(line.substr(end));
     }
     std::optional<unsigned> index = words.size() == 3 ? ParseUnsigned(words[0]) : std::nullopt;
     if (!index) {
@@ -273,7 +268,7 @@ Result<std::vector<unsigned>> ParseIndexList(std::string_view text, std::string_
     return MakeError(ErrorCode::kInvalidInput,
                      fmt::format("{}={}: expected Slurm's GPU indexes (0,3 or 0-2)", variable, text));
   };
-  std::string_view rest = TrimSpace(text);
+  std::string_view rest = Trim(text);
   if (rest.empty()) return bad();
   while (!rest.empty()) {
     const size_t comma = rest.find(',');

@@ -1,9 +1,6 @@
 #include "slurm/pending_demand.h"
 
-#include <time.h>
-
 #include <algorithm>
-#include <ctime>
 
 #include "slurm/slurm_client.h"
 
@@ -18,17 +15,6 @@ std::vector<std::string_view> Split(std::string_view text, char sep) {
     if (at == std::string_view::npos) return out;
     begin = at + 1;
   }
-}
-
-/// `2026-12-05T07:00:00` in local time, as seconds since the epoch; 0 when it is not that.
-long long LocalTime(std::string_view text) {
-  std::tm tm{};
-  const std::string s(text);
-  const char* end = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (end == nullptr || *end != '\0') return 0;
-  tm.tm_isdst = -1;
-  const std::time_t t = std::mktime(&tm);
-  return t < 0 ? 0 : static_cast<long long>(t);
 }
 
 }  // namespace
@@ -53,7 +39,7 @@ std::vector<PendingJob> ParsePendingJobs(std::string_view squeue_output) {
     const std::vector<std::string_view> f = Split(line, '|');
     if ((f.size() != 4 && f.size() != 5) || f[0].empty()) continue;
     PendingJob job{.id = std::string(f[0]), .reason = std::string(f[2]), .gpu_types = GpuTypeCounts(f[3])};
-    if (f.size() == 5) job.submitted = LocalTime(f[4]);
+    if (f.size() == 5) job.submitted = ParseLocalTime(f[4]).value_or(0);
     for (std::string_view p : Split(f[1], ','))
       if (!p.empty()) job.partitions.emplace_back(p);
     jobs.push_back(std::move(job));

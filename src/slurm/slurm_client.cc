@@ -44,15 +44,6 @@ std::optional<std::string_view> Word(std::string_view text, std::string_view key
   return std::nullopt;
 }
 
-std::optional<std::time_t> ParseLocalTime(std::string_view text) {
-  std::tm tm{};
-  const std::string s(text);
-  const char* end = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  tm.tm_isdst = -1;
-  return std::mktime(&tm);
-}
-
 class CommandSlurmClient final : public SlurmClient {
  public:
   CommandSlurmClient(ProcessHost& host, std::vector<std::string> env, milliseconds timeout)
@@ -107,6 +98,15 @@ class CommandSlurmClient final : public SlurmClient {
 };
 
 }  // namespace
+
+std::optional<std::time_t> ParseLocalTime(std::string_view text) {
+  std::tm tm{};
+  const std::string s(text);
+  const char* end = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  tm.tm_isdst = -1;
+  return std::mktime(&tm);
+}
 
 std::vector<std::string> SlurmCommandEnvironment(const std::string& slurm_conf) {
   std::vector<std::string> env = {"PATH=" + OwnPath()};

@@ -62,6 +62,10 @@ Result<NodeInfo> ParseNodeInfo(std::string_view text);
 /// Every node of `scontrol show node -o` (one line each); lines it cannot read are left out.
 std::vector<NodeInfo> ParseNodeInfos(std::string_view text);
 
+/// Slurm's `YYYY-MM-DDTHH:MM:SS` in local time (scontrol's SlurmdStartTime, squeue's %V); nullopt for
+/// anything else (`N/A`, `Unknown`).
+std::optional<std::time_t> ParseLocalTime(std::string_view text);
+
 /// The typed GPUs of a Gres= or GresUsed= value, or of a job's request as squeue's %b prints it, by type:
 /// `gpu:1g.10gb:4(S:0),gpu:3g.40gb:1(IDX:2,5)` -> {1g.10gb: 4, 3g.40gb: 1}; `gres:gpu:3g.40gb:2`,
 /// `gres/gpu:3g.40gb:2` and `gpu:7g.80gb` (one) as well. Untyped GPUs (`gpu:2`), other GRES and what it

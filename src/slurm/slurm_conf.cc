@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "common/trim.h"
+
 namespace migctl::slurm {
 namespace {
 
@@ -16,12 +18,6 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-std::string_view Trim(std::string_view s) {
-  const size_t begin = s.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
 }
 
 std::string_view Unquote(std::string_view s) {
@@ -217,16 +213,16 @@ Result<size_t> FindNodeStatement(const Parsed& conf, std::string_view node, std:
 }  // namespace
 
 bool HostListNames(std::string_view list, std::string_view host) {
-  list = Unquote(Trim(list));
+  list = Unquote(Trim(list, kSpace));
   for (std::string_view pattern : SplitTopLevel(list))
-    if (PatternNames(Trim(pattern), host)) return true;
+    if (PatternNames(Trim(pattern, kSpace), host)) return true;
   return false;
 }
 
 std::map<std::string, unsigned> GpuCounts(std::string_view gres) {
   std::map<std::string, unsigned> counts;
-  for (std::string_view entry : SplitTopLevel(Unquote(Trim(gres)))) {
-    entry = Trim(entry.substr(0, entry.find('(')));
+  for (std::string_view entry : SplitTopLevel(Unquote(Trim(gres, kSpace)))) {
+    entry = Trim(entry.substr(0, entry.find('(')), kSpace);
     std::vector<std::string_view> parts;
     for (size_t colon; (colon = entry.find(':')) != std::string_view::npos; entry.remove_prefix(colon + 1))
       parts.push_back(entry.substr(0, colon));
@@ -267,8 +263,8 @@ Result<std::string> SetNodeGres(std::string_view slurm_conf, std::string_view no
   const Setting* gres = s.Find("Gres");
   if (gres != nullptr) {
     for (std::string_view entry : SplitTopLevel(gres->value)) {
-      const std::string_view name = Trim(entry.substr(0, entry.find(':')));
-      if (!entry.empty() && !EqualsIgnoringCase(name, "gpu")) value += "," + std::string(Trim(entry));
+      const std::string_view name = Trim(entry.substr(0, entry.find(':')), kSpace);
+      if (!entry.empty() && !EqualsIgnoringCase(name, "gpu")) value += "," + std::string(Trim(entry, kSpace));
     }
   }
   std::string out(slurm_conf);
@@ -315,7 +311,7 @@ Result<GresConfEdit> ReplaceNodeGresLines(std::string_view gres_conf, std::strin
       }
       if (this_node) {
         remove[s.first_line - 1] = true;
-        edit.old_lines.emplace_back(Trim(conf.lines[s.first_line - 1].text));
+        edit.old_lines.emplace_back(Trim(conf.lines[s.first_line - 1].text, kSpace));
       } else if (includes_node) {
         return Refuse(file, s.first_line,
                       fmt::format("{}'s GPUs are described together with other nodes (NodeName={}): give {} "
@@ -323,11 +319,11 @@ Result<GresConfEdit> ReplaceNodeGresLines(std::string_view gres_conf, std::strin
                                   node, names->value, node));
       }
     }
-    if (s.lines == 1 && s.text.empty() && Trim(conf.lines[s.first_line - 1].text).starts_with(comment))
+    if (s.lines == 1 && s.text.empty() && Trim(conf.lines[s.first_line - 1].text, kSpace).starts_with(comment))
       remove[s.first_line - 1] = true;
   }
   for (const Line& line : Parse(new_lines).lines) {
-    const std::string_view text = Trim(line.text);
+    const std::string_view text = Trim(line.text, kSpace);
     if (!text.empty() && !text.starts_with('#')) edit.new_lines.emplace_back(text);
   }
   const auto first = std::find(remove.begin(), remove.end(), true);
